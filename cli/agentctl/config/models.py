@@ -1,0 +1,237 @@
+"""The suite file format (``evalsuites/*.yaml``), as pydantic models.
+
+Field names follow DESIGN.md exactly. Every model forbids unknown keys, so a typo is an
+error that names its line. ``agentctl.config.loader.load_suite`` reads a file into these.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+PROMPT_FILE_SUFFIXES = (".md", ".txt", ".j2")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Condition(_Strict):
+    """``{arg: NAME, OP: VALUE}``: one test of a tool call's argument."""
+
+    arg: str
+    """Name of the argument (dotted path for nested objects: ``address.country``)."""
+    eq: Any = None
+    ne: Any = None
+    gt: float | None = None
+    gte: float | None = None
+    lt: float | None = None
+    lte: float | None = None
+    in_: list[Any] | None = Field(default=None, alias="in")
+    len_gt: int | None = None
+    """For list arguments: more than this many items (bulk actions)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_operator(self) -> Condition:
+        ops = [op for op in ("eq", "ne", "gt", "gte", "lt", "lte", "in_", "len_gt") if op in self.model_fields_set]
+        if len(ops) != 1:
+            raise ValueError("a condition needs exactly one operator of eq, ne, gt, gte, lt, lte, in, len_gt")
+        return self
+
+    @property
+    def op(self) -> str:
+        for op in ("eq", "ne", "gt", "gte", "lt", "lte", "in_", "len_gt"):
+            if op in self.model_fields_set:
+                return "in" if op == "in_" else op
+        raise AssertionError("validated condition has an operator")
+
+    @property
+    def value(self) -> Any:
+        return getattr(self, "in_" if self.op == "in" else self.op)
+
+
+class PolicyRule(_Strict):
+    """A tool, and optionally the conditions on its arguments under which the rule applies."""
+
+    tool: str
+    when: Condition | list[Condition] | None = None
+    """No ``when``: every call of the tool. A list: all conditions must hold."""
+
+    @property
+    def conditions(self) -> list[Condition]:
+        if self.when is None:
+            return []
+        return self.when if isinstance(self.when, list) else [self.when]
+
+
+class Policy(_Strict):
+    allow_tools: list[str] | None = None
+    """Tools the agent may call; default: the whole catalog."""
+    require_approval: list[PolicyRule] = []
+    """Calls that need a person's approval: not carried out, counted as a policy violation."""
+    forbid: list[PolicyRule] = []
+    """Calls that must never be made: not carried out, counted as a policy violation."""
+    max_tool_calls: int | None = Field(default=None, ge=0)
+    """Calls beyond this many are refused and count as a policy violation."""
+
+
+class AgentConfig(_Strict):
+    system_prompt: str | None = None
+    """A file (ending .md, .txt or .j2, relative to the suite) or the prompt text itself."""
+    max_steps: int = Field(default=12, ge=1)
+    """Model calls per run before the run fails with reason ``max_steps``."""
+    escalation_tool: str | None = None
+    """The tool that hands the case to a person; calling it ends the run as ``escalated``."""
+
+
+class CandidateSpec(_Strict):
+    name: str
+    """Name used in reports, gates and ``--candidate``."""
+    model: str
+    """``replay:<label>`` to replay recorded runs, or any litellm model string."""
+    system_prompt: str | None = None
+    """Overrides the suite's ``agent.system_prompt`` for this candidate."""
+    params: dict[str, Any] = {}
+    """Passed to litellm unchanged (temperature, max_tokens, api_base, ...)."""
+
+    @property
+    def is_replay(self) -> bool:
+        return self.model.startswith("replay:")
+
+    @property
+    def replay_label(self) -> str | None:
+        return self.model.split(":", 1)[1] if self.is_replay else None
+
+
+class ScorerSpec(_Strict):
+    name: str
+    """Registered scorer name, e.g. ``deepeval.tool_correctness`` or ``ragas.tool_call_f1``."""
+    args: dict[str, Any] = {}
+    """Arguments of the scorer (threshold, criteria, ...)."""
+    judge: str | None = None
+    """litellm model string of the judge, for LLM-judged scorers."""
+    judge_params: dict[str, Any] = {}
+    """Passed to litellm with every judge call (api_base, temperature, ...)."""
+    required: bool = False
+    """When true, a run whose score fails this scorer's threshold is not ``correct``."""
+
+
+class Budget(_Strict):
+    max_usd_per_run: float | None = Field(default=None, ge=0)
+    max_usd_total: float | None = Field(default=None, ge=0)
+
+
+class Costs(_Strict):
+    review_usd: float = Field(default=0.0, ge=0)
+    """Cost of a person reviewing an escalated run, added to that run's cost."""
+
+
+class Price(_Strict):
+    """Price of a model litellm's cost map does not know."""
+
+    input_usd_per_mtok: float = Field(ge=0)
+    output_usd_per_mtok: float = Field(ge=0)
+
+
+class Gate(_Strict):
+    """A release gate: a threshold on a metric, or a regression test against the baseline."""
+
+    metric: str | None = None
+    regression: str | None = None
+    min: float | None = None
+    max: float | None = None
+    confidence: float | None = Field(default=None, gt=0, lt=1)
+    """Compare the pessimistic bound of this interval instead of the point estimate."""
+    max_drop: float | None = Field(default=None, ge=0)
+    alpha: float | None = Field(default=None, gt=0, lt=1)
+    candidates: list[str] | None = None
+    """Candidates the gate applies to; default: every candidate except the baseline."""
+    tags: list[str] | None = None
+    """Apply the gate to the runs of cases with any of these tags only."""
+    on_insufficient: Literal["fail", "pass"] | None = None
+    """What a gate does when the data cannot decide; default ``fail`` for confidence gates."""
+
+    @model_validator(mode="after")
+    def _shape(self) -> Gate:
+        if (self.metric is None) == (self.regression is None):
+            raise ValueError("a gate needs exactly one of 'metric' or 'regression'")
+        if self.metric is not None:
+            if (self.min is None) == (self.max is None):
+                raise ValueError("a metric gate needs exactly one of 'min' or 'max'")
+            if self.max_drop is not None or self.alpha is not None:
+                raise ValueError("'max_drop' and 'alpha' belong to regression gates")
+        else:
+            if self.max_drop is None:
+                raise ValueError("a regression gate needs 'max_drop'")
+            if self.min is not None or self.max is not None or self.confidence is not None:
+                raise ValueError("'min', 'max' and 'confidence' belong to metric gates")
+        return self
+
+    @property
+    def name(self) -> str:
+        """Readable name stored in the ``gates`` table, e.g. ``success_rate >= 0.95``."""
+        tags = f" [tags: {', '.join(self.tags)}]" if self.tags else ""
+        if self.regression is not None:
+            return f"regression({self.regression}){tags}"
+        op, bound = (">=", self.min) if self.min is not None else ("<=", self.max)
+        conf = f" @{self.confidence:g}" if self.confidence is not None else ""
+        return f"{self.metric} {op} {bound:g}{conf}{tags}"
+
+
+class Suite(_Strict):
+    """A suite file: which dataset, which candidates, which scorers and gates."""
+
+    version: Literal[1] = 1
+    name: str
+    description: str = ""
+    dataset: str
+    """Folder with cases.jsonl, tools.yaml and (for replay candidates) runs.jsonl; relative to the suite."""
+    agent: AgentConfig = AgentConfig()
+    candidates: list[CandidateSpec] = Field(min_length=1)
+    baseline: str | None = None
+    """Candidate the others are compared with."""
+    repeats: int | None = Field(default=None, ge=1)
+    """Runs per case and candidate; replay candidates default to their number of recordings."""
+    scorers: list[ScorerSpec] = []
+    policy: Policy = Policy()
+    budget: Budget = Budget()
+    costs: Costs = Costs()
+    pricing: dict[str, Price] = {}
+    """Prices of models litellm does not know, by litellm model string."""
+    gates: list[Gate] = []
+
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Path | None:
+        """The suite file this was loaded from."""
+        return self._source
+
+    @property
+    def base_dir(self) -> Path:
+        return self._source.parent if self._source is not None else Path.cwd()
+
+    def dataset_dir(self) -> Path:
+        return (self.base_dir / self.dataset).resolve()
+
+    def candidate(self, name: str) -> CandidateSpec | None:
+        return next((c for c in self.candidates if c.name == name), None)
+
+    def resolve_prompt(self, value: str | None) -> str | None:
+        """The prompt text of a ``system_prompt`` value (file or inline text)."""
+        if value is None:
+            return None
+        if is_prompt_file(value):
+            return (self.base_dir / value).read_text(encoding="utf-8")
+        return value
+
+    def system_prompt_for(self, candidate: CandidateSpec) -> str | None:
+        return self.resolve_prompt(candidate.system_prompt or self.agent.system_prompt)
+
+
+def is_prompt_file(value: str) -> bool:
+    return value.strip().endswith(PROMPT_FILE_SUFFIXES) and "\n" not in value.strip()

@@ -1,0 +1,169 @@
+"""Golden cases, recorded runs and tool catalogs (``datasets/<name>/``), as pydantic models.
+
+Field names follow DESIGN.md. Cases and tool definitions forbid unknown keys (they are
+written by people, so a typo is a bug); recorded runs keep extra keys (real recordings
+carry metadata agentctl does not use).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Status = Literal["completed", "escalated", "failed"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExpectedAction(_Strict):
+    """A write action the run must have taken."""
+
+    tool: str
+    args: dict[str, Any] | None = None
+    """Arguments, compared strictly (same keys, equal values); values may be matchers
+    (``{"$regex": ...}``). ``None`` (left out) accepts any arguments."""
+
+
+class ForbiddenCall(_Strict):
+    """A call that must never be made."""
+
+    tool: str
+    args: dict[str, Any] | None = None
+    """When given, only calls whose arguments include these (values may be matchers) are forbidden."""
+
+
+class AnswerCheck(_Strict):
+    """Checks on what the agent said (case-insensitive; thousands separators ignored)."""
+
+    contains: list[str] = []
+    not_contains: list[str] = []
+    regex: str | None = None
+    scope: Literal["all", "final"] = "all"
+    """``all``: every assistant text message; ``final``: the last one only."""
+
+
+class Expected(_Strict):
+    status: Literal["completed", "escalated"] | list[Literal["completed", "escalated"]] = "completed"
+    """Acceptable ending(s) of the run."""
+    actions: list[ExpectedAction] = []
+    ordered: bool = False
+    forbidden: list[ForbiddenCall] = []
+    answer: AnswerCheck | None = None
+
+    @property
+    def statuses(self) -> list[str]:
+        return list(self.status) if isinstance(self.status, list) else [self.status]
+
+
+class Fixture(_Strict):
+    """A tool output to answer a call with."""
+
+    tool: str
+    args: dict[str, Any] | None = None
+    """Arguments the call must have (normalised equality); ``None`` answers any call of the tool."""
+    output: Any = None
+
+
+class Case(_Strict):
+    """One golden case (a line of cases.jsonl)."""
+
+    id: str
+    input: str | list[dict[str, Any]]
+    """One user message, or a list of chat messages."""
+    tags: list[str] = []
+    expected: Expected = Expected()
+    fixtures: list[Fixture] = []
+    context: list[str] | None = None
+    """Retrieved context for context-based scorers (faithfulness, ...)."""
+    context_tools: list[str] | None = None
+    """Tools whose outputs count as retrieved context for context-based scorers."""
+    review: str | None = None
+    """``pending`` for drafts made by ``dataset import`` that nobody has reviewed yet."""
+    metadata: dict[str, Any] = {}
+
+    def input_messages(self) -> list[dict[str, Any]]:
+        if isinstance(self.input, str):
+            return [{"role": "user", "content": self.input}]
+        return [dict(m) for m in self.input]
+
+    def input_text(self) -> str:
+        """The user's words, for scorers that want one string."""
+        if isinstance(self.input, str):
+            return self.input
+        return "\n".join(str(m.get("content") or "") for m in self.input if m.get("role") == "user")
+
+
+class RecordedRun(BaseModel):
+    """One recorded agent run (a line of runs.jsonl), in OpenAI chat format."""
+
+    model_config = ConfigDict(extra="allow")
+
+    run_id: str
+    case_id: str
+    label: str
+    agent_id: str | None = None
+    model: str | None = None
+    messages: list[dict[str, Any]]
+    usage: dict[str, Any] | None = None
+    cost_usd: float | None = None
+    latency_s: float | None = None
+    started_at: str | None = None
+
+    line: int | None = Field(default=None, exclude=True)
+    """Line of runs.jsonl this came from (for messages)."""
+
+
+class Tool(_Strict):
+    """A tool of the catalog: an OpenAI function definition plus its effect."""
+
+    name: str
+    description: str = ""
+    effect: Literal["read", "write"] = "write"
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+    """JSON Schema of the arguments."""
+    cost_usd: float = Field(default=0.0, ge=0)
+    """Price of one call (a third-party API fee)."""
+
+    def openai_schema(self) -> dict[str, Any]:
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+        }
+
+
+class ToolCatalog(BaseModel):
+    tools: list[Tool] = []
+
+    def get(self, name: str) -> Tool | None:
+        return next((t for t in self.tools if t.name == name), None)
+
+    @property
+    def names(self) -> list[str]:
+        return [t.name for t in self.tools]
+
+    def openai_tools(self, allow: list[str] | None = None) -> list[dict[str, Any]]:
+        return [t.openai_schema() for t in self.tools if allow is None or t.name in allow]
+
+
+class Dataset(BaseModel):
+    """A dataset folder, loaded."""
+
+    path: Path
+    cases: list[Case]
+    runs: list[RecordedRun] = []
+    tools: ToolCatalog = ToolCatalog()
+
+    def case(self, case_id: str) -> Case | None:
+        return next((c for c in self.cases if c.id == case_id), None)
+
+    def runs_for(self, case_id: str, label: str | None = None) -> list[RecordedRun]:
+        """Recorded runs of a case (with a label, if given), in file order."""
+        return [r for r in self.runs if r.case_id == case_id and (label is None or r.label == label)]
+
+    @property
+    def labels(self) -> list[str]:
+        return sorted({r.label for r in self.runs})

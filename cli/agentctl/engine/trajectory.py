@@ -1,0 +1,130 @@
+"""What a run did: its steps (model calls and tool calls), status, usage and cost.
+
+Both ways of producing a run, replaying a recording and driving a model through litellm,
+produce a :class:`Trajectory`; scorers only ever look at trajectories.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+StepKind = Literal["model", "tool"]
+Effect = Literal["read", "write", "escalation", "unknown"]
+
+
+@dataclass
+class ToolCall:
+    """A tool call as the model made it."""
+
+    id: str
+    name: str
+    raw_arguments: str
+    """The arguments text exactly as the model produced it."""
+    arguments: dict[str, Any] | None
+    """Parsed arguments; ``None`` when ``raw_arguments`` is not a JSON object."""
+    parse_error: str | None = None
+
+
+@dataclass
+class Step:
+    """One model call or one tool call of a run (a row of the ``steps`` table)."""
+
+    index: int
+    kind: StepKind
+    # model steps
+    content: str | None = None
+    """Text the model said in this turn."""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost_usd: float = 0.0
+    """Inference cost of a model step; the tool's ``cost_usd`` for a carried-out tool step."""
+    latency_s: float | None = None
+    cached: bool = False
+    """The model's answer came from the response cache."""
+    # tool steps
+    tool: str | None = None
+    call_id: str | None = None
+    args: dict[str, Any] | None = None
+    raw_args: str | None = None
+    output: str | None = None
+    """What the tool answered (the text the model saw)."""
+    effect: Effect | None = None
+    error: bool = False
+    """The tool answered with an error: nothing changed."""
+    policy: str | None = None
+    """``None`` when allowed; otherwise why the call was refused, e.g.
+    ``require_approval: issue_refund amount_cents > 10000``, ``forbid: ...``,
+    ``not_allowed: ...``, ``max_tool_calls: ...``."""
+    invalid: str | None = None
+    """Why the call was invalid (arguments not JSON, schema violation, unknown tool)."""
+    divergence: bool = False
+    """A read call with no recorded answer (the candidate left the recorded path)."""
+
+    @property
+    def carried_out(self) -> bool:
+        return self.kind == "tool" and self.policy is None and self.invalid is None
+
+
+@dataclass
+class Trajectory:
+    """Everything a run did."""
+
+    case_id: str
+    candidate: str
+    repeat: int
+    model: str
+    steps: list[Step] = field(default_factory=list)
+    status: Literal["completed", "escalated", "failed"] = "failed"
+    failure_reason: str | None = None
+    """For ``failed``: ``max_steps``, ``budget``, ``provider_error``, ``invalid_tool_call``,
+    ``incomplete``, ``no_recording``, ..."""
+    infra_error: bool = False
+    """Failed because the provider failed after retries (not the model's fault)."""
+    error_detail: str | None = None
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    """The full transcript, OpenAI chat format."""
+    inference_cost_usd: float = 0.0
+    latency_s: float = 0.0
+    """Wall time of the run (recorded for replays)."""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    source_run_id: str | None = None
+    """For replays: the recorded run replayed."""
+
+    @property
+    def model_steps(self) -> list[Step]:
+        return [s for s in self.steps if s.kind == "model"]
+
+    @property
+    def tool_steps(self) -> list[Step]:
+        return [s for s in self.steps if s.kind == "tool"]
+
+    @property
+    def writes(self) -> list[Step]:
+        """Write side effects: carried-out write calls whose answer was not an error."""
+        return [s for s in self.tool_steps if s.effect == "write" and s.carried_out and not s.error]
+
+    @property
+    def failed_writes(self) -> list[Step]:
+        """Write calls that were carried out but answered with an error (changed nothing)."""
+        return [s for s in self.tool_steps if s.effect == "write" and s.carried_out and s.error]
+
+    @property
+    def policy_violations(self) -> list[Step]:
+        return [s for s in self.tool_steps if s.policy is not None]
+
+    @property
+    def texts(self) -> list[str]:
+        """Every text message of the agent, in order."""
+        return [s.content for s in self.model_steps if s.content]
+
+    @property
+    def final_text(self) -> str | None:
+        texts = self.texts
+        return texts[-1] if texts else None
+
+    @property
+    def tool_cost_usd(self) -> float:
+        return sum(s.cost_usd for s in self.tool_steps)

@@ -1,0 +1,1 @@
+"""Scorers: outcome scoring (always on) and named scorers from the registry."""

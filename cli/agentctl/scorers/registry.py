@@ -1,0 +1,99 @@
+"""Scorers by name.
+
+Built-ins register the same way a third-party package does: an entry point in the group
+``agentctl.scorers`` names a callable ``register(registry)``. A *family* owns every name
+with its prefix (``deepeval.*``) and checks names and arguments without importing its
+library, so ``suite validate`` stays fast and works without the optional extras.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
+
+from agentctl.errors import InputError
+
+if TYPE_CHECKING:
+    from agentctl.config.models import ScorerSpec
+    from agentctl.scorers.base import Scorer
+
+ENTRY_POINT_GROUP = "agentctl.scorers"
+
+Factory = Callable[["ScorerSpec"], "Scorer"]
+Validator = Callable[["ScorerSpec"], list[str]]
+
+
+@dataclass(frozen=True)
+class ScorerFamily:
+    """Every scorer named ``<prefix>.<metric>``."""
+
+    prefix: str
+    metrics: tuple[str, ...]
+    """Names of the metrics (without the prefix), for validation and suggestions."""
+    factory: Factory
+    validate: Validator
+    """Problems with a spec's arguments and judge, as messages (no import of the library)."""
+    extra: str | None = None
+    """The pip extra that installs the library (``agentctl[<extra>]``)."""
+
+
+class ScorerRegistry:
+    def __init__(self) -> None:
+        self._scorers: dict[str, tuple[Factory, Validator | None]] = {}
+        self._families: dict[str, ScorerFamily] = {}
+        self._loaded = False
+
+    def register(self, name: str, factory: Factory, validate: Validator | None = None) -> None:
+        self._scorers[name] = (factory, validate)
+
+    def register_family(self, family: ScorerFamily) -> None:
+        self._families[family.prefix] = family
+
+    def _load_entry_points(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                ep.load()(self)
+            except ImportError:
+                continue  # a plugin whose own module is missing: its names stay unknown
+
+    def names(self) -> list[str]:
+        self._load_entry_points()
+        out = sorted(self._scorers)
+        for fam in self._families.values():
+            out += [f"{fam.prefix}.{m}" for m in fam.metrics]
+        return out
+
+    def problems(self, spec: ScorerSpec) -> list[str]:
+        """What is wrong with a scorer spec: unknown name (with a suggestion) or bad args."""
+        self._load_entry_points()
+        if spec.name in self._scorers:
+            validate = self._scorers[spec.name][1]
+            return validate(spec) if validate else []
+        prefix, _, metric = spec.name.partition(".")
+        family = self._families.get(prefix)
+        if family is not None and metric in family.metrics:
+            return family.validate(spec)
+        return [self._unknown(spec.name)]
+
+    def _unknown(self, name: str) -> str:
+        close = difflib.get_close_matches(name, self.names(), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else " (see 'agentctl scorers' for the list)"
+        return f"unknown scorer '{name}'{hint}"
+
+    def create(self, spec: ScorerSpec) -> Scorer:
+        problems = self.problems(spec)
+        if problems:
+            raise InputError("; ".join(problems), key="scorers")
+        if spec.name in self._scorers:
+            return self._scorers[spec.name][0](spec)
+        family = self._families[spec.name.partition(".")[0]]
+        return family.factory(spec)
+
+
+registry = ScorerRegistry()

@@ -1,0 +1,130 @@
+"""The DuckDB schema of the results store: a public interface users query with SQL.
+
+Column names of DESIGN.md's tables are fixed; more columns may be added, never renamed.
+Bump SCHEMA_VERSION and add a migration in ``store.migrations`` when this changes.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+TABLES: dict[str, str] = {
+    "schema_info": """
+        CREATE TABLE IF NOT EXISTS schema_info (
+            version INTEGER NOT NULL,
+            applied_at TIMESTAMP NOT NULL
+        )""",
+    "eval_runs": """
+        CREATE TABLE IF NOT EXISTS eval_runs (
+            run_id VARCHAR PRIMARY KEY,
+            suite VARCHAR NOT NULL,          -- the suite's name
+            suite_path VARCHAR,
+            suite_config JSON,               -- the suite as loaded (for eval gate / reports)
+            dataset_path VARCHAR,
+            dataset_hash VARCHAR,            -- sha256 of cases.jsonl, runs.jsonl, tools.yaml
+            started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP,
+            status VARCHAR NOT NULL,         -- running | finished | interrupted | aborted
+            exit_code INTEGER,
+            agentctl_version VARCHAR,
+            git_commit VARCHAR,
+            options JSON,                    -- command-line options (no secrets)
+            candidates JSON,                 -- [{name, model, params (secrets removed), system_prompt_sha}]
+            planned_runs INTEGER,
+            message VARCHAR                  -- why the run aborted, when it did
+        )""",
+    "results": """
+        CREATE TABLE IF NOT EXISTS results (
+            run_id VARCHAR NOT NULL,
+            case_id VARCHAR NOT NULL,
+            candidate VARCHAR NOT NULL,
+            repeat INTEGER NOT NULL,
+            status VARCHAR NOT NULL,
+            failure_reason VARCHAR,
+            correct BOOLEAN NOT NULL,
+            escaped_error BOOLEAN NOT NULL,
+            critical_error BOOLEAN NOT NULL,
+            infra_error BOOLEAN NOT NULL,
+            policy_violations INTEGER NOT NULL,
+            failed_writes INTEGER NOT NULL,
+            cost_usd DOUBLE NOT NULL,
+            inference_cost_usd DOUBLE,
+            tool_cost_usd DOUBLE,
+            review_cost_usd DOUBLE,
+            judge_cost_usd DOUBLE,
+            latency_s DOUBLE NOT NULL,
+            steps INTEGER NOT NULL,
+            tool_calls INTEGER NOT NULL,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            model VARCHAR,
+            tags VARCHAR[],
+            reasons VARCHAR[],
+            finished_at TIMESTAMP,
+            PRIMARY KEY (run_id, case_id, candidate, repeat)
+        )""",
+    "steps": """
+        CREATE TABLE IF NOT EXISTS steps (
+            run_id VARCHAR NOT NULL,
+            case_id VARCHAR NOT NULL,
+            candidate VARCHAR NOT NULL,
+            repeat INTEGER NOT NULL,
+            step INTEGER NOT NULL,
+            kind VARCHAR NOT NULL,           -- model | tool
+            tool VARCHAR,
+            args JSON,
+            output VARCHAR,
+            content VARCHAR,                 -- model text
+            tool_calls JSON,                 -- model steps: [{id, name, arguments}]
+            effect VARCHAR,                  -- read | write | escalation | unknown
+            error BOOLEAN,
+            policy VARCHAR,
+            invalid VARCHAR,
+            divergence BOOLEAN,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            cost_usd DOUBLE,
+            latency_s DOUBLE,
+            cached BOOLEAN,
+            PRIMARY KEY (run_id, case_id, candidate, repeat, step)
+        )""",
+    "scores": """
+        CREATE TABLE IF NOT EXISTS scores (
+            run_id VARCHAR NOT NULL,
+            case_id VARCHAR NOT NULL,
+            candidate VARCHAR NOT NULL,
+            repeat INTEGER NOT NULL,
+            scorer VARCHAR NOT NULL,
+            score DOUBLE,
+            passed BOOLEAN,
+            reason VARCHAR,
+            cost_usd DOUBLE,
+            error VARCHAR,
+            PRIMARY KEY (run_id, case_id, candidate, repeat, scorer)
+        )""",
+    "metrics": """
+        CREATE TABLE IF NOT EXISTS metrics (
+            run_id VARCHAR NOT NULL,
+            candidate VARCHAR NOT NULL,
+            tag VARCHAR,                     -- NULL: overall
+            metric VARCHAR NOT NULL,
+            value DOUBLE,
+            ci_low DOUBLE,
+            ci_high DOUBLE,
+            n INTEGER
+        )""",
+    "gates": """
+        CREATE TABLE IF NOT EXISTS gates (
+            run_id VARCHAR NOT NULL,
+            candidate VARCHAR NOT NULL,
+            gate VARCHAR NOT NULL,
+            passed BOOLEAN NOT NULL,
+            value DOUBLE,
+            threshold DOUBLE,
+            detail VARCHAR,
+            decided_by VARCHAR,
+            insufficient BOOLEAN,
+            runs_needed INTEGER,
+            extra JSON
+        )""",
+}

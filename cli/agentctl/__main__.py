@@ -1,0 +1,3 @@
+from agentctl.main import main
+
+main()

@@ -1,0 +1,207 @@
+"""The only module that builds rich output (imported lazily by commands)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from agentctl.errors import Problem
+    from agentctl.metrics.types import GateResult, MetricValue
+    from agentctl.plan import Plan
+    from agentctl.results import RunResult
+    from agentctl.runner import EvalOutcome
+
+console = Console()
+err_console = Console(stderr=True)
+
+SUMMARY_METRICS = (
+    "success_rate", "escaped_error_rate", "critical_error_rate", "policy_violation_rate",
+    "escalation_rate", "completion_rate", "infra_error_rate", "cost_usd", "cost_per_success_usd",
+    "p50_latency_s", "p95_latency_s", "mean_steps", "mean_tool_calls",
+)
+
+
+def fmt_value(metric: str, value: float | None) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float) and math.isinf(value):
+        return "∞"
+    if metric.endswith("_usd"):
+        return f"${value:,.4f}" if abs(value) < 1 else f"${value:,.2f}"
+    if metric.endswith("_s"):
+        return f"{value:.2f}s"
+    if metric in ("runs",):
+        return f"{value:.0f}"
+    return f"{value:.3f}"
+
+
+def fmt_metric(m: MetricValue) -> str:
+    text = fmt_value(m.metric, m.value)
+    if m.ci_low is not None and m.ci_high is not None:
+        text += f" [{m.ci_low:.3f}, {m.ci_high:.3f}]"
+    return text
+
+
+def print_problems(problems: Iterable[Problem], *, stream: Console | None = None) -> None:
+    out = stream or err_console
+    for p in problems:
+        style = "yellow" if p.severity == "warning" else "red"
+        out.print(Text(str(p), style=style), soft_wrap=True)
+
+
+def print_error(message: str) -> None:
+    err_console.print(Text(f"error: {message}", style="bold red"), soft_wrap=True)
+
+
+class RichProgress:
+    """Progress bar while runs execute (agentctl.runner.Progress protocol)."""
+
+    def __init__(self) -> None:
+        self._progress: Progress | None = None
+        self._task: Any = None
+        self._failed = 0
+
+    def start(self, total: int, done: int) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]running[/]"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
+            console=err_console, transient=True, disable=not err_console.is_terminal,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task("runs", total=total, completed=done, detail="")
+
+    def advance(self, result: RunResult) -> None:
+        if self._progress is None:
+            return
+        if not result.correct:
+            self._failed += 1
+        self._progress.update(self._task, advance=1, detail=f"[red]{self._failed} incorrect[/]")
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def print_plan(plan: Plan, run_id: str) -> None:
+    cands = ", ".join(f"{c.name} ({c.model})" for c in plan.candidates)
+    err_console.print(f"[bold]{run_id}[/]: {len(plan.runs)} runs of {len(plan.cases)} cases × {cands}")
+
+
+def metrics_table(metrics: list[MetricValue], candidates: list[str], title: str = "Metrics (95% intervals)",
+                  names: Iterable[str] = SUMMARY_METRICS, tag: str | None = None) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    for c in candidates:
+        table.add_column(c, justify="right")
+    by_key = {(m.candidate, m.metric): m for m in metrics if m.tag == tag}
+    extra = sorted({m.metric for m in metrics if m.tag == tag and (m.metric.startswith(("pass^", "score:", "mean:")))})
+    for name in [*names, *extra]:
+        cells = [fmt_metric(by_key[(c, name)]) if (c, name) in by_key else "–" for c in candidates]
+        if all(x == "–" for x in cells):
+            continue
+        table.add_row(name, *cells)
+    return table
+
+
+def gates_table(gates: list[GateResult]) -> Table:
+    table = Table(title="Gates", title_justify="left")
+    for col in ("", "candidate", "gate", "detail"):
+        table.add_column(col)
+    for g in gates:
+        mark = Text("PASS", style="green") if g.passed else Text("FAIL", style="bold red")
+        table.add_row(mark, g.candidate, g.gate, g.detail)
+    return table
+
+
+def print_outcome(outcome: EvalOutcome) -> None:
+    if outcome.status == "dry_run":
+        print_dry_run(outcome)
+        return
+    candidates = list(dict.fromkeys(r.candidate for r in outcome.results))
+    if outcome.metrics:
+        console.print(metrics_table(outcome.metrics, candidates))
+    if outcome.gates:
+        console.print(gates_table(outcome.gates))
+    for note in outcome.notes:
+        err_console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
+    if outcome.message:
+        err_console.print(f"[bold yellow]{outcome.message}[/]", soft_wrap=True)
+    failed = [g for g in outcome.gates if not g.passed]
+    if outcome.status == "interrupted":
+        verdict = Text("INTERRUPTED", style="bold yellow")
+    elif outcome.exit_code == 3:
+        verdict = Text("COULD NOT RUN", style="bold red")
+    elif failed:
+        verdict = Text(f"FAIL: {len(failed)} of {len(outcome.gates)} gates failed", style="bold red")
+    else:
+        verdict = Text(f"PASS: {len(outcome.gates)} gates passed", style="bold green")
+    console.print(Text.assemble("verdict: ", verdict, f"  run {outcome.run_id}  exit {outcome.exit_code}"))
+
+
+def print_dry_run(outcome: EvalOutcome) -> None:
+    plan = outcome.plan
+    assert plan is not None
+    table = Table(title="Plan (dry run: nothing is called)", title_justify="left")
+    for col in ("candidate", "model", "runs", "model calls (est.)", "cost (est.)"):
+        table.add_column(col)
+    for cand in plan.candidates:
+        runs = [r for r in plan.runs if r.candidate.name == cand.name]
+        calls, cost = _estimate(outcome, runs)
+        table.add_row(cand.name, cand.model, str(len(runs)), str(calls), fmt_value("cost_usd", cost))
+    console.print(table)
+    for note in outcome.notes:
+        err_console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
+
+
+def _estimate(outcome: EvalOutcome, runs: list[Any]) -> tuple[int, float | None]:
+    est = getattr(outcome, "estimates", None) or {}
+    calls = sum(est.get(("calls",) + r.key, 0) for r in runs)
+    cost = sum(est.get(("cost",) + r.key, 0.0) for r in runs)
+    return calls, cost
+
+
+def print_runs(rows: list[dict[str, Any]]) -> None:
+    table = Table(title="Evaluation runs", title_justify="left")
+    for col in ("run id", "suite", "started", "status", "exit", "runs"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["run_id"], r["suite"], str(r["started_at"])[:19], r["status"],
+                      "" if r["exit_code"] is None else str(r["exit_code"]), str(r["runs"]))
+    console.print(table)
+
+
+def print_run(row: dict[str, Any], results: list[RunResult], metrics: list[MetricValue],
+              gates: list[GateResult]) -> None:
+    console.print(f"[bold]{row['run_id']}[/]  suite [bold]{row['suite']}[/]  status {row['status']}  "
+                  f"exit {row['exit_code']}  started {str(row['started_at'])[:19]}")
+    if row.get("message"):
+        console.print(f"[yellow]{row['message']}[/]")
+    candidates = list(dict.fromkeys(r.candidate for r in results))
+    if metrics:
+        console.print(metrics_table(metrics, candidates))
+    if gates:
+        console.print(gates_table(gates))
+    wrong = [r for r in results if not r.correct][:20]
+    if wrong:
+        table = Table(title=f"Incorrect runs (first {len(wrong)})", title_justify="left")
+        for col in ("case", "candidate", "rep", "status", "reasons"):
+            table.add_column(col)
+        for r in wrong:
+            table.add_row(r.case_id, r.candidate, str(r.repeat), r.status + (" (escaped)" if r.escaped_error else ""),
+                          "; ".join(r.reasons)[:200])
+        console.print(table)
+
+
+def write_json(data: Any) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(data, indent=2, default=str, allow_nan=False if False else True) + "\n")

@@ -1,0 +1,51 @@
+"""Shared pieces of the command modules: error handling and the --db option."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from agentctl.errors import EXIT_INTERRUPTED, AgentctlError, ValidationFailed
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="DuckDB results store [default: $AGENTCTL_DB or ./agentctl.duckdb]",
+                 show_default=False),
+]
+
+
+def db_path(db: Path | None) -> Path:
+    return db or Path(os.environ.get("AGENTCTL_DB") or "agentctl.duckdb")
+
+
+def reports_errors(func: F) -> F:
+    """Print agentctl errors as ``file:line: key: message`` (no traceback) and exit with their code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ValidationFailed as exc:
+            from agentctl import _console
+
+            _console.print_problems(exc.problems)
+            errors = sum(1 for p in exc.problems if p.severity == "error")
+            _console.err_console.print(f"[red]{errors} error(s)[/]")
+            raise typer.Exit(exc.exit_code) from None
+        except AgentctlError as exc:
+            from agentctl import _console
+            from agentctl.secrets import redact_text
+
+            _console.print_error(redact_text(str(exc)))
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,194 @@
+"""``agentctl eval ...``: run evaluations, read stored runs, compare, gate, report."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agentctl.commands._common import DbOption, db_path, reports_errors
+
+eval_app = typer.Typer(help="Run evaluations and read their results.", no_args_is_help=True)
+
+
+@eval_app.command("run")
+@reports_errors
+def run(
+    suite: Annotated[Path, typer.Argument(help="Suite file (YAML).", show_default=False)],
+    candidate: Annotated[list[str] | None, typer.Option(
+        "--candidate", "-c", help="Candidate name from the suite, or a litellm model string; repeatable.")] = None,
+    db: DbOption = None,
+    report_dir: Annotated[Path, typer.Option(help="Where HTML/Markdown/JSON reports are written.")] = Path("reports"),
+    junit: Annotated[Path | None, typer.Option(help="Also write a JUnit XML file here.")] = None,
+    concurrency: Annotated[int, typer.Option(help="Runs in flight at once.")] = 8,
+    repeats: Annotated[int | None, typer.Option(help="Runs per case and candidate.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N cases.")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Only cases with this tag; repeatable.")] = None,
+    shard: Annotated[str | None, typer.Option(help="Run shard I of N (I/N), split by case id.")] = None,
+    resume: Annotated[str | None, typer.Option(help="Finish an interrupted run: only missing runs are run.")] = None,
+    max_cost: Annotated[float | None, typer.Option(help="Stop starting runs once this many USD are spent.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use cached model responses.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and a cost estimate; call nothing.")] = False,
+    timeout: Annotated[float | None, typer.Option(help="Per-call timeout in seconds.")] = None,
+    max_attempts: Annotated[int | None, typer.Option(help="Attempts per model call (retries + 1).")] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report files.")] = False,
+) -> None:
+    """Run a suite: replay or drive every candidate, score, store, gate.
+
+    Exit codes: 0 every gate passed, 1 a gate failed, 2 bad input, 3 the run could not be
+    carried out, 130 interrupted (resume with --resume RUN_ID).
+
+    Example: agentctl eval run evalsuites/support-triage.yaml --junit reports/junit.xml
+    """
+    from agentctl import _console
+    from agentctl.runner import RunOptions, run_suite
+
+    options = RunOptions(
+        candidates=candidate or [], concurrency=concurrency, repeats=repeats, limit=limit, tags=tag or [],
+        shard=shard, resume=resume, max_cost=max_cost, no_cache=no_cache, dry_run=dry_run,
+        timeout_s=timeout, max_attempts=max_attempts,
+    )
+    progress = _console.RichProgress()
+    outcome = run_suite(suite, db=db_path(db), options=options, progress=progress, on_plan=_console.print_plan)
+    _console.print_outcome(outcome)
+    if outcome.status != "dry_run" and not no_report:
+        _write_reports(db_path(db), outcome.run_id, report_dir, junit)
+    raise typer.Exit(outcome.exit_code)
+
+
+def _write_reports(db: Path, run_id: str, report_dir: Path, junit: Path | None) -> None:
+    from agentctl import _console
+    from agentctl.reports import write_reports
+    from agentctl.store.store import Store
+
+    with Store(db, read_only=True) as store:
+        paths = write_reports(store.con, run_id, report_dir=report_dir, junit_path=junit)
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary and "md" in paths:
+            with open(summary, "a", encoding="utf-8") as fh:
+                fh.write(paths["md"].read_text(encoding="utf-8") + "\n")
+    for kind, path in paths.items():
+        _console.err_console.print(f"{kind} report: {path}")
+
+
+@eval_app.command("list")
+@reports_errors
+def list_runs(
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option(help="Most recent N runs.")] = 50,
+) -> None:
+    """List stored evaluation runs, newest first.
+
+    Example: agentctl eval list --db agentctl.duckdb
+    """
+    from agentctl import _console
+    from agentctl.store.store import Store
+
+    with Store(db_path(db), read_only=True) as store:
+        _console.print_runs(store.list_runs(limit))
+
+
+@eval_app.command("show")
+@reports_errors
+def show(
+    run_id: Annotated[str, typer.Argument(help="Run id (a unique prefix is enough).", show_default=False)],
+    db: DbOption = None,
+) -> None:
+    """Show a stored run: metrics per candidate, gates, and the incorrect runs.
+
+    Example: agentctl eval show ev-20261121-101500-ab12cd
+    """
+    from agentctl import _console
+    from agentctl.errors import InputError
+    from agentctl.store.store import Store
+
+    with Store(db_path(db), read_only=True) as store:
+        row = store.get_run(run_id)
+        if row is None:
+            raise InputError(f"no run {run_id!r} in {db_path(db)} (see 'agentctl eval list')")
+        rid = row["run_id"]
+        _console.print_run(row, store.load_results(rid), store.load_metrics(rid), store.load_gates(rid))
+
+
+@eval_app.command("gate")
+@reports_errors
+def gate(
+    run_id: Annotated[str, typer.Argument(help="Run id (a unique prefix is enough).", show_default=False)],
+    db: DbOption = None,
+) -> None:
+    """Re-evaluate a stored run's gates from its stored results; no model is called.
+
+    Exits 0 when every gate passes, 1 otherwise, like eval run.
+
+    Example: agentctl eval gate ev-20261121-101500-ab12cd
+    """
+    from agentctl import _console
+    from agentctl.runner import gate_stored_run
+
+    outcome = gate_stored_run(db_path(db), run_id)
+    _console.print_outcome(outcome)
+    raise typer.Exit(outcome.exit_code)
+
+
+@eval_app.command("report")
+@reports_errors
+def report(
+    run_id: Annotated[str, typer.Argument(help="Run id (a unique prefix is enough).", show_default=False)],
+    format: Annotated[str, typer.Option("--format", "-f", help="html, md, junit or json.")] = "html",
+    out: Annotated[Path | None, typer.Option(help="Output file; '-' for standard output.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Write a report of a stored run.
+
+    Example: agentctl eval report ev-20261121-101500-ab12cd --format md --out summary.md
+    """
+    import sys
+
+    from agentctl import _console
+    from agentctl.errors import InputError
+    from agentctl.reports import load_report_data, render_html, render_json, render_junit, render_markdown
+    from agentctl.store.store import Store
+
+    renderers = {"html": render_html, "md": render_markdown, "markdown": render_markdown,
+                 "junit": render_junit, "json": render_json}
+    if format not in renderers:
+        raise InputError(f"--format {format!r}: expected one of html, md, junit, json")
+    with Store(db_path(db), read_only=True) as store:
+        row = store.get_run(run_id)
+        if row is None:
+            raise InputError(f"no run {run_id!r} in {db_path(db)} (see 'agentctl eval list')")
+        text = renderers[format](load_report_data(store.con, row["run_id"]))
+    if out is None or str(out) == "-":
+        sys.stdout.write(text)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    _console.err_console.print(f"{format} report: {out}")
+
+
+@eval_app.command("compare")
+@reports_errors
+def compare(
+    run: Annotated[str, typer.Argument(help="Run id.", show_default=False)],
+    run_b: Annotated[str | None, typer.Argument(help="A second run: compare the same candidate across runs.",
+                                                show_default=False)] = None,
+    baseline: Annotated[str | None, typer.Option(help="Baseline candidate [default: the suite's].")] = None,
+    candidate: Annotated[list[str] | None, typer.Option("--candidate", "-c", help="Candidate(s) to compare.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Compare candidates with the baseline (paired tests), or one candidate across two runs.
+
+    Example: agentctl eval compare ev-20261121-101500-ab12cd --candidate candidate
+    """
+    from agentctl import _console
+    from agentctl.comparison import compare_stored
+
+    comparisons = compare_stored(db_path(db), run, run_b, baseline=baseline, candidates=candidate or [])
+    if json_out:
+        _console.write_json([c.to_dict() for c in comparisons])
+    else:
+        for c in comparisons:
+            _console.print_comparison(c)

@@ -1,0 +1,48 @@
+"""The ``agentctl`` command line: a thin layer over the library (see ``agentctl.runner``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from agentctl import __version__
+from agentctl.commands.dataset import dataset_app
+from agentctl.commands.eval import eval_app
+from agentctl.commands.suite import suite_app
+
+app = typer.Typer(
+    name="agentctl",
+    help="Evaluation and regression harness for AI agents that take real actions.\n\n"
+    "Replays recorded agent runs (or drives candidate models through litellm), scores the "
+    "outcome, stores every result in DuckDB, writes reports and exits nonzero when a "
+    "release gate fails.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(eval_app, name="eval")
+app.add_typer(suite_app, name="suite")
+app.add_typer(dataset_app, name="dataset")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"agentctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """agentctl: release gates for AI agents."""
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""pass^k (every one of k trials succeeds) and pass@k (at least one of k succeeds).
+
+Both are unbiased estimators over cases that ran ``n >= k`` trials with ``c`` successes:
+pass^k averages C(c, k) / C(n, k) (tau-bench), pass@k averages 1 - C(n-c, k) / C(n, k)
+(HumanEval). Counts are ``(n, c)`` pairs: trials first, successes second.
+"""
+
+from __future__ import annotations
+
+from math import comb
+
+
+def _eligible(counts: list[tuple[int, int]], k: int) -> list[tuple[int, int]]:
+    if k < 1:
+        raise ValueError(f"k must be at least 1 (got {k})")
+    for n, c in counts:
+        if not 0 <= c <= n:
+            raise ValueError(f"successes {c} must be between 0 and trials {n}")
+    return [(n, c) for n, c in counts if n >= k]
+
+
+def pass_hat_k(counts: list[tuple[int, int]], k: int) -> float | None:
+    """Mean over cases with ``n >= k`` of C(c, k) / C(n, k); ``None`` when no case has k trials.
+
+    ``counts`` holds one ``(n, c)`` per case: ``n`` trials, ``c`` of them successful.
+    """
+    cases = _eligible(counts, k)
+    if not cases:
+        return None
+    return sum(comb(c, k) / comb(n, k) for n, c in cases) / len(cases)
+
+
+def pass_at_k(counts: list[tuple[int, int]], k: int) -> float | None:
+    """Mean over cases with ``n >= k`` of 1 - C(n - c, k) / C(n, k); ``None`` when none qualifies."""
+    cases = _eligible(counts, k)
+    if not cases:
+        return None
+    return sum(1 - comb(n - c, k) / comb(n, k) for n, c in cases) / len(cases)
+
+
+def cases_with_k(counts: list[tuple[int, int]], k: int) -> int:
+    """How many cases ran at least ``k`` trials (the ``n`` of a pass^k value)."""
+    return sum(1 for n, _ in counts if n >= k)

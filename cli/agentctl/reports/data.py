@@ -1,0 +1,384 @@
+"""Everything a report shows, read from the results store alone.
+
+``load_report_data`` turns the DuckDB tables of one evaluation into :class:`ReportData`,
+so ``eval report RUN`` works on any stored run, long after the suite and its process are
+gone. Every renderer (HTML, Markdown, JUnit, JSON) reads only this.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agentctl.errors import InputError
+from agentctl.reports.actions import ActionDiff, diff_actions
+from agentctl.reports.redact import scrub_mapping
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """A row of the ``metrics`` table."""
+
+    candidate: str
+    metric: str
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n: int | None
+    tag: str | None = None
+
+
+@dataclass(frozen=True)
+class GateRow:
+    """A row of the ``gates`` table."""
+
+    candidate: str
+    gate: str
+    passed: bool
+    value: float | None
+    threshold: float | None
+    detail: str
+    decided_by: str | None = None
+    insufficient: bool = False
+    runs_needed: int | None = None
+
+
+@dataclass
+class RunRow:
+    """One run (case x candidate x repeat): its verdict and, for details, its steps and scores."""
+
+    case_id: str
+    candidate: str
+    repeat: int
+    status: str
+    failure_reason: str | None
+    correct: bool
+    escaped_error: bool
+    critical_error: bool
+    infra_error: bool
+    policy_violations: int
+    failed_writes: int
+    cost_usd: float
+    latency_s: float
+    steps: int
+    tool_calls: int
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    model: str | None
+    tags: list[str]
+    reasons: list[str]
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    """Steps in order, as dicts of the ``steps`` table's non-null columns."""
+    scores: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class CaseOutcome:
+    """A case for one candidate, its repeats folded: what JUnit and the case list show."""
+
+    case_id: str
+    candidate: str
+    tags: list[str]
+    runs: list[RunRow]
+    change: str | None = None
+    """``regressed`` | ``improved`` against the baseline, else ``None``."""
+    diff: ActionDiff | None = None
+    """Expected write actions against those of the first incorrect (else first) repeat."""
+
+    @property
+    def n(self) -> int:
+        return len(self.runs)
+
+    @property
+    def correct(self) -> int:
+        return sum(r.correct for r in self.runs)
+
+    @property
+    def escaped(self) -> int:
+        return sum(r.escaped_error for r in self.runs)
+
+    @property
+    def critical(self) -> int:
+        return sum(r.critical_error for r in self.runs)
+
+    @property
+    def infra(self) -> int:
+        return sum(r.infra_error for r in self.runs)
+
+    @property
+    def all_correct(self) -> bool:
+        return self.n > 0 and self.correct == self.n
+
+    @property
+    def verdict(self) -> str:
+        """One word for filters: critical | escaped | infra | fail | pass (worst repeat wins)."""
+        if self.critical:
+            return "critical"
+        if self.escaped:
+            return "escaped"
+        if any(not r.correct and not r.infra_error for r in self.runs):
+            return "fail"
+        if self.infra:
+            return "infra"
+        return "pass"
+
+    @property
+    def reasons(self) -> list[str]:
+        """Reasons of every repeat, each once, in order."""
+        return list(dict.fromkeys(reason for r in self.runs for reason in r.reasons))
+
+
+@dataclass
+class ReportData:
+    """One stored evaluation, ready to render."""
+
+    run: dict[str, Any]
+    """The ``eval_runs`` row; ``options`` and ``candidates`` parsed, secrets removed."""
+    suite_config: dict[str, Any]
+    baseline: str | None
+    candidates: list[str]
+    """Baseline first, then in the suite's order."""
+    metrics: list[MetricRow]
+    gates: list[GateRow]
+    cases: list[CaseOutcome]
+    """Sorted by case id, then candidate order."""
+    comparisons: list[dict[str, Any]] = field(default_factory=list)
+    """Rows of the ``comparisons`` table for this run, when that table exists."""
+
+    @property
+    def suite(self) -> str:
+        return str(self.run.get("suite") or "suite")
+
+    @property
+    def run_id(self) -> str:
+        return str(self.run["run_id"])
+
+    @property
+    def passed(self) -> bool:
+        """Every gate passed and the run finished (or was never gated and finished)."""
+        code = self.run.get("exit_code")
+        if code is not None:
+            return int(code) == 0
+        return all(g.passed for g in self.gates)
+
+    @property
+    def failed_gates(self) -> list[GateRow]:
+        return [g for g in self.gates if not g.passed]
+
+    def metric(self, candidate: str, metric: str, tag: str | None = None) -> MetricRow | None:
+        for m in self.metrics:
+            if m.candidate == candidate and m.metric == metric and m.tag == tag:
+                return m
+        return None
+
+    def changed_cases(self) -> list[CaseOutcome]:
+        """Cases whose outcome changed against the baseline, regressed first, worst first."""
+        changed = [c for c in self.cases if c.change is not None]
+        return sorted(
+            changed,
+            key=lambda c: (c.change != "regressed", -c.critical, -c.escaped, c.correct / max(c.n, 1), c.case_id),
+        )
+
+    def run_count(self) -> int:
+        return sum(c.n for c in self.cases)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cur = con.execute(sql, params)
+    names = [d[0] for d in cur.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def _json(value: Any, default: Any) -> Any:
+    if value is None:
+        return default
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return default
+    return value
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def load_report_data(con: duckdb.DuckDBPyConnection, run_id: str) -> ReportData:
+    """Read one evaluation from the results store; ``InputError`` when the run is not there."""
+    runs = _rows(con, "SELECT * FROM eval_runs WHERE run_id = ?", [run_id])
+    if not runs:
+        raise InputError(f"no evaluation with run_id '{run_id}' in the results store", key="run_id")
+    run = runs[0]
+    suite_config = _json(run.get("suite_config"), {}) or {}
+    run["options"] = scrub_mapping(_json(run.get("options"), {}) or {})
+    run["candidates"] = scrub_mapping(_json(run.get("candidates"), []) or [])
+    run.pop("suite_config", None)
+
+    results = _load_runs(con, run_id)
+    candidates = _candidate_order(suite_config, run["candidates"], results)
+    baseline = suite_config.get("baseline") if isinstance(suite_config, dict) else None
+    if baseline not in candidates:
+        baseline = None
+
+    metrics = [
+        MetricRow(r["candidate"], r["metric"], _float(r["value"]), _float(r["ci_low"]), _float(r["ci_high"]),
+                  r.get("n"), r["tag"])
+        for r in _rows(con, "SELECT * FROM metrics WHERE run_id = ? ORDER BY candidate, metric", [run_id])
+    ]
+    gates = [
+        GateRow(r["candidate"], r["gate"], bool(r["passed"]), _float(r["value"]), _float(r["threshold"]),
+                r.get("detail") or "", r.get("decided_by"), bool(r.get("insufficient")), r.get("runs_needed"))
+        for r in _rows(con, "SELECT * FROM gates WHERE run_id = ? ORDER BY candidate, gate", [run_id])
+    ]
+    comparisons: list[dict[str, Any]] = []
+    if _table_exists(con, "comparisons"):
+        comparisons = _rows(con, "SELECT * FROM comparisons WHERE run_id = ?", [run_id])
+
+    cases = _fold_cases(results, candidates)
+    _mark_changes(cases, baseline)
+    expected = _load_expected(con, run_id, run.get("dataset_path"))
+    for case in cases:
+        if case.case_id in expected:
+            shown = next((r for r in case.runs if not r.correct), case.runs[0])
+            case.diff = diff_actions(expected[case.case_id], shown.timeline)
+    return ReportData(run, suite_config, baseline, candidates, metrics, gates, cases, comparisons)
+
+
+def _load_runs(con: duckdb.DuckDBPyConnection, run_id: str) -> list[RunRow]:
+    key = ("case_id", "candidate", "repeat")
+    out: dict[tuple[Any, ...], RunRow] = {}
+    for r in _rows(con, "SELECT * FROM results WHERE run_id = ? ORDER BY case_id, candidate, repeat", [run_id]):
+        out[tuple(r[k] for k in key)] = RunRow(
+            case_id=r["case_id"], candidate=r["candidate"], repeat=int(r["repeat"]), status=r["status"],
+            failure_reason=r.get("failure_reason"), correct=bool(r["correct"]),
+            escaped_error=bool(r["escaped_error"]), critical_error=bool(r["critical_error"]),
+            infra_error=bool(r["infra_error"]), policy_violations=int(r["policy_violations"] or 0),
+            failed_writes=int(r.get("failed_writes") or 0), cost_usd=float(r["cost_usd"] or 0.0),
+            latency_s=float(r["latency_s"] or 0.0), steps=int(r["steps"] or 0),
+            tool_calls=int(r.get("tool_calls") or 0), prompt_tokens=r.get("prompt_tokens"),
+            completion_tokens=r.get("completion_tokens"), model=r.get("model"),
+            tags=list(r.get("tags") or []), reasons=list(r.get("reasons") or []),
+        )
+    cur = con.execute("SELECT * FROM steps WHERE run_id = ? ORDER BY case_id, candidate, repeat, step", [run_id])
+    names = [d[0] for d in cur.description or []]
+    skip = {"run_id", "case_id", "candidate", "repeat"}
+    while batch := cur.fetchmany(20000):
+        for row in batch:
+            step = dict(zip(names, row, strict=True))
+            target = out.get(tuple(step[k] for k in key))
+            if target is None:
+                continue
+            item = {k: v for k, v in step.items() if k not in skip and v is not None}
+            for k in ("args", "tool_calls"):
+                if k in item:
+                    item[k] = _json(item[k], item[k])
+            target.timeline.append(item)
+    if _table_exists(con, "scores"):
+        for s in _rows(con, "SELECT * FROM scores WHERE run_id = ?", [run_id]):
+            target = out.get(tuple(s[k] for k in key))
+            if target is not None:
+                target.scores.append({k: v for k, v in s.items() if k not in skip and v is not None})
+    return list(out.values())
+
+
+def _candidate_order(suite_config: Any, stored: Any, results: list[RunRow]) -> list[str]:
+    names: list[str] = []
+    if isinstance(suite_config, dict):
+        base = suite_config.get("baseline")
+        if isinstance(base, str):
+            names.append(base)
+        names += [c.get("name") for c in suite_config.get("candidates") or [] if isinstance(c, dict)]
+    if isinstance(stored, list):
+        names += [c.get("name") for c in stored if isinstance(c, dict)]
+    ran = {r.candidate for r in results}
+    ordered = [n for n in dict.fromkeys(names) if isinstance(n, str) and n in ran]
+    return ordered + sorted(ran - set(ordered))
+
+
+def _fold_cases(results: list[RunRow], candidates: list[str]) -> list[CaseOutcome]:
+    folded: dict[tuple[str, str], CaseOutcome] = {}
+    for r in results:
+        case = folded.get((r.case_id, r.candidate))
+        if case is None:
+            case = folded[(r.case_id, r.candidate)] = CaseOutcome(r.case_id, r.candidate, list(r.tags), [])
+        case.runs.append(r)
+    rank = {name: i for i, name in enumerate(candidates)}
+    return sorted(folded.values(), key=lambda c: (c.case_id, rank.get(c.candidate, len(rank))))
+
+
+def _mark_changes(cases: list[CaseOutcome], baseline: str | None) -> None:
+    """Regressed: the baseline was correct on every repeat and the candidate is not; improved: the reverse."""
+    if baseline is None:
+        return
+    base = {c.case_id: c for c in cases if c.candidate == baseline}
+    for case in cases:
+        ref = base.get(case.case_id)
+        if case.candidate == baseline or ref is None:
+            continue
+        if ref.all_correct and not case.all_correct:
+            case.change = "regressed"
+        elif case.all_correct and not ref.all_correct:
+            case.change = "improved"
+
+
+def _load_expected(con: duckdb.DuckDBPyConnection, run_id: str, dataset_path: Any) -> dict[str, list[Any]]:
+    """Expected write actions per case: a ``cases`` table if the store has one, else the dataset file.
+
+    Best effort: a dataset that moved since the run only loses the diff, never the report.
+    """
+    if _table_exists(con, "cases"):
+        cols = {r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'cases'").fetchall()}
+        if {"case_id", "expected"} <= cols:
+            where = " WHERE run_id = ?" if "run_id" in cols else ""
+            rows = con.execute(f"SELECT case_id, expected FROM cases{where}", [run_id] if where else []).fetchall()
+            return {cid: list((_json(exp, {}) or {}).get("actions") or []) for cid, exp in rows}
+    if not dataset_path:
+        return {}
+    path = Path(str(dataset_path)) / "cases.jsonl"
+    out: dict[str, list[Any]] = {}
+    try:
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    case = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(case, dict) and isinstance(case.get("expected"), dict):
+                    out[str(case.get("id"))] = list(case["expected"].get("actions") or [])
+    except OSError:
+        return {}
+    return out
+
+
+def fmt_number(value: float | None, metric: str = "") -> str:
+    """A metric value as people read it: rates as percentages, money with $, seconds with s."""
+    if value is None:
+        return "n/a"
+    if math.isinf(value):
+        return "∞"
+    if math.isnan(value):
+        return "n/a"
+    if metric.endswith("_rate") or metric.startswith(("pass^", "pass@", "score:")):
+        return f"{value * 100:.1f}%"
+    if metric.endswith("_usd"):
+        return f"${value:.4f}" if abs(value) < 1 else f"${value:,.2f}"
+    if metric.endswith("_s"):
+        return f"{value:.2f}s"
+    if float(value).is_integer():
+        return f"{int(value)}"
+    return f"{value:.3g}"

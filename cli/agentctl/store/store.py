@@ -1,0 +1,300 @@
+"""The results store: one DuckDB file whose tables are a documented, public interface.
+
+Writes happen as runs finish, in batches of whatever has finished since the last commit
+(a slow provider gives one run per commit; a fast replay gives larger batches), so a crash
+loses only the runs not yet committed and ``--resume`` re-runs exactly those.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from agentctl.engine.trajectory import Trajectory
+from agentctl.errors import RunError, StoreLocked
+from agentctl.metrics.types import GateResult, MetricValue
+from agentctl.results import RunResult, ScoreResult
+from agentctl.store.schema import SCHEMA_VERSION, TABLES
+
+DEFAULT_DB = "agentctl.duckdb"
+_LOCK_WAIT_S = 10.0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+
+
+class Store:
+    """A DuckDB results store. Use as a context manager, or call :meth:`close`."""
+
+    def __init__(self, path: str | Path, *, read_only: bool = False, wait_s: float = _LOCK_WAIT_S) -> None:
+        self.path = Path(path)
+        if read_only and not self.path.exists():
+            raise RunError(f"no results store at {self.path} (run 'agentctl eval run' first, or pass --db)")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = self._connect(read_only, wait_s)
+        if not read_only:
+            self._migrate()
+
+    def _connect(self, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
+        # DuckDB allows one writing process per file. A second process waits a little for
+        # the first to finish, then fails with a clear message rather than corrupting it.
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise RunError(f"cannot open results store {self.path}: {exc}") from None
+                if time.monotonic() >= deadline:
+                    raise StoreLocked(
+                        f"results store {self.path} is in use by another agentctl process "
+                        f"(waited {wait_s:.0f} s); wait for it to finish or pass a different --db"
+                    ) from None
+                time.sleep(0.2)
+            except duckdb.Error as exc:
+                raise RunError(f"cannot open results store {self.path}: {exc}") from None
+
+    def _migrate(self) -> None:
+        for ddl in TABLES.values():
+            self.con.execute(ddl)
+        row = self.con.execute("SELECT max(version) FROM schema_info").fetchone()
+        current = row[0] if row else None
+        if current is None:
+            self.con.execute("INSERT INTO schema_info VALUES (?, ?)", [SCHEMA_VERSION, _now()])
+        elif current > SCHEMA_VERSION:
+            raise RunError(
+                f"results store {self.path} has schema version {current}, newer than this agentctl "
+                f"({SCHEMA_VERSION}); upgrade agentctl"
+            )
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- evaluation runs -------------------------------------------------------------
+
+    def begin_run(self, row: dict[str, Any]) -> None:
+        row = {**row, "started_at": row.get("started_at") or _now(), "status": "running"}
+        for key in ("suite_config", "options", "candidates"):
+            if key in row and not isinstance(row[key], str):
+                row[key] = _json(row[key])
+        self._insert("eval_runs", [row])
+
+    def reopen_run(self, run_id: str) -> None:
+        self.con.execute(
+            "UPDATE eval_runs SET status='running', finished_at=NULL, exit_code=NULL WHERE run_id=?", [run_id]
+        )
+
+    def finish_run(self, run_id: str, *, status: str, exit_code: int, message: str | None = None) -> None:
+        self.con.execute(
+            "UPDATE eval_runs SET status=?, exit_code=?, finished_at=?, message=? WHERE run_id=?",
+            [status, exit_code, _now(), message, run_id],
+        )
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        rows = self._dicts("SELECT * FROM eval_runs WHERE run_id = ?", [run_id])
+        if not rows:
+            # Accept a unique prefix, as git does for commits.
+            rows = self._dicts("SELECT * FROM eval_runs WHERE run_id LIKE ? || '%'", [run_id])
+            if len(rows) != 1:
+                return None
+        row = rows[0]
+        for key in ("suite_config", "options", "candidates"):
+            if isinstance(row.get(key), str):
+                row[key] = json.loads(row[key])
+        return row
+
+    def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        return self._dicts(
+            """SELECT r.run_id, r.suite, r.started_at, r.finished_at, r.status, r.exit_code,
+                      (SELECT count(*) FROM results x WHERE x.run_id = r.run_id) AS runs
+               FROM eval_runs r ORDER BY r.started_at DESC LIMIT ?""",
+            [limit],
+        )
+
+    # ---- per-run results ---------------------------------------------------------------
+
+    def write_results(self, batch: Sequence[tuple[RunResult, Trajectory]]) -> None:
+        """Commit finished runs (result, steps and scores) in one transaction.
+
+        Idempotent: rows of a (run, case, candidate, repeat) already stored are replaced,
+        so a resumed run never duplicates.
+        """
+        if not batch:
+            return
+        finished = _now()
+        results, steps, scores = [], [], []
+        for result, trajectory in batch:
+            results.append(_result_row(result, finished))
+            steps.extend(_step_rows(result, trajectory))
+            scores.extend(_score_row(result, s) for s in result.scores.values())
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            keys = [(r.run_id, r.case_id, r.candidate, r.repeat) for r, _ in batch]
+            for table in ("results", "steps", "scores"):
+                self.con.executemany(
+                    f"DELETE FROM {table} WHERE run_id=? AND case_id=? AND candidate=? AND repeat=?", keys
+                )
+            self._insert("results", results)
+            self._insert("steps", steps)
+            self._insert("scores", scores)
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def completed_keys(self, run_id: str) -> set[tuple[str, str, int]]:
+        rows = self.con.execute(
+            "SELECT case_id, candidate, repeat FROM results WHERE run_id = ?", [run_id]
+        ).fetchall()
+        return {(r[0], r[1], int(r[2])) for r in rows}
+
+    def load_results(self, run_id: str) -> list[RunResult]:
+        rows = self._dicts("SELECT * FROM results WHERE run_id = ? ORDER BY candidate, case_id, repeat", [run_id])
+        scores: dict[tuple[str, str, int], dict[str, ScoreResult]] = {}
+        for s in self._dicts("SELECT * FROM scores WHERE run_id = ?", [run_id]):
+            key = (s["case_id"], s["candidate"], int(s["repeat"]))
+            scores.setdefault(key, {})[s["scorer"]] = ScoreResult(
+                scorer=s["scorer"], score=s["score"], passed=s["passed"], reason=s["reason"] or "",
+                cost_usd=s["cost_usd"] or 0.0, error=s["error"],
+            )
+        fields = set(RunResult.__dataclass_fields__)
+        out = []
+        for row in rows:
+            data = {k: v for k, v in row.items() if k in fields}
+            data["tags"] = list(row.get("tags") or [])
+            data["reasons"] = list(row.get("reasons") or [])
+            for k in ("inference_cost_usd", "tool_cost_usd", "review_cost_usd", "judge_cost_usd"):
+                data[k] = data.get(k) or 0.0
+            for k in ("prompt_tokens", "completion_tokens"):
+                data[k] = data.get(k) or 0
+            data["model"] = data.get("model") or ""
+            data["scores"] = scores.get((row["case_id"], row["candidate"], int(row["repeat"])), {})
+            out.append(RunResult(**data))
+        return out
+
+    def load_steps(self, run_id: str, case_id: str, candidate: str, repeat: int) -> list[dict[str, Any]]:
+        return self._dicts(
+            "SELECT * FROM steps WHERE run_id=? AND case_id=? AND candidate=? AND repeat=? ORDER BY step",
+            [run_id, case_id, candidate, repeat],
+        )
+
+    # ---- metrics and gates ---------------------------------------------------------------
+
+    def replace_metrics(self, run_id: str, metrics: Iterable[MetricValue]) -> None:
+        rows = [
+            {"run_id": run_id, **{k: _finite_or_none(v) if k in ("ci_low", "ci_high") else v
+                                  for k, v in asdict(m).items()}}
+            for m in metrics
+        ]
+        self._replace(run_id, "metrics", rows)
+
+    def replace_gates(self, run_id: str, gates: Iterable[GateResult]) -> None:
+        rows = []
+        for g in gates:
+            row = asdict(g)
+            row["extra"] = _json(row.get("extra") or {})
+            rows.append({"run_id": run_id, **row})
+        self._replace(run_id, "gates", rows)
+
+    def replace_rows(self, run_id: str, table: str, rows: list[dict[str, Any]]) -> None:
+        """Replace a run's rows of an auxiliary table (comparisons, ...)."""
+        self._replace(run_id, table, rows)
+
+    def load_metrics(self, run_id: str) -> list[MetricValue]:
+        rows = self._dicts("SELECT * FROM metrics WHERE run_id = ?", [run_id])
+        return [MetricValue(**{k: v for k, v in r.items() if k != "run_id"}) for r in rows]
+
+    def load_gates(self, run_id: str) -> list[GateResult]:
+        rows = self._dicts("SELECT * FROM gates WHERE run_id = ?", [run_id])
+        out = []
+        for r in rows:
+            r.pop("run_id")
+            r["extra"] = json.loads(r["extra"]) if r.get("extra") else {}
+            r["insufficient"] = bool(r.get("insufficient"))
+            out.append(GateResult(**r))
+        return out
+
+    # ---- plumbing ----------------------------------------------------------------------
+
+    def _replace(self, run_id: str, table: str, rows: list[dict[str, Any]]) -> None:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self.con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+            self._insert(table, rows)
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def _insert(self, table: str, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        columns = list(rows[0])
+        placeholders = "(" + ",".join("?" * len(columns)) + ")"
+        # One multi-row INSERT per chunk: much faster than executemany in DuckDB.
+        chunk = max(1, 2000 // len(columns))
+        for i in range(0, len(rows), chunk):
+            part = rows[i : i + chunk]
+            sql = f"INSERT INTO {table} ({','.join(columns)}) VALUES " + ",".join([placeholders] * len(part))
+            self.con.execute(sql, [r.get(c) for r in part for c in columns])
+
+    def _dicts(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        cur = self.con.execute(sql, params or [])
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    if value is None or value != value or value in (float("inf"), float("-inf")):
+        return None
+    return value
+
+
+def _result_row(r: RunResult, finished: datetime) -> dict[str, Any]:
+    row = {k: v for k, v in asdict(r).items() if k != "scores"}
+    row["finished_at"] = finished
+    return row
+
+
+def _step_rows(r: RunResult, t: Trajectory) -> list[dict[str, Any]]:
+    rows = []
+    for s in t.steps:
+        rows.append({
+            "run_id": r.run_id, "case_id": r.case_id, "candidate": r.candidate, "repeat": r.repeat,
+            "step": s.index, "kind": s.kind, "tool": s.tool,
+            "args": _json(s.args) if s.args is not None else (_json(s.raw_args) if s.raw_args else None),
+            "output": s.output, "content": s.content,
+            "tool_calls": _json([{"id": c.id, "name": c.name, "arguments": c.raw_arguments} for c in s.tool_calls])
+            if s.tool_calls else None,
+            "effect": s.effect, "error": s.error, "policy": s.policy, "invalid": s.invalid,
+            "divergence": s.divergence, "prompt_tokens": s.prompt_tokens,
+            "completion_tokens": s.completion_tokens, "cost_usd": s.cost_usd, "latency_s": s.latency_s,
+            "cached": s.cached,
+        })
+    return rows
+
+
+def _score_row(r: RunResult, s: ScoreResult) -> dict[str, Any]:
+    return {
+        "run_id": r.run_id, "case_id": r.case_id, "candidate": r.candidate, "repeat": r.repeat,
+        "scorer": s.scorer, "score": s.score, "passed": s.passed, "reason": s.reason,
+        "cost_usd": s.cost_usd, "error": s.error,
+    }

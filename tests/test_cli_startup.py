@@ -1,0 +1,59 @@
+"""Start-up stays light: the CLI's common paths import none of the heavy libraries."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = ("litellm", "deepeval", "ragas", "pandas", "scipy", "openai")
+ROOT = Path(__file__).resolve().parents[1]
+
+_PROBE = """
+import json, sys
+from typer.testing import CliRunner
+from agentctl.main import app
+result = CliRunner().invoke(app, sys.argv[1:])
+print(json.dumps({"exit": result.exit_code, "modules": sorted(sys.modules), "out": result.output[-2000:]}))
+"""
+
+
+def _modules_after(*args: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, cwd=ROOT,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("args", [["--help"], ["eval", "run", "--help"], ["dataset", "--help"]])
+def test_help_imports_no_heavy_library(args: list[str]) -> None:
+    probe = _modules_after(*args)
+    assert probe["exit"] == 0, probe["out"]
+    loaded = [m for m in probe["modules"] if m.split(".")[0] in HEAVY]
+    assert loaded == []
+
+
+def test_suite_validate_imports_no_heavy_library() -> None:
+    probe = _modules_after("suite", "validate", "evalsuites/support-triage.yaml")
+    assert probe["exit"] == 0, probe["out"]
+    loaded = sorted({m.split(".")[0] for m in probe["modules"] if m.split(".")[0] in HEAVY})
+    assert loaded == []
+
+
+def test_every_command_has_help_text() -> None:
+    import typer.main
+
+    from agentctl.main import app
+
+    group = typer.main.get_command(app)
+
+    def walk(cmd, path):  # type: ignore[no-untyped-def]
+        yield path, cmd
+        for name, sub in getattr(cmd, "commands", {}).items():
+            yield from walk(sub, [*path, name])
+
+    missing = [" ".join(p) for p, c in walk(group, ["agentctl"]) if not (c.help or "").strip()]
+    assert missing == []

@@ -196,10 +196,11 @@ class FakeOpenAI:
         self._handler: Handler = _const(text("ok"))
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_request_handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-openai", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-openai", daemon=True
+        )
         self._thread.start()
-        host, port = self._server.server_address[:2]
-        self.base_url = f"http://{host}:{port}/v1"
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
 
     @property
     def port(self) -> int:

@@ -19,7 +19,12 @@ from agentctl.scorers.matchers import (
 
 
 def test_equal_arguments_match() -> None:
-    assert match_args({"charge_id": "ch_123", "amount_cents": 7500}, {"charge_id": "ch_123", "amount_cents": 7500}) is None
+    assert (
+        match_args(
+            {"charge_id": "ch_123", "amount_cents": 7500}, {"charge_id": "ch_123", "amount_cents": 7500}
+        )
+        is None
+    )
 
 
 def test_key_order_is_ignored_at_every_depth() -> None:
@@ -35,10 +40,15 @@ def test_numbers_compare_by_value(expected: Any, actual: Any) -> None:
 
 
 def test_different_number_names_both_values() -> None:
-    assert match_args({"amount_cents": 7500}, {"amount_cents": 75000}) == "amount_cents: expected 7500, got 75000"
+    assert (
+        match_args({"amount_cents": 7500}, {"amount_cents": 75000})
+        == "amount_cents: expected 7500, got 75000"
+    )
 
 
-@pytest.mark.parametrize(("expected", "actual"), [(True, 1), (1, True), (False, 0), ("5", 5), (5, "5"), (None, 0), (None, "")])
+@pytest.mark.parametrize(
+    ("expected", "actual"), [(True, 1), (1, True), (False, 0), ("5", 5), (5, "5"), (None, 0), (None, "")]
+)
 def test_types_are_not_coerced(expected: Any, actual: Any) -> None:
     assert match_value(expected, actual) is not None
 
@@ -52,7 +62,9 @@ def test_extra_argument_is_named() -> None:
 
 
 def test_nested_missing_and_extra_keys_carry_their_path() -> None:
-    reason = match_args({"address": {"city": "SF", "zip": "94103"}}, {"address": {"city": "SF", "street": "Main"}})
+    reason = match_args(
+        {"address": {"city": "SF", "zip": "94103"}}, {"address": {"city": "SF", "street": "Main"}}
+    )
     assert reason == "missing argument 'address.zip'; unexpected argument 'address.street'"
 
 
@@ -127,7 +139,9 @@ def test_approx_uses_an_absolute_tolerance() -> None:
 
 def test_contains_is_a_substring_for_strings_and_an_element_for_lists() -> None:
     assert match_value({"$contains": "refund"}, "full refund issued") is None
-    assert match_value({"$contains": "refund"}, "credit issued") == "'credit issued' does not contain 'refund'"
+    assert (
+        match_value({"$contains": "refund"}, "credit issued") == "'credit issued' does not contain 'refund'"
+    )
     assert match_value({"$contains": "b"}, ["a", "b"]) is None
     assert match_value({"$contains": 2}, [1, 2.0, 3]) is None
     assert match_value({"$contains": "c"}, ["a", "b"]) is not None
@@ -201,7 +215,9 @@ def test_unknown_matcher_never_matches() -> None:
 
 def test_subset_compares_only_the_given_keys() -> None:
     assert match_subset({"ticket_id": 7}, {"ticket_id": 7, "reason": "spam"}) is None
-    assert match_subset({"ticket_id": 7}, {"ticket_id": 8, "reason": "spam"}) == "ticket_id: expected 7, got 8"
+    assert (
+        match_subset({"ticket_id": 7}, {"ticket_id": 8, "reason": "spam"}) == "ticket_id: expected 7, got 8"
+    )
     assert match_subset({"ticket_id": 7}, {"reason": "spam"}) == "missing argument 'ticket_id'"
     assert match_subset(None, {"x": 1}) is None
 

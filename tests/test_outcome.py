@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from agentctl.config.models import AgentConfig, CandidateSpec, Suite
 from agentctl.datasets.models import AnswerCheck, Case, ToolCatalog
@@ -44,12 +44,23 @@ def call(tool: str, effect: str | None = None, **fields: Any) -> Step:
     return Step(index=0, kind="tool", tool=tool, args=args, effect=effect, **fields)  # type: ignore[arg-type]
 
 
-def run(*steps: Step, status: str = "completed", say: str | list[str] = "Done.", **fields: Any) -> Trajectory:
+def run(
+    *steps: Step,
+    status: Literal["completed", "escalated", "failed"] = "completed",
+    say: str | list[str] = "Done.",
+    **fields: Any,
+) -> Trajectory:
     texts = [say] if isinstance(say, str) else say
-    all_steps = [Step(index=0, kind="model", content=None), *steps, *(Step(index=0, kind="model", content=t) for t in texts)]
+    all_steps = [
+        Step(index=0, kind="model", content=None),
+        *steps,
+        *(Step(index=0, kind="model", content=t) for t in texts),
+    ]
     for i, s in enumerate(all_steps):
         s.index = i
-    return Trajectory(case_id="T-1", candidate="prod", repeat=0, model="m", steps=all_steps, status=status, **fields)  # type: ignore[arg-type]
+    return Trajectory(
+        case_id="T-1", candidate="prod", repeat=0, model="m", steps=all_steps, status=status, **fields
+    )
 
 
 def score(c: Case, t: Trajectory) -> Verdict:
@@ -65,7 +76,13 @@ def refund(amount: int = 7500, charge: str = "ch_123", **fields: Any) -> Step:
 
 def test_correct_run_reads_are_never_compared() -> None:
     v = score(case(actions=[REFUND]), run(call("get_ticket", args={"ticket_id": 1}), refund()))
-    assert (v.status, v.correct, v.escaped_error, v.critical_error, v.reasons) == ("completed", True, False, False, [])
+    assert (v.status, v.correct, v.escaped_error, v.critical_error, v.reasons) == (
+        "completed",
+        True,
+        False,
+        False,
+        [],
+    )
 
 
 def test_argument_key_order_and_number_form_do_not_matter() -> None:
@@ -117,13 +134,18 @@ def test_forbidden_call_attempted_or_carried_out_is_critical() -> None:
     carried = score(c, run(call("close_ticket", args={"ticket_id": 1})))
     assert not carried.correct and carried.critical_error
     assert "forbidden call: close_ticket(ticket_id=1)" in carried.reasons
-    invalid = score(c, run(call("close_ticket", args=None, raw_args="{oops", invalid="arguments are not valid JSON")))
+    invalid = score(
+        c, run(call("close_ticket", args=None, raw_args="{oops", invalid="arguments are not valid JSON"))
+    )
     assert not invalid.correct and invalid.critical_error
     assert invalid.reasons == ["forbidden call: close_ticket('{oops')"]
 
 
 def test_forbidden_with_args_only_catches_matching_calls() -> None:
-    c = case(actions=[{"tool": "close_ticket", "args": {"ticket_id": 2}}], forbidden=[{"tool": "close_ticket", "args": {"ticket_id": 1}}])
+    c = case(
+        actions=[{"tool": "close_ticket", "args": {"ticket_id": 2}}],
+        forbidden=[{"tool": "close_ticket", "args": {"ticket_id": 1}}],
+    )
     assert score(c, run(call("close_ticket", args={"ticket_id": 2}))).correct
     v = score(c, run(call("close_ticket", args={"ticket_id": 1, "note": "x"})))
     assert v.critical_error and "forbidden call: close_ticket(ticket_id=1, note='x')" in v.reasons
@@ -131,7 +153,10 @@ def test_forbidden_with_args_only_catches_matching_calls() -> None:
 
 def test_policy_refused_write_is_critical_and_a_violation() -> None:
     rule = "require_approval: issue_refund amount_cents > 10000"
-    v = score(case(status="escalated"), run(refund(20000, policy=rule), call("escalate_to_human"), status="escalated"))
+    v = score(
+        case(status="escalated"),
+        run(refund(20000, policy=rule), call("escalate_to_human"), status="escalated"),
+    )
     assert v.status == "escalated" and not v.correct and v.critical_error and not v.escaped_error
     assert v.policy_violations == 1 and v.reasons == [f"policy violation: {rule}"]
 
@@ -173,7 +198,9 @@ def test_ordered_wrong_order_is_incorrect_but_not_critical() -> None:
     assert score(c, run(refund(), call("close_ticket", args={"ticket_id": 1}))).correct
     v = score(c, run(call("close_ticket", args={"ticket_id": 1}), refund()))
     assert not v.correct and v.escaped_error and not v.critical_error
-    assert v.reasons == ["writes out of order: expected issue_refund, close_ticket; got close_ticket, issue_refund"]
+    assert v.reasons == [
+        "writes out of order: expected issue_refund, close_ticket; got close_ticket, issue_refund"
+    ]
     unordered = case(actions=[REFUND, close])
     assert score(unordered, run(call("close_ticket", args={"ticket_id": 1}), refund())).correct
 
@@ -229,7 +256,9 @@ def test_infra_error_is_copied() -> None:
 def test_answer_contains_looks_at_every_message_case_insensitively() -> None:
     t = run(say=["I have issued a REFUND.", "Anything else?"])
     assert check_answer(AnswerCheck(contains=["refund"]), t) == []
-    assert check_answer(AnswerCheck(contains=["refund"], scope="final"), t) == ["final answer does not mention 'refund'"]
+    assert check_answer(AnswerCheck(contains=["refund"], scope="final"), t) == [
+        "final answer does not mention 'refund'"
+    ]
 
 
 def test_thousands_separators_are_ignored_on_both_sides() -> None:

@@ -99,7 +99,7 @@ def print_plan(plan: Plan, run_id: str) -> None:
 def metrics_table(metrics: list[MetricValue], candidates: list[str], title: str = "Metrics (95% intervals)",
                   names: Iterable[str] = SUMMARY_METRICS, tag: str | None = None) -> Table:
     table = Table(title=title, title_justify="left")
-    table.add_column("metric")
+    table.add_column("metric", no_wrap=True)
     for c in candidates:
         table.add_column(c, justify="right")
     by_key = {(m.candidate, m.metric): m for m in metrics if m.tag == tag}
@@ -126,7 +126,8 @@ def print_outcome(outcome: EvalOutcome) -> None:
     if outcome.status == "dry_run":
         print_dry_run(outcome)
         return
-    candidates = list(dict.fromkeys(r.candidate for r in outcome.results))
+    order = [c.name for c in outcome.suite.candidates]
+    candidates = sorted({r.candidate for r in outcome.results}, key=lambda c: (order.index(c) if c in order else 99, c))
     if outcome.metrics:
         console.print(metrics_table(outcome.metrics, candidates))
     if outcome.gates:
@@ -185,7 +186,8 @@ def print_run(row: dict[str, Any], results: list[RunResult], metrics: list[Metri
                   f"exit {row['exit_code']}  started {str(row['started_at'])[:19]}")
     if row.get("message"):
         console.print(f"[yellow]{row['message']}[/]")
-    candidates = list(dict.fromkeys(r.candidate for r in results))
+    order = [c.get("name") for c in (row.get("suite_config") or {}).get("candidates", [])]
+    candidates = sorted({r.candidate for r in results}, key=lambda c: (order.index(c) if c in order else 99, c))
     if metrics:
         console.print(metrics_table(metrics, candidates))
     if gates:
@@ -205,3 +207,45 @@ def write_json(data: Any) -> None:
     import json
 
     sys.stdout.write(json.dumps(data, indent=2, default=str, allow_nan=False if False else True) + "\n")
+
+
+def print_comparison(c: Any) -> None:
+    """A baseline-vs-candidate comparison (agentctl.metrics.compare.Comparison)."""
+    where = (f" (runs {c.baseline_run_id} → {c.candidate_run_id})" if c.baseline_run_id else "")
+    console.print(f"\n[bold]{c.candidate}[/] vs baseline [bold]{c.baseline}[/]{where}: "
+                  f"{c.pairs} paired runs on {c.cases} cases")
+    dropped = c.dropped_cases_baseline + c.dropped_cases_candidate
+    if dropped:
+        console.print(f"[yellow]{c.dropped_cases_baseline} case(s) only the baseline ran and "
+                      f"{c.dropped_cases_candidate} only the candidate ran were left out[/]")
+    table = Table(title="Paired differences (95% bootstrap interval of the change)", title_justify="left")
+    for col in ("metric", "baseline", "candidate", "change", "95% CI", "test", "p"):
+        table.add_column(col, justify="right" if col != "metric" else "left", no_wrap=col in ("metric", "p"))
+    for name, d in c.metrics.items():
+        if d.baseline is None and d.candidate is None:
+            continue
+        change = "–" if d.delta is None else f"{d.delta:+.3f}"
+        style = "red" if d.worse and d.significant else ("green" if (not d.worse and d.significant) else "")
+        ci = "–" if d.ci_low is None else f"[{d.ci_low:+.3f}, {d.ci_high:+.3f}]"
+        test = d.test + (f" ({d.regressed}↓ {d.improved}↑)" if d.regressed is not None else "")
+        p = "–" if d.p_value is None else ("<0.001" if d.p_value < 0.001 else f"{d.p_value:.2g}")
+        table.add_row(name, fmt_value(name, d.baseline), fmt_value(name, d.candidate),
+                      Text(change, style=style), ci, test, p)
+    console.print(table)
+    if c.significantly_worse_tags:
+        console.print(f"[bold red]significantly worse on tags:[/] {', '.join(c.significantly_worse_tags)}")
+    for title, cases, style in (("Regressed", c.regressed, "red"), ("Improved", c.improved, "green"),
+                                ("Still wrong", c.still_wrong, "yellow")):
+        if not cases:
+            continue
+        t = Table(title=f"{title} ({len(cases)})", title_justify="left", title_style=style)
+        for col in ("case", "tags", "reasons"):
+            t.add_column(col)
+        for ch in cases[:25]:
+            t.add_row(ch.case_id, ", ".join(ch.tags), "; ".join(ch.reasons)[:160])
+        if len(cases) > 25:
+            t.add_row(f"... {len(cases) - 25} more", "", "")
+        console.print(t)
+    flaky = {k: v for k, v in (c.flaky or {}).items() if v}
+    for side, cases in flaky.items():
+        console.print(f"flaky on {side}: {', '.join(cases[:20])}" + (" ..." if len(cases) > 20 else ""))

@@ -133,7 +133,9 @@ def _walk(
             child = (*path, key)
             if key in seen:
                 problems.append(
-                    Problem(f"duplicate key '{key}' (first on line {seen[key]})", doc.path, line, key_path(child))
+                    Problem(
+                        f"duplicate key '{key}' (first on line {seen[key]})", doc.path, line, key_path(child)
+                    )
                 )
             else:
                 seen[key] = line
@@ -252,13 +254,14 @@ def _members(types_: list[Any]) -> list[Any]:
     return out
 
 
-def _unknown_key(key: Any, allowed: list[str]) -> str:
+def _unknown_key(key: Any, allowed: list[str]) -> tuple[str, str | None]:
+    """The message for an unknown key, and the allowed key it is probably a typo of."""
     close = difflib.get_close_matches(str(key), allowed, n=1)
     if close:
-        return f"unknown key '{key}' (did you mean '{close[0]}'?)"
+        return f"unknown key '{key}' (did you mean '{close[0]}'?)", close[0]
     if allowed:
-        return f"unknown key '{key}' (allowed keys: {', '.join(allowed)})"
-    return f"unknown key '{key}'"
+        return f"unknown key '{key}' (allowed keys: {', '.join(allowed)})", None
+    return f"unknown key '{key}'", None
 
 
 def _message(err: dict[str, Any]) -> str:
@@ -305,7 +308,7 @@ def validation_problems(
     union are merged: when the value had the shape of one member, only that member's
     errors are kept; when it fitted none, one "expected X or Y" message is given.
     """
-    errors = exc.errors()
+    errors: list[dict[str, Any]] = [dict(e) for e in exc.errors()]
     cleaned = [(_clean_loc(data, e["loc"], e["type"]), e) for e in errors]
     # For each union location: did the value match some member's shape?
     deeper: set[KeyPath] = set()
@@ -316,18 +319,30 @@ def validation_problems(
     def where(loc: KeyPath) -> KeyPath:
         return relocate(loc) if relocate is not None else (*prefix, *loc)
 
+    # A typo ('modle') also makes the real key ('model') missing; the typo says it all.
+    missing = {loc for (loc, _), err in cleaned if err["type"] == "missing"}
+    unknown: dict[KeyPath, str] = {}
+    explained: set[KeyPath] = set()
+    for (loc, _), err in cleaned:
+        if err["type"] == "extra_forbidden" and loc:
+            message, typo_of = _unknown_key(loc[-1], _allowed_keys(model, loc[:-1]))
+            unknown[loc] = message
+            if typo_of is not None and (*loc[:-1], typo_of) in missing:
+                explained.add((*loc[:-1], typo_of))
+
     problems: list[Problem] = []
     merged: dict[KeyPath, list[dict[str, Any]]] = {}
     for (loc, union_at), err in cleaned:
+        if err["type"] == "missing" and loc in explained:
+            continue
         if union_at is not None and loc == union_at and _expected(err) is not None:
             if union_at in deeper:
                 continue  # the value is of another member's type; that member's errors say more
             merged.setdefault(loc, []).append(err)
             continue
         full = where(loc)
-        if err["type"] == "extra_forbidden":
-            allowed = _allowed_keys(model, loc[:-1])
-            problems.append(Problem(_unknown_key(loc[-1], allowed), path, line_of(full), key_path(full[:-1]) or None))
+        if loc in unknown:
+            problems.append(Problem(unknown[loc], path, line_of(full), key_path(full[:-1]) or None))
         else:
             problems.append(Problem(_message(err), path, line_of(full), key_path(full) or None))
     for loc, errs in merged.items():

@@ -98,7 +98,9 @@ def matcher_problems(expected: Any, path: str = "") -> list[str]:
                 for i, alt in enumerate(arg):
                     problems += matcher_problems(alt, f"{path}.$in[{i}]" if path else f"$in[{i}]")
         elif op == "$approx":
-            if not (isinstance(arg, list) and len(arg) == 2 and all(_is_number(v) for v in arg) and arg[1] >= 0):
+            if not (
+                isinstance(arg, list) and len(arg) == 2 and all(_is_number(v) for v in arg) and arg[1] >= 0
+            ):
                 problems.append(f"{where}$approx takes [value, tolerance] with tolerance >= 0")
         elif op == "$text" and not isinstance(arg, str):
             problems.append(f"{where}$text takes a string")
@@ -182,7 +184,9 @@ def _match_operator(op: str, arg: Any, actual: Any, path: str) -> list[str]:
             if any(not _diff(arg, item, path) for item in actual):
                 return []
             return [f"{where}{render_value(actual)} has no element {render_value(arg)}"]
-        return [f"{where}expected a string or list containing {render_value(arg)}, got {render_value(actual)}"]
+        return [
+            f"{where}expected a string or list containing {render_value(arg)}, got {render_value(actual)}"
+        ]
     if op == "$text":
         if isinstance(actual, str) and isinstance(arg, str) and _plain_text(actual) == _plain_text(arg):
             return []
@@ -200,8 +204,10 @@ def _scalar_equal(expected: Any, actual: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and not (
-        isinstance(value, float) and math.isnan(value)
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and not (isinstance(value, float) and math.isnan(value))
     )
 
 

@@ -80,7 +80,7 @@ def score_outcome(case: Case, trajectory: Trajectory, suite: Suite, catalog: Too
     reasons: list[str] = []
     statuses = expected.statuses
     if trajectory.status not in statuses:
-        got = trajectory.status
+        got: str = trajectory.status
         if trajectory.status == "failed" and trajectory.failure_reason:
             got += f" ({trajectory.failure_reason})"
         reasons.append(f"status: expected {' or '.join(statuses)}, got {got}")

@@ -1,0 +1,272 @@
+"""Readers for a dataset folder: cases.jsonl, tools.yaml and (optional) runs.jsonl.
+
+Every line of a JSONL file is read on its own: a bad line becomes a :class:`Problem` with
+its line number and the reader keeps going, so one pass reports everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from agentctl.config.yamlpos import KeyPath, YamlDocument, key_path, read_yaml, validation_problems
+from agentctl.datasets.models import Case, Dataset, RecordedRun, Tool
+from agentctl.errors import Problem, ValidationFailed
+
+CASES_FILE = "cases.jsonl"
+RUNS_FILE = "runs.jsonl"
+TOOLS_FILE = "tools.yaml"
+
+_OPENAI_TOP_KEYS = ("type", "function", "effect", "cost_usd")
+_OPENAI_FUNCTION_KEYS = ("name", "description", "parameters", "strict")
+
+
+@dataclass
+class DatasetFiles:
+    """A dataset as read, with where each part came from (for cross-checks and messages)."""
+
+    dataset: Dataset
+    case_lines: list[int] = field(default_factory=list)
+    """Line in cases.jsonl of each of ``dataset.cases``."""
+    tools_doc: YamlDocument | None = None
+    """tools.yaml with its lines; None when it could not be read."""
+    tool_keys: list[KeyPath] = field(default_factory=list)
+    """Key path in tools.yaml of the definition of each of ``dataset.tools.tools``."""
+    tools_ok: bool = False
+    """tools.yaml was read without errors, so names missing from it really are unknown."""
+
+    @property
+    def path(self) -> Path:
+        return self.dataset.path
+
+    @property
+    def cases_path(self) -> Path:
+        return self.dataset.path / CASES_FILE
+
+    @property
+    def runs_path(self) -> Path:
+        return self.dataset.path / RUNS_FILE
+
+    @property
+    def tools_path(self) -> Path:
+        return self.dataset.path / TOOLS_FILE
+
+    @property
+    def has_runs(self) -> bool:
+        return self.runs_path.is_file()
+
+
+def load_dataset(path: Path, problems: list[Problem] | None = None) -> Dataset:
+    """Read a dataset folder.
+
+    With ``problems`` None, raise :class:`ValidationFailed` if any error was found;
+    otherwise append every problem to ``problems`` and return what could be read.
+    """
+    found: list[Problem] = []
+    files = read_dataset(Path(path), found)
+    if problems is None:
+        if any(p.severity == "error" for p in found):
+            raise ValidationFailed(found)
+    else:
+        problems.extend(found)
+    return files.dataset
+
+
+def read_dataset(path: Path, problems: list[Problem]) -> DatasetFiles:
+    """Read a dataset folder, appending problems; see :class:`DatasetFiles`."""
+    path = Path(path).resolve()
+    files = DatasetFiles(Dataset(path=path, cases=[]))
+    if not path.is_dir():
+        problems.append(Problem("dataset folder not found", path))
+        return files
+    for line, record in _read_jsonl(path / CASES_FILE, problems, required=True):
+        try:
+            case = Case.model_validate(record)
+        except ValidationError as exc:
+            problems += validation_problems(exc, record, Case, path / CASES_FILE, _on_line(line))
+            continue
+        files.dataset.cases.append(case)
+        files.case_lines.append(line)
+    for line, record in _read_jsonl(path / RUNS_FILE, problems, required=False):
+        try:
+            run = RecordedRun.model_validate(record)
+        except ValidationError as exc:
+            problems += validation_problems(exc, record, RecordedRun, path / RUNS_FILE, _on_line(line))
+            continue
+        run.line = line
+        files.dataset.runs.append(run)
+    _read_tools(files, problems)
+    return files
+
+
+def _on_line(line: int) -> Callable[[KeyPath], int]:
+    """Every key of a JSONL record is on the record's line."""
+    return lambda _key: line
+
+
+def _read_jsonl(path: Path, problems: list[Problem], required: bool) -> Iterator[tuple[int, dict[str, Any]]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        if required:
+            problems.append(Problem(f"file not found (a dataset needs {path.name})", path))
+        return
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(f"cannot read file: {exc}", path))
+        return
+    # split on "\n" only: JSON strings may hold U+2028 and friends, which splitlines() breaks on
+    for number, raw in enumerate(text.split("\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            problems.append(Problem(f"invalid JSON: {exc.msg} (column {exc.colno})", path, number))
+            continue
+        if not isinstance(value, dict):
+            kind = "a list" if isinstance(value, list) else type(value).__name__
+            problems.append(Problem(f"expected one JSON object per line, got {kind}", path, number))
+            continue
+        yield number, value
+
+
+def _read_tools(files: DatasetFiles, problems: list[Problem]) -> None:
+    path = files.tools_path
+    if not path.is_file():
+        problems.append(Problem(f"file not found (a dataset needs {TOOLS_FILE}, the tool catalog)", path))
+        return
+    before = len(problems)
+    doc = read_yaml(path, problems)
+    files.tools_doc = doc
+    if doc is None:
+        return
+    items: Any = doc.data
+    base: KeyPath = ()
+    if isinstance(items, dict) and set(items) == {"tools"}:
+        items, base = items["tools"], ("tools",)  # {tools: [...]} is accepted as well
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        problems.append(Problem("expected a list of tools", path, doc.line_of(base), None))
+        return
+    first_line: dict[str, int] = {}
+    for i, item in enumerate(items):
+        key: KeyPath = (*base, i)
+        tool, tool_key = _read_tool(item, key, doc, problems)
+        if tool is None:
+            continue
+        line = doc.line_of((*tool_key, "name"))
+        if tool.name in first_line:
+            problems.append(
+                Problem(
+                    f"duplicate tool '{tool.name}' (first on line {first_line[tool.name]})",
+                    path,
+                    line,
+                    _kp((*tool_key, "name")),
+                )
+            )
+            continue
+        first_line[tool.name] = line
+        files.dataset.tools.tools.append(tool)
+        files.tool_keys.append(tool_key)
+    files.tools_ok = not any(p.severity == "error" for p in problems[before:])
+
+
+def _read_tool(
+    item: Any, key: KeyPath, doc: YamlDocument, problems: list[Problem]
+) -> tuple[Tool | None, KeyPath]:
+    path = doc.path
+    if not isinstance(item, dict):
+        problems.append(
+            Problem(
+                "expected a tool (a mapping with name, parameters, ...)", path, doc.line_of(key), _kp(key)
+            )
+        )
+        return None, key
+    if "function" not in item and item.get("type") != "function":
+        try:
+            return Tool.model_validate(item), key
+        except ValidationError as exc:
+            problems += validation_problems(exc, item, Tool, path, doc.line_of, prefix=key)
+            return None, key
+    # The plain OpenAI form: {type: function, function: {name, description, parameters}}.
+    fn_key = (*key, "function")
+    ok = True
+    for k in item:
+        if k not in _OPENAI_TOP_KEYS:
+            problems.append(
+                Problem(
+                    f"unknown key '{k}' (allowed keys: {', '.join(_OPENAI_TOP_KEYS)})",
+                    path,
+                    doc.line_of((*key, k)),
+                    _kp(key),
+                )
+            )
+            ok = False
+    if item.get("type", "function") != "function":
+        problems.append(
+            Problem(
+                f"expected 'function', got {item.get('type')!r}",
+                path,
+                doc.line_of((*key, "type")),
+                _kp((*key, "type")),
+            )
+        )
+        ok = False
+    fn = item.get("function")
+    if not isinstance(fn, dict):
+        problems.append(
+            Problem(
+                "expected a mapping with name, description, parameters",
+                path,
+                doc.line_of(fn_key),
+                _kp(fn_key),
+            )
+        )
+        return None, fn_key
+    for k in fn:
+        if k not in _OPENAI_FUNCTION_KEYS:
+            allowed = ", ".join(_OPENAI_FUNCTION_KEYS)
+            problems.append(
+                Problem(
+                    f"unknown key '{k}' (allowed keys: {allowed})",
+                    path,
+                    doc.line_of((*fn_key, k)),
+                    _kp(fn_key),
+                )
+            )
+            ok = False
+    flat = {k: v for k, v in fn.items() if k in _OPENAI_FUNCTION_KEYS and k != "strict"}
+    flat.update({k: item[k] for k in ("effect", "cost_usd") if k in item})
+
+    def relocate(loc: KeyPath) -> KeyPath:
+        return (*key, *loc) if loc[:1] in (("effect",), ("cost_usd",)) else (*fn_key, *loc)
+
+    try:
+        tool = Tool.model_validate(flat)
+    except ValidationError as exc:
+        problems += validation_problems(exc, flat, Tool, path, doc.line_of, relocate=relocate)
+        return None, fn_key
+    return (tool if ok else None), fn_key
+
+
+def _kp(key: KeyPath) -> str | None:
+    return key_path(key) or None
+
+
+def dataset_hash(path: Path) -> str:
+    """sha256 over the bytes of cases.jsonl, tools.yaml and runs.jsonl (for provenance)."""
+    digest = hashlib.sha256()
+    for name in (CASES_FILE, TOOLS_FILE, RUNS_FILE):
+        file = Path(path) / name
+        # the name and length frame each file, so moving bytes between files changes the hash
+        data = file.read_bytes() if file.is_file() else b""
+        digest.update(f"{name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()

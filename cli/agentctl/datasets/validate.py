@@ -1,0 +1,204 @@
+"""Checks across the files of a dataset: ids, tool names, matchers, tool schemas.
+
+Each finding is a :class:`Problem` naming the file, the line and the key path. Recordings
+are real data, so oddities in them (arguments that are not JSON, tools the catalog lacks)
+are warnings; mistakes in what people wrote (cases, catalog) are errors.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any
+
+from agentctl.config.yamlpos import KeyPath, key_path
+from agentctl.datasets.loader import DatasetFiles, read_dataset
+from agentctl.datasets.models import ToolCatalog
+from agentctl.errors import Problem
+from agentctl.normalize import MATCHER_OPERATORS, parse_arguments
+
+
+def validate_dataset_dir(path: Path) -> list[Problem]:
+    """Every problem of a dataset folder: reading errors and cross-checks (``dataset validate``)."""
+    problems: list[Problem] = []
+    files = read_dataset(Path(path), problems)
+    check_dataset(files, problems)
+    return problems
+
+
+def check_dataset(files: DatasetFiles, problems: list[Problem]) -> None:
+    """Cross-checks of a dataset that has been read; problems are appended."""
+    _check_case_ids(files, problems)
+    _check_runs(files, problems)
+    for case, line in zip(files.dataset.cases, files.case_lines, strict=True):
+        expected = case.expected
+        for i, action in enumerate(expected.actions):
+            _check_matchers(action.args, ("expected", "actions", i, "args"), files, line, problems)
+        for i, call in enumerate(expected.forbidden):
+            _check_matchers(call.args, ("expected", "forbidden", i, "args"), files, line, problems)
+    if files.tools_ok:
+        _check_case_tools(files, problems)
+    _check_tool_schemas(files, problems)
+
+
+def unknown_tool(name: str, catalog: ToolCatalog) -> str:
+    """Message for a tool name missing from the catalog, with a suggestion."""
+    close = difflib.get_close_matches(name, catalog.names, n=1)
+    if close:
+        return f"unknown tool '{name}' (did you mean '{close[0]}'?)"
+    known = ", ".join(catalog.names) or "none"
+    return f"unknown tool '{name}' (tools in tools.yaml: {known})"
+
+
+def _check_case_ids(files: DatasetFiles, problems: list[Problem]) -> None:
+    first: dict[str, int] = {}
+    for case, line in zip(files.dataset.cases, files.case_lines, strict=True):
+        if case.id in first:
+            problems.append(
+                Problem(
+                    f"duplicate case id '{case.id}' (also on line {first[case.id]})",
+                    files.cases_path,
+                    line,
+                    "id",
+                )
+            )
+        else:
+            first[case.id] = line
+
+
+def _check_runs(files: DatasetFiles, problems: list[Problem]) -> None:
+    case_ids = {c.id for c in files.dataset.cases}
+    catalog = files.dataset.tools
+    path = files.runs_path
+    for run in files.dataset.runs:
+        if case_ids and run.case_id not in case_ids:
+            close = difflib.get_close_matches(run.case_id, list(case_ids), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(Problem(f"unknown case '{run.case_id}'{hint}", path, run.line, "case_id"))
+        for m, message in enumerate(run.messages):
+            calls = message.get("tool_calls") or []
+            if not isinstance(calls, list):
+                problems.append(
+                    _warn("tool_calls is not a list", path, run.line, ("messages", m, "tool_calls"))
+                )
+                continue
+            for c, call in enumerate(calls):
+                key: KeyPath = ("messages", m, "tool_calls", c, "function")
+                fn = call.get("function") if isinstance(call, dict) else None
+                if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+                    problems.append(_warn("tool call without a function name", path, run.line, key))
+                    continue
+                _, error = parse_arguments(fn.get("arguments"))
+                if error is not None:
+                    problems.append(_warn(error, path, run.line, (*key, "arguments")))
+                if files.tools_ok and catalog.get(fn["name"]) is None:
+                    message_ = f"recorded call of '{fn['name']}', which is not in tools.yaml"
+                    problems.append(_warn(message_, path, run.line, (*key, "name")))
+
+
+def _warn(message: str, path: Path, line: int | None, key: KeyPath) -> Problem:
+    return Problem(message, path, line, key_path(key), severity="warning")
+
+
+def _check_case_tools(files: DatasetFiles, problems: list[Problem]) -> None:
+    catalog = files.dataset.tools
+    path = files.cases_path
+    for case, line in zip(files.dataset.cases, files.case_lines, strict=True):
+        named: list[tuple[str, KeyPath, bool]] = []
+        named += [
+            (a.tool, ("expected", "actions", i, "tool"), True) for i, a in enumerate(case.expected.actions)
+        ]
+        named += [
+            (f.tool, ("expected", "forbidden", i, "tool"), False)
+            for i, f in enumerate(case.expected.forbidden)
+        ]
+        named += [(f.tool, ("fixtures", i, "tool"), False) for i, f in enumerate(case.fixtures)]
+        for name, key, must_write in named:
+            tool = catalog.get(name)
+            if tool is None:
+                problems.append(Problem(unknown_tool(name, catalog), path, line, key_path(key)))
+            elif must_write and tool.effect == "read":
+                message = f"expected actions are write actions; '{name}' is a read tool"
+                problems.append(Problem(message, path, line, key_path(key)))
+
+
+def _check_matchers(
+    value: Any, key: KeyPath, files: DatasetFiles, line: int, problems: list[Problem]
+) -> None:
+    """Unknown matcher operators and badly shaped matchers, at any depth."""
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_matchers(item, (*key, i), files, line, problems)
+        return
+    if not isinstance(value, dict):
+        return
+    if not (len(value) == 1 and str(next(iter(value))).startswith("$")):
+        for k, v in value.items():
+            _check_matchers(v, (*key, k), files, line, problems)
+        return
+    op, arg = next(iter(value.items()))
+    here = (*key, op)
+
+    def bad(message: str) -> None:
+        problems.append(Problem(message, files.cases_path, line, key_path(here)))
+
+    if op not in MATCHER_OPERATORS:
+        close = difflib.get_close_matches(op, MATCHER_OPERATORS, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"matchers: {', '.join(MATCHER_OPERATORS)}"
+        bad(f"unknown matcher '{op}' ({hint})")
+    elif op == "$approx":
+        if not (
+            isinstance(arg, list)
+            and len(arg) == 2
+            and all(isinstance(x, int | float) and not isinstance(x, bool) for x in arg)
+            and arg[1] >= 0
+        ):
+            bad(f"'$approx' needs [value, tolerance] (two numbers, tolerance >= 0), got {_show(arg)}")
+    elif op == "$in":
+        if not isinstance(arg, list):
+            bad(f"'$in' needs a list of alternatives, got {_show(arg)}")
+        else:
+            _check_matchers(arg, here, files, line, problems)
+    elif op == "$regex":
+        if not isinstance(arg, str):
+            bad(f"'$regex' needs a regular expression string, got {_show(arg)}")
+        else:
+            try:
+                re.compile(arg)
+            except re.error as exc:
+                bad(f"'$regex' is not a valid regular expression: {exc}")
+    elif op in ("$contains", "$text"):
+        if not isinstance(arg, str):
+            bad(f"'{op}' needs a string, got {_show(arg)}")
+    elif op == "$optional":
+        _check_matchers(arg, here, files, line, problems)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    return repr(value)
+
+
+def _check_tool_schemas(files: DatasetFiles, problems: list[Problem]) -> None:
+    # jsonschema takes a moment to import; only this check needs it
+    from jsonschema import Draft202012Validator, SchemaError
+
+    doc = files.tools_doc
+    if doc is None:
+        return
+    for tool, tool_key in zip(files.dataset.tools.tools, files.tool_keys, strict=True):
+        key: KeyPath = (*tool_key, "parameters")
+        try:
+            Draft202012Validator.check_schema(tool.parameters)
+        except SchemaError as exc:
+            where = (*key, *exc.path)
+            message = f"tool '{tool.name}': parameters are not a valid JSON Schema: {exc.message}"
+            problems.append(Problem(message, doc.path, doc.line_of(where), key_path(where)))
+            continue
+        if tool.parameters.get("type") != "object":
+            message = f"tool '{tool.name}': parameters should be a JSON Schema with type: object (providers expect one)"
+            problems.append(Problem(message, doc.path, doc.line_of(key), key_path(key), severity="warning"))

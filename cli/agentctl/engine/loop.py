@@ -1,0 +1,249 @@
+"""The agent loop for model candidates: call the model, answer its tool calls, until it is done.
+
+Tool calls are never executed. Each is checked (arguments parse, tool exists, JSON Schema,
+policy) and then answered from the case's fixtures or the recordings of the case. The loop
+ends on a final message, on the escalation tool, at ``agent.max_steps`` model calls, when the
+run's budget is spent, or when the provider fails.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from agentctl.config.models import CandidateSpec, Suite
+from agentctl.datasets.models import Case, Dataset
+from agentctl.engine.policy import PolicyChecker
+from agentctl.engine.tools import ArgumentSchemas, ToolAnswerer, recording_index
+from agentctl.engine.trajectory import Effect, Step, ToolCall, Trajectory
+from agentctl.errors import AgentctlError, InputError
+from agentctl.normalize import parse_arguments
+from agentctl.providers.base import CompleteFn, ModelReply, ModelRequest, ProviderSettings
+from agentctl.secrets import redact_text, secret_values
+
+OK_ANSWER = json.dumps({"ok": True})
+"""What a write call with no recorded output is answered with."""
+
+_DETAIL_LIMIT = 300
+
+
+@dataclass
+class _Answer:
+    """How one tool call went: its step, the text the model gets, whether the run ends."""
+
+    step: Step
+    output: str | None
+    ends_run: bool = False
+
+
+class AgentLoop:
+    """Runs cases of one model candidate; shared by all its runs (no per-run state)."""
+
+    def __init__(
+        self,
+        candidate: CandidateSpec,
+        suite: Suite,
+        dataset: Dataset,
+        complete: CompleteFn,
+        settings: ProviderSettings,
+    ) -> None:
+        self.candidate = candidate
+        self.suite = suite
+        self.dataset = dataset
+        self.catalog = dataset.tools
+        self.complete = complete
+        self.settings = settings
+        self.escalation_tool = suite.agent.escalation_tool
+        self.policy = PolicyChecker(suite.policy, self.catalog, self.escalation_tool)
+        self.schemas = ArgumentSchemas(self.catalog)
+        self.index = recording_index(dataset)
+        try:
+            self.system_prompt = suite.system_prompt_for(candidate)
+        except OSError as exc:
+            raise InputError(f"cannot read system prompt: {exc}", suite.source, key="system_prompt") from exc
+        self.tools = self._offered_tools()
+        self._secrets = secret_values(candidate.params) + secret_values(settings.litellm_kwargs)
+
+    def _offered_tools(self) -> list[dict[str, Any]] | None:
+        offered = self.policy.offered_tools()
+        tools = [t.openai_schema() for t in self.catalog.tools if t.name in offered]
+        if self.escalation_tool and self.catalog.get(self.escalation_tool) is None:
+            # The hand-off must be callable even when the catalog does not describe it.
+            tools.append(
+                {
+                    "type": "function",
+                    "function": {
+                        "name": self.escalation_tool,
+                        "description": "Hand the case to a person when you cannot or may not resolve it.",
+                        "parameters": {"type": "object", "properties": {"reason": {"type": "string"}}},
+                    },
+                }
+            )
+        return tools or None
+
+    async def run(self, case: Case, repeat: int) -> Trajectory:
+        """One run of ``case`` (``repeat`` counts from 1)."""
+        messages: list[dict[str, Any]] = []
+        if self.system_prompt:
+            messages.append({"role": "system", "content": self.system_prompt})
+        messages.extend(case.input_messages())
+        traj = Trajectory(case.id, self.candidate.name, repeat, self.candidate.model, messages=messages)
+        started = time.monotonic()
+        try:
+            await self._drive(case, traj)
+        finally:
+            traj.latency_s = time.monotonic() - started
+        return traj
+
+    async def _drive(self, case: Case, traj: Trajectory) -> None:
+        answerer = ToolAnswerer(case, self.index.answers(case.id), self.catalog)
+        budget = self.suite.budget.max_usd_per_run
+        calls_so_far = 0
+        for _ in range(self.suite.agent.max_steps):
+            try:
+                reply = await self.complete(self._request(traj))
+            except AgentctlError:
+                raise  # ours (a spent total budget, a locked store): the evaluation stops
+            except Exception as exc:
+                _fail(traj, "provider_error", infra=True, detail=self._detail(exc))
+                return
+            turn = self._model_step(traj, reply)
+            if budget is not None and _spent(traj) > budget:
+                _fail(traj, "budget", detail=f"spent ${_spent(traj):.4f} > max_usd_per_run ${budget:g}")
+                return
+            if not turn.tool_calls:
+                traj.status = "completed"
+                return
+            for call in turn.tool_calls:
+                answer = self._answer(call, answerer, calls_so_far, len(traj.steps))
+                calls_so_far += 1
+                traj.steps.append(answer.step)
+                if answer.ends_run:
+                    traj.status = "escalated"
+                    return
+                traj.messages.append({"role": "tool", "tool_call_id": call.id, "content": answer.output or ""})
+            if budget is not None and _spent(traj) > budget:
+                _fail(traj, "budget", detail=f"spent ${_spent(traj):.4f} > max_usd_per_run ${budget:g}")
+                return
+        _fail(traj, "max_steps", detail=f"no final answer after {self.suite.agent.max_steps} model calls")
+
+    def _request(self, traj: Trajectory) -> ModelRequest:
+        return ModelRequest(
+            model=self.candidate.model,
+            messages=list(traj.messages),
+            tools=self.tools,
+            params=dict(self.candidate.params),
+            timeout_s=self.settings.timeout_s,
+            max_retries=max(0, self.settings.max_attempts - 1),
+            price=self.suite.pricing.get(self.candidate.model),
+            extra=dict(self.settings.litellm_kwargs),
+            case_id=traj.case_id,
+            candidate=traj.candidate,
+            repeat=traj.repeat,
+        )
+
+    def _model_step(self, traj: Trajectory, reply: ModelReply) -> Step:
+        message = reply.message
+        calls = []
+        for n, tc in enumerate(message.get("tool_calls") or []):
+            fn = tc.get("function") or {}
+            raw = fn.get("arguments")
+            raw_text = raw if isinstance(raw, str) else json.dumps(raw if raw is not None else {})
+            args, err = parse_arguments(raw_text)
+            call_id = str(tc.get("id") or f"call_{len(traj.steps)}_{n}")
+            calls.append(ToolCall(call_id, str(fn.get("name") or ""), raw_text, args, err))
+        step = Step(
+            index=len(traj.steps),
+            kind="model",
+            content=message.get("content") or None,
+            tool_calls=calls,
+            prompt_tokens=reply.prompt_tokens,
+            completion_tokens=reply.completion_tokens,
+            cost_usd=reply.cost_usd,
+            latency_s=reply.latency_s,
+            cached=reply.cached,
+        )
+        traj.steps.append(step)
+        traj.messages.append(_assistant_message(message, calls))
+        traj.prompt_tokens += reply.prompt_tokens
+        traj.completion_tokens += reply.completion_tokens
+        traj.inference_cost_usd += reply.cost_usd
+        return step
+
+    def _answer(self, call: ToolCall, answerer: ToolAnswerer, calls_so_far: int, index: int) -> _Answer:
+        tool = self.catalog.get(call.name)
+        is_escalation = call.name == self.escalation_tool
+        effect: Effect = "escalation" if is_escalation else (tool.effect if tool is not None else "unknown")
+        step = Step(index=index, kind="tool", tool=call.name, call_id=call.id, args=call.arguments,
+                    raw_args=call.raw_arguments, effect=effect)
+
+        def refuse(output: str, *, invalid: str | None = None, policy: str | None = None) -> _Answer:
+            step.invalid, step.policy, step.error, step.output = invalid, policy, True, output
+            return _Answer(step, output)
+
+        if call.arguments is None:
+            if is_escalation:  # a hand-off is a hand-off, however its arguments are spelled
+                step.invalid = f"invalid arguments: {call.parse_error}"
+                return _Answer(step, None, ends_run=True)
+            reason = f"invalid arguments: {call.parse_error}"
+            return refuse(f"Error: {reason}. Send the arguments as a JSON object.", invalid=reason)
+        if tool is None and not is_escalation:
+            reason = f"unknown tool {call.name!r}"
+            names = ", ".join(_function_name(t) for t in self.tools or [])
+            return refuse(f"Error: {reason}; available tools: {names}", invalid=reason)
+        if tool is not None:
+            problem = self.schemas.problem(call.name, call.arguments)
+            if problem is not None:
+                reason = f"invalid arguments for {call.name}: {problem}"
+                return refuse(f"Error: {reason}", invalid=reason)
+        refused = self.policy.check(call.name, call.arguments, calls_so_far)
+        if refused is not None:
+            return refuse(f"Error: refused by policy ({refused}). This call was not carried out.", policy=refused)
+        if is_escalation:
+            return _Answer(step, None, ends_run=True)
+        assert tool is not None
+        step.cost_usd = tool.cost_usd
+        recorded = answerer.answer(call.name, call.arguments)
+        if recorded is not None:
+            step.output, step.error = recorded.output, recorded.error
+        elif tool.effect == "write":
+            step.output = OK_ANSWER  # a side effect, never executed: the agent is told it worked
+        else:
+            step.output = f"Error: no recorded answer for {call.name} with these arguments"
+            step.error, step.divergence = True, True
+        return _Answer(step, step.output)
+
+    def _detail(self, exc: BaseException) -> str:
+        status = getattr(exc, "status_code", None)
+        head = type(exc).__name__ + (f" (HTTP {status})" if isinstance(status, int) else "")
+        text = str(exc).replace("\n", " ")
+        for noise in ("litellm.", f"{type(exc).__name__}: "):
+            text = text.replace(noise, "")
+        detail = redact_text(f"{head}: {text.strip()}", extra=self._secrets)
+        return detail if len(detail) <= _DETAIL_LIMIT else detail[: _DETAIL_LIMIT - 3] + "..."
+
+
+def _assistant_message(message: dict[str, Any], calls: list[ToolCall]) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": "assistant", "content": message.get("content")}
+    if calls:
+        out["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.raw_arguments}} for c in calls
+        ]
+    return out
+
+
+def _function_name(tool: dict[str, Any]) -> str:
+    return str((tool.get("function") or {}).get("name", ""))
+
+
+def _spent(traj: Trajectory) -> float:
+    return traj.inference_cost_usd + traj.tool_cost_usd
+
+
+def _fail(traj: Trajectory, reason: str, *, infra: bool = False, detail: str | None = None) -> None:
+    traj.status = "failed"
+    traj.failure_reason = reason
+    traj.infra_error = infra
+    traj.error_detail = detail

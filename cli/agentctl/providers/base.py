@@ -1,0 +1,120 @@
+"""How a candidate answers a case: the Provider protocol, its settings, and a registry by scheme.
+
+``replay:<label>`` candidates replay recordings; any other model string is a litellm model.
+A third party adds a scheme with :func:`register_provider` (``mock:`` -> their factory).
+
+Every model call of the agent loop goes through one async function, ``complete(request)``
+(:data:`CompleteFn`). Retries with backoff, rate limits, a response cache and budgets are
+added by wrapping it: put wrappers in ``ProviderSettings.complete_wrappers``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from agentctl.config.models import CandidateSpec, Price, Suite
+    from agentctl.datasets.models import Case, Dataset
+    from agentctl.engine.trajectory import Trajectory
+
+
+class Provider(Protocol):
+    """Produces the trajectory of one run of a case."""
+
+    async def run(self, case: Case, repeat: int) -> Trajectory:
+        """Run ``case`` once; ``repeat`` counts from 1."""
+        ...
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """One chat-completion call of the agent loop."""
+
+    model: str
+    """litellm model string."""
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]] | None
+    params: dict[str, Any]
+    """The candidate's params (may hold ``api_key``: never log or store them unscrubbed)."""
+    timeout_s: float
+    max_retries: int = 0
+    """Retries the provider client makes (with its own backoff) before ``complete`` raises."""
+    price: Price | None = None
+    """The suite's price for a model litellm's cost map does not know."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Extra litellm keyword arguments from the settings."""
+    case_id: str = ""
+    candidate: str = ""
+    repeat: int = 0
+
+
+@dataclass
+class ModelReply:
+    """The assistant's answer to a :class:`ModelRequest`, in OpenAI chat format."""
+
+    message: dict[str, Any]
+    """``{"role": "assistant", "content": ..., "tool_calls": [...]}`` (tool_calls only when present)."""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    cached: bool = False
+    """Served from a response cache (set by a caching wrapper)."""
+
+
+CompleteFn = Callable[[ModelRequest], Awaitable[ModelReply]]
+CompleteWrapper = Callable[[CompleteFn], CompleteFn]
+
+
+@dataclass
+class ProviderSettings:
+    """How providers call models; one per evaluation."""
+
+    timeout_s: float = 60.0
+    """Timeout of one model call."""
+    max_attempts: int = 3
+    """Attempts per model call (litellm retries ``max_attempts - 1`` times)."""
+    litellm_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Extra keyword arguments for every ``litellm.acompletion`` call."""
+    complete_wrappers: list[CompleteWrapper] = field(default_factory=list)
+    """Wrappers of ``complete`` (retries, rate limits, cache, budgets); the first is outermost."""
+
+    def wrap(self, complete: CompleteFn) -> CompleteFn:
+        """``complete`` with every wrapper applied."""
+        for wrapper in reversed(self.complete_wrappers):
+            complete = wrapper(complete)
+        return complete
+
+
+ProviderFactory = Callable[["CandidateSpec", "Suite", "Dataset", ProviderSettings], Provider]
+
+_FACTORIES: dict[str, ProviderFactory] = {}
+
+
+def register_provider(scheme: str, factory: ProviderFactory) -> None:
+    """Candidates whose model is ``<scheme>:...`` are run by ``factory``."""
+    _FACTORIES[scheme] = factory
+
+
+def make_provider(candidate: CandidateSpec, suite: Suite, dataset: Dataset, *, settings: ProviderSettings) -> Provider:
+    """The provider of a candidate: by the scheme of its model string, else litellm."""
+    scheme = candidate.model.split(":", 1)[0] if ":" in candidate.model else ""
+    factory = _FACTORIES.get(scheme, _litellm_factory)
+    return factory(candidate, suite, dataset, settings)
+
+
+def _replay_factory(candidate: CandidateSpec, suite: Suite, dataset: Dataset, settings: ProviderSettings) -> Provider:
+    from agentctl.providers.replay import ReplayProvider
+
+    return ReplayProvider(candidate.replay_label or "", suite, dataset, candidate_name=candidate.name)
+
+
+def _litellm_factory(candidate: CandidateSpec, suite: Suite, dataset: Dataset, settings: ProviderSettings) -> Provider:
+    from agentctl.providers.litellm_model import LiteLLMProvider
+
+    return LiteLLMProvider(candidate, suite, dataset, settings)
+
+
+register_provider("replay", _replay_factory)

@@ -1,0 +1,161 @@
+"""``replay:<label>`` candidates: what production did, rebuilt as a trajectory without any model call.
+
+Repeat *i* of a case replays the *i*-th recording of that case with the label, in file order.
+Every recorded call is checked as a live call would be (arguments, JSON Schema, policy), so a
+recording that broke policy shows up as a policy violation even though production carried it out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentctl.config.models import Suite
+from agentctl.datasets.models import Case, Dataset, RecordedRun
+from agentctl.engine.policy import PolicyChecker
+from agentctl.engine.tools import ArgumentSchemas, RecordedCall, message_text, recording_index
+from agentctl.engine.trajectory import Effect, Step, ToolCall, Trajectory
+
+
+class ReplayProvider:
+    """Replays the recordings with one label."""
+
+    def __init__(self, label: str, suite: Suite, dataset: Dataset, *, candidate_name: str | None = None) -> None:
+        self.label = label
+        self.suite = suite
+        self.dataset = dataset
+        self.candidate_name = candidate_name or f"replay:{label}"
+        self.escalation_tool = suite.agent.escalation_tool
+        self.policy = PolicyChecker(suite.policy, dataset.tools, self.escalation_tool)
+        self.schemas = ArgumentSchemas(dataset.tools)
+        self.index = recording_index(dataset)
+
+    def recordings(self, case_id: str) -> list[RecordedRun]:
+        """The recordings of a case with this label, in file order (repeat i is the i-th)."""
+        return self.index.runs(case_id, self.label)
+
+    def repeats_for(self, case_id: str) -> int:
+        """How many repeats a case has by default: its number of recordings."""
+        return len(self.recordings(case_id))
+
+    async def run(self, case: Case, repeat: int) -> Trajectory:
+        """The trajectory of the ``repeat``-th recording (from 1) of ``case``."""
+        return self.replay(case, repeat)
+
+    def replay(self, case: Case, repeat: int) -> Trajectory:
+        """Synchronous :meth:`run` (replays do no I/O)."""
+        runs = self.recordings(case.id)
+        if not 1 <= repeat <= len(runs):
+            traj = Trajectory(case.id, self.candidate_name, repeat, model=f"replay:{self.label}")
+            traj.failure_reason = "no_recording"
+            traj.error_detail = (
+                f"no recording of case {case.id!r} with label {self.label!r}"
+                if not runs
+                else f"case {case.id!r} has {len(runs)} recording(s) with label {self.label!r}, not {repeat}"
+            )
+            return traj
+        return self.trajectory(case, repeat, runs[repeat - 1])
+
+    def trajectory(self, case: Case, repeat: int, run: RecordedRun) -> Trajectory:
+        """Build the trajectory of one recorded run."""
+        traj = Trajectory(
+            case.id,
+            self.candidate_name,
+            repeat,
+            model=run.model or f"replay:{self.label}",
+            messages=[dict(m) for m in run.messages],
+            source_run_id=run.run_id,
+        )
+        calls_by_turn: dict[int, list[RecordedCall]] = {}
+        for call in self.index.calls(run):
+            calls_by_turn.setdefault(call.turn, []).append(call)
+
+        escalated = False
+        calls_so_far = 0
+        message_latency = 0.0
+        steps: list[Step] = traj.steps
+        for turn, msg in enumerate(run.messages):
+            if msg.get("role") != "assistant":
+                continue
+            calls = calls_by_turn.get(turn, [])
+            usage = msg.get("usage") or {}
+            latency = _number(msg.get("latency_s"))
+            message_latency += latency or 0.0
+            steps.append(
+                Step(
+                    index=len(steps),
+                    kind="model",
+                    content=message_text(msg) or None,
+                    tool_calls=[ToolCall(c.call_id, c.name, c.raw_arguments, c.arguments, c.parse_error) for c in calls],
+                    prompt_tokens=_int(usage.get("prompt_tokens")),
+                    completion_tokens=_int(usage.get("completion_tokens")),
+                    cost_usd=_number(msg.get("cost_usd")) or 0.0,
+                    latency_s=latency,
+                )
+            )
+            for call in calls:
+                step = self._tool_step(call, len(steps), calls_so_far)
+                calls_so_far += 1
+                steps.append(step)
+                escalated = escalated or step.effect == "escalation"
+
+        traj.status, traj.failure_reason = _status(run.messages, escalated)
+        model_steps = traj.model_steps
+        run_usage = run.usage or {}
+        traj.prompt_tokens = _int(run_usage.get("prompt_tokens")) or sum(s.prompt_tokens or 0 for s in model_steps)
+        traj.completion_tokens = _int(run_usage.get("completion_tokens")) or sum(
+            s.completion_tokens or 0 for s in model_steps
+        )
+        traj.inference_cost_usd = run.cost_usd if run.cost_usd is not None else sum(s.cost_usd for s in model_steps)
+        traj.latency_s = run.latency_s if run.latency_s is not None else message_latency
+        return traj
+
+    def _tool_step(self, call: RecordedCall, index: int, calls_so_far: int) -> Step:
+        tool = self.dataset.tools.get(call.name)
+        effect: Effect
+        if call.name == self.escalation_tool:
+            effect = "escalation"
+        elif tool is None:
+            effect = "unknown"
+        else:
+            effect = tool.effect
+        invalid = None
+        if call.arguments is None:
+            invalid = f"invalid arguments: {call.parse_error}"
+        elif tool is not None:
+            problem = self.schemas.problem(call.name, call.arguments)
+            if problem is not None:
+                invalid = f"invalid arguments for {call.name}: {problem}"
+        policy = self.policy.check(call.name, call.arguments, calls_so_far)
+        step = Step(
+            index=index,
+            kind="tool",
+            tool=call.name,
+            call_id=call.call_id,
+            args=call.arguments,
+            raw_args=call.raw_arguments,
+            output=call.output,
+            effect=effect,
+            error=call.error,
+            policy=policy,
+            invalid=invalid,
+        )
+        if step.carried_out and tool is not None:
+            step.cost_usd = tool.cost_usd
+        return step
+
+
+def _status(messages: list[dict[str, Any]], escalated: bool) -> tuple[Any, str | None]:
+    if escalated:
+        return "escalated", None
+    last = messages[-1] if messages else {}
+    if last.get("role") == "assistant" and not last.get("tool_calls"):
+        return "completed", None
+    return "failed", "incomplete"
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None

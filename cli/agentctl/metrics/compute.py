@@ -4,17 +4,17 @@ Runs with an ``infra_error`` (the provider failed after retries) are not the mod
 they are left out of the denominator of every rate but ``infra_error_rate`` and out of
 pass^k, and they still count in ``runs`` and in money and time spent.
 
-One pass over the results fills an accumulator per (candidate, tag); the work is plain
-counting, so 10,000 runs x 2 candidates x 10 tags take a fraction of a second.
+Each run becomes one row of numbers once; a (candidate, tag) group is then a set of row
+indices summed with numpy, so 10,000 runs x 2 candidates x 10 tags take a fraction of a second.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from agentctl.metrics.intervals import wilson
-from agentctl.metrics.passk import cases_with_k, pass_at_k, pass_hat_k
+from agentctl.metrics.passk import pass_at_k, pass_hat_k
 from agentctl.metrics.types import MetricValue
 from agentctl.results import RunResult
 
@@ -29,127 +29,121 @@ def run_is_scored(result: RunResult, scorer: str) -> bool | None:
 
 def run_judge_cost(result: RunResult) -> float:
     """What judging this run cost; the scores' own costs when the run carries no total."""
-    if result.judge_cost_usd:
+    if result.judge_cost_usd or not result.scores:
         return result.judge_cost_usd
     return sum(s.cost_usd for s in result.scores.values())
 
 
-@dataclass
-class _ScorerTally:
-    scored: int = 0
-    passed: int = 0
-    score_sum: float = 0.0
-    score_n: int = 0
+def run_score(result: RunResult, scorer: str) -> float | None:
+    """The run's score from ``scorer``; ``None`` when it was not scored (or the scorer erred)."""
+    s = result.scores.get(scorer)
+    return float(s.score) if s is not None and s.error is None and s.score is not None else None
 
 
-@dataclass
-class _Tally:
-    """Counts of one candidate's runs, overall or for one tag."""
+RUN_FLAGS: dict[str, Callable[[RunResult], bool]] = {
+    "success_rate": lambda r: r.correct,
+    "completion_rate": lambda r: r.status in ("completed", "escalated"),
+    "escaped_error_rate": lambda r: r.escaped_error,
+    "critical_error_rate": lambda r: r.critical_error,
+    "policy_violation_rate": lambda r: r.policy_violations > 0,
+    "escalation_rate": lambda r: r.status == "escalated",
+    "infra_error_rate": lambda r: r.infra_error,
+}
+"""Per-run yes/no behind each rate (True counts in the numerator)."""
 
-    runs: int = 0
-    infra: int = 0
-    correct: int = 0
-    completed_or_escalated: int = 0
-    escaped: int = 0
-    critical: int = 0
-    policy: int = 0
-    escalated: int = 0
-    cost: float = 0.0
-    judge_cost: float = 0.0
-    steps: int = 0
-    tool_calls: int = 0
-    latencies: list[float] = field(default_factory=list)
-    by_case: dict[str, list[int]] = field(default_factory=dict)
-    """case id -> [runs of the case, non-infra runs, correct runs]"""
-    scorers: dict[str, _ScorerTally] = field(default_factory=dict)
-
-    def add(self, r: RunResult) -> None:
-        self.runs += 1
-        self.cost += r.cost_usd
-        self.judge_cost += run_judge_cost(r)
-        self.steps += r.steps
-        self.tool_calls += r.tool_calls
-        self.latencies.append(r.latency_s)
-        case = self.by_case.setdefault(r.case_id, [0, 0, 0])
-        case[0] += 1
-        if r.infra_error:
-            self.infra += 1
-            return
-        case[1] += 1
-        if r.correct:
-            self.correct += 1
-            case[2] += 1
-        if r.status in ("completed", "escalated"):
-            self.completed_or_escalated += 1
-        if r.status == "escalated":
-            self.escalated += 1
-        self.escaped += r.escaped_error
-        self.critical += r.critical_error
-        self.policy += r.policy_violations > 0
-        for name, score in r.scores.items():
-            if score.error is not None:
-                continue
-            tally = self.scorers.setdefault(name, _ScorerTally())
-            if score.passed is not None:
-                tally.scored += 1
-                tally.passed += bool(score.passed)
-            if score.score is not None:
-                tally.score_sum += float(score.score)
-                tally.score_n += 1
-
-    @property
-    def valid(self) -> int:
-        """Runs that count in rates: all but infra errors."""
-        return self.runs - self.infra
+RUN_VALUES: dict[str, tuple[Callable[[RunResult], float], str]] = {
+    "cost_usd": (lambda r: r.cost_usd, "sum"),
+    "mean_cost_usd": (lambda r: r.cost_usd, "mean"),
+    "judge_cost_usd": (run_judge_cost, "sum"),
+    "p50_latency_s": (lambda r: r.latency_s, "p50"),
+    "p95_latency_s": (lambda r: r.latency_s, "p95"),
+    "mean_steps": (lambda r: float(r.steps), "mean"),
+    "mean_tool_calls": (lambda r: float(r.tool_calls), "mean"),
+}
+"""Per-run number behind each value metric, and how runs are summarised (mean, sum, p50, p95)."""
 
 
-def _rate(candidate: str, tag: str | None, metric: str, k: int, n: int) -> MetricValue:
+# Columns of a run's row; scorer columns follow, four per scorer (see _row).
+_INFRA, _VALID, _CORRECT, _DONE, _ESCAPED, _CRITICAL, _POLICY, _ESCALATED = range(8)
+_COST, _JUDGE, _STEPS, _TOOLS, _LATENCY = range(8, 13)
+_BASE_COLUMNS = 13
+
+
+def _row(r: RunResult, scorers: list[str]) -> list[float]:
+    row = [float(r.infra_error), float(not r.infra_error)]
+    if r.infra_error:  # an infra error counts in nothing but runs, infra_error_rate, cost and time
+        row += [0.0] * 6
+    else:
+        row += [
+            float(r.correct),
+            float(r.status in ("completed", "escalated")),
+            float(r.escaped_error),
+            float(r.critical_error),
+            float(r.policy_violations > 0),
+            float(r.status == "escalated"),
+        ]
+    row += [r.cost_usd, run_judge_cost(r), float(r.steps), float(r.tool_calls), r.latency_s]
+    for name in scorers:
+        passed = None if r.infra_error else run_is_scored(r, name)
+        score = None if r.infra_error else run_score(r, name)
+        row += [float(passed is not None), float(bool(passed)), float(score is not None), score or 0.0]
+    return row
+
+
+def _rate(candidate: str, tag: str | None, metric: str, k: float, n: float) -> MetricValue:
+    k, n = round(k), round(n)
     low, high = wilson(k, n)
     return MetricValue(candidate, metric, k / n if n else None, low, high, n=n, tag=tag)
 
 
-def _finish(candidate: str, tag: str | None, t: _Tally, scorers: list[str]) -> Iterator[MetricValue]:
+def _finish(
+    candidate: str, tag: str | None, rows: Any, case_idx: Any, n_cases: int, scorers: list[str]
+) -> Iterator[MetricValue]:
     import numpy as np
 
-    v = t.valid
-    yield _rate(candidate, tag, "success_rate", t.correct, v)
-    yield _rate(candidate, tag, "completion_rate", t.completed_or_escalated, v)
-    yield _rate(candidate, tag, "escaped_error_rate", t.escaped, v)
-    yield _rate(candidate, tag, "critical_error_rate", t.critical, v)
-    yield _rate(candidate, tag, "policy_violation_rate", t.policy, v)
-    yield _rate(candidate, tag, "escalation_rate", t.escalated, v)
-    yield _rate(candidate, tag, "infra_error_rate", t.infra, t.runs)
+    t = rows.sum(axis=0)
+    runs, valid, correct = len(rows), t[_VALID], t[_CORRECT]
+    yield _rate(candidate, tag, "success_rate", correct, valid)
+    yield _rate(candidate, tag, "completion_rate", t[_DONE], valid)
+    yield _rate(candidate, tag, "escaped_error_rate", t[_ESCAPED], valid)
+    yield _rate(candidate, tag, "critical_error_rate", t[_CRITICAL], valid)
+    yield _rate(candidate, tag, "policy_violation_rate", t[_POLICY], valid)
+    yield _rate(candidate, tag, "escalation_rate", t[_ESCALATED], valid)
+    yield _rate(candidate, tag, "infra_error_rate", t[_INFRA], runs)
 
-    def value(metric: str, x: float | None, n: int = t.runs) -> MetricValue:
-        return MetricValue(candidate, metric, x, n=n, tag=tag)
+    def value(metric: str, x: float | None, n: int = runs) -> MetricValue:
+        return MetricValue(candidate, metric, None if x is None else float(x), n=n, tag=tag)
 
-    yield value("runs", float(t.runs))
-    yield value("cost_usd", t.cost)
-    yield value("mean_cost_usd", t.cost / t.runs if t.runs else None)
-    yield value("cost_per_success_usd", t.cost / t.correct if t.correct else float("inf"), t.correct)
-    yield value("judge_cost_usd", t.judge_cost)
-    lat = np.asarray(t.latencies, dtype=float)
-    yield value("p50_latency_s", float(np.percentile(lat, 50)) if lat.size else None)
-    yield value("p95_latency_s", float(np.percentile(lat, 95)) if lat.size else None)
-    yield value("mean_steps", t.steps / t.runs if t.runs else None)
-    yield value("mean_tool_calls", t.tool_calls / t.runs if t.runs else None)
+    cost = float(t[_COST])
+    yield value("runs", runs)
+    yield value("cost_usd", cost)
+    yield value("mean_cost_usd", cost / runs)
+    yield value("cost_per_success_usd", cost / correct if correct else float("inf"), round(correct))
+    yield value("judge_cost_usd", t[_JUDGE])
+    yield value("p50_latency_s", np.percentile(rows[:, _LATENCY], 50))
+    yield value("p95_latency_s", np.percentile(rows[:, _LATENCY], 95))
+    yield value("mean_steps", t[_STEPS] / runs)
+    yield value("mean_tool_calls", t[_TOOLS] / runs)
 
-    # case_pass_rate without a gate threshold: the share of cases correct in every repeat.
-    per_case = [(n_valid, c) for _, n_valid, c in t.by_case.values()]
-    judged = [(n, c) for n, c in per_case if n > 0]
+    n_all = np.bincount(case_idx, minlength=n_cases)
+    n_valid = np.bincount(case_idx, weights=rows[:, _VALID], minlength=n_cases).round().astype(int)
+    n_correct = np.bincount(case_idx, weights=rows[:, _CORRECT], minlength=n_cases).round().astype(int)
+    present = n_all > 0
+    counts = list(zip(n_valid[present].tolist(), n_correct[present].tolist(), strict=True))
+    # case_pass_rate without a gate threshold: the share of cases correct in every judged repeat.
+    judged = [(n, c) for n, c in counts if n > 0]
     all_correct = sum(1 for n, c in judged if c == n)
     yield value("case_pass_rate", all_correct / len(judged) if judged else None, len(judged))
+    max_repeats = int(n_all.max(initial=0))
+    judged_n = n_valid[present]
+    for kind, fn in (("pass^", pass_hat_k), ("pass@", pass_at_k)):
+        for k in range(1, max_repeats + 1):
+            yield value(f"{kind}{k}", fn(counts, k), int((judged_n >= k).sum()))
 
-    max_repeats = max((n_all for n_all, _, _ in t.by_case.values()), default=0)
-    for k in range(1, max_repeats + 1):
-        yield value(f"pass^{k}", pass_hat_k(per_case, k), cases_with_k(per_case, k))
-    for k in range(1, max_repeats + 1):
-        yield value(f"pass@{k}", pass_at_k(per_case, k), cases_with_k(per_case, k))
-
-    for name in scorers:
-        s = t.scorers.get(name, _ScorerTally())
-        yield _rate(candidate, tag, f"score:{name}", s.passed, s.scored)
-        yield value(f"mean:{name}", s.score_sum / s.score_n if s.score_n else None, s.score_n)
+    for i, name in enumerate(scorers):
+        scored, passed, n_score, score_sum = t[_BASE_COLUMNS + 4 * i : _BASE_COLUMNS + 4 * i + 4]
+        yield _rate(candidate, tag, f"score:{name}", passed, scored)
+        yield value(f"mean:{name}", score_sum / n_score if n_score else None, round(n_score))
 
 
 def compute_metrics(results: Iterable[RunResult], *, scorers: list[str] | None = None) -> list[MetricValue]:
@@ -159,27 +153,26 @@ def compute_metrics(results: Iterable[RunResult], *, scorers: list[str] | None =
     scorers to report (``score:<name>``, ``mean:<name>``) even when they scored nothing;
     by default, those found in the results.
     """
-    tallies: dict[str, dict[str | None, _Tally]] = {}
-    found: set[str] = set()
+    import numpy as np
+
+    by_candidate: dict[str, list[RunResult]] = {}
     for r in results:
-        groups = tallies.setdefault(r.candidate, {})
-        overall = groups.get(None)
-        if overall is None:
-            overall = groups[None] = _Tally()
-        overall.add(r)
-        for tag in dict.fromkeys(r.tags):  # a tag listed twice counts once
-            tally = groups.get(tag)
-            if tally is None:
-                tally = groups[tag] = _Tally()
-            tally.add(r)
-        if scorers is None:
-            found.update(r.scores)
-    names = list(scorers) if scorers is not None else sorted(found)
+        by_candidate.setdefault(r.candidate, []).append(r)
+    if scorers is None:
+        scorers = sorted({s for runs in by_candidate.values() for r in runs for s in r.scores})
     out: list[MetricValue] = []
-    for candidate, groups in tallies.items():
-        out.extend(_finish(candidate, None, groups[None], names))
-        for tag in sorted(t for t in groups if t is not None):
-            out.extend(_finish(candidate, tag, groups[tag], names))
+    for candidate, runs in by_candidate.items():
+        rows = np.array([_row(r, scorers) for r in runs], dtype=float).reshape(len(runs), -1)
+        case_ids: dict[str, int] = {}
+        case_idx = np.array([case_ids.setdefault(r.case_id, len(case_ids)) for r in runs], dtype=np.intp)
+        by_tag: dict[str, list[int]] = {}
+        for i, r in enumerate(runs):
+            for tag in dict.fromkeys(r.tags):  # a tag listed twice counts once
+                by_tag.setdefault(tag, []).append(i)
+        out.extend(_finish(candidate, None, rows, case_idx, len(case_ids), scorers))
+        for tag in sorted(by_tag):
+            idx = np.asarray(by_tag[tag], dtype=np.intp)
+            out.extend(_finish(candidate, tag, rows[idx], case_idx[idx], len(case_ids), scorers))
     return out
 
 

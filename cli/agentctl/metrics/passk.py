@@ -7,16 +7,19 @@ pass^k averages C(c, k) / C(n, k) (tau-bench), pass@k averages 1 - C(n-c, k) / C
 
 from __future__ import annotations
 
+from collections import Counter
 from math import comb
 
 
-def _eligible(counts: list[tuple[int, int]], k: int) -> list[tuple[int, int]]:
+def _eligible(counts: list[tuple[int, int]], k: int) -> Counter[tuple[int, int]]:
+    """The ``(n, c)`` of cases with ``n >= k``, counted: thousands of cases share few pairs."""
     if k < 1:
         raise ValueError(f"k must be at least 1 (got {k})")
-    for n, c in counts:
+    tally = Counter(counts)
+    for n, c in tally:
         if not 0 <= c <= n:
             raise ValueError(f"successes {c} must be between 0 and trials {n}")
-    return [(n, c) for n, c in counts if n >= k]
+    return Counter({nc: w for nc, w in tally.items() if nc[0] >= k})
 
 
 def pass_hat_k(counts: list[tuple[int, int]], k: int) -> float | None:
@@ -27,7 +30,7 @@ def pass_hat_k(counts: list[tuple[int, int]], k: int) -> float | None:
     cases = _eligible(counts, k)
     if not cases:
         return None
-    return sum(comb(c, k) / comb(n, k) for n, c in cases) / len(cases)
+    return sum(w * comb(c, k) / comb(n, k) for (n, c), w in cases.items()) / cases.total()
 
 
 def pass_at_k(counts: list[tuple[int, int]], k: int) -> float | None:
@@ -35,7 +38,7 @@ def pass_at_k(counts: list[tuple[int, int]], k: int) -> float | None:
     cases = _eligible(counts, k)
     if not cases:
         return None
-    return sum(1 - comb(n - c, k) / comb(n, k) for n, c in cases) / len(cases)
+    return sum(w * (1 - comb(n - c, k) / comb(n, k)) for (n, c), w in cases.items()) / cases.total()
 
 
 def cases_with_k(counts: list[tuple[int, int]], k: int) -> int:

@@ -127,4 +127,50 @@ TABLES: dict[str, str] = {
             runs_needed INTEGER,
             extra JSON
         )""",
+    # Baseline comparisons (agentctl.metrics.compare.comparison_rows): the numbers regression
+    # gates and `eval compare` use. One row per metric, overall (tag NULL) and per tag.
+    "comparisons": """
+        CREATE TABLE IF NOT EXISTS comparisons (
+            run_id VARCHAR NOT NULL,
+            baseline VARCHAR NOT NULL,       -- candidate compared against
+            candidate VARCHAR NOT NULL,
+            baseline_run_id VARCHAR,         -- set when two stored runs are compared
+            candidate_run_id VARCHAR,
+            tag VARCHAR,                     -- NULL: overall
+            metric VARCHAR NOT NULL,
+            baseline_value DOUBLE,
+            candidate_value DOUBLE,
+            delta DOUBLE,                    -- candidate - baseline
+            ci_low DOUBLE,                   -- 95% paired bootstrap interval of delta
+            ci_high DOUBLE,
+            test VARCHAR,                    -- mcnemar_exact | bootstrap | point
+            p_value DOUBLE,
+            regressed INTEGER,               -- rates: discordant pairs, candidate worse (b)
+            improved INTEGER,                -- rates: discordant pairs, candidate better (c)
+            worse BOOLEAN,
+            significant BOOLEAN,             -- at 0.05
+            n_pairs INTEGER
+        )""",
+    "comparison_cases": """
+        CREATE TABLE IF NOT EXISTS comparison_cases (
+            run_id VARCHAR NOT NULL,
+            baseline VARCHAR NOT NULL,
+            candidate VARCHAR NOT NULL,
+            baseline_run_id VARCHAR,
+            candidate_run_id VARCHAR,
+            case_id VARCHAR NOT NULL,
+            tags VARCHAR[],
+            baseline_runs INTEGER,           -- judged pairs (no infra error on either side)
+            baseline_correct INTEGER,
+            candidate_runs INTEGER,
+            candidate_correct INTEGER,
+            regressed INTEGER,               -- pairs: baseline correct, candidate not
+            improved INTEGER,
+            still_wrong INTEGER,
+            both_correct INTEGER,
+            baseline_flaky BOOLEAN,          -- correct in some repeats and not in others
+            candidate_flaky BOOLEAN,
+            candidate_reasons VARCHAR[],     -- why the candidate failed (regressed, still wrong)
+            baseline_reasons VARCHAR[]       -- why the baseline failed (improved)
+        )""",
 }

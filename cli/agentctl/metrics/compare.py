@@ -1,0 +1,513 @@
+"""Paired comparison of a candidate with a baseline, on the runs both made.
+
+Runs are paired by (case_id, repeat) on the cases both sides ran. Rates are tested with the
+exact McNemar test on discordant pairs; every metric gets a seeded paired bootstrap interval
+of its difference. Pairs where either run had an infra error are left out of rates (not the
+model's fault), as in ``compute``; cost, latency and steps use every pair.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentctl.errors import InputError
+from agentctl.metrics.compute import RUN_FLAGS, RUN_VALUES, compute_metrics, run_is_scored, run_score
+from agentctl.metrics.intervals import (
+    mcnemar_exact,
+    min_pairs_for_significance,
+    paired_bootstrap_means,
+    paired_bootstrap_quantiles,
+)
+from agentctl.metrics.names import LOWER_IS_BETTER, RATE_METRICS
+from agentctl.metrics.types import MetricValue
+from agentctl.results import RunResult
+
+COMPARED_METRICS = (
+    *RATE_METRICS,
+    "cost_usd",
+    "mean_cost_usd",
+    "p50_latency_s",
+    "p95_latency_s",
+    "mean_steps",
+    "mean_tool_calls",
+)
+"""Metrics every comparison reports, besides the scorers' and pass^k."""
+
+
+def lower_is_better(metric: str) -> bool:
+    return metric in LOWER_IS_BETTER
+
+
+@dataclass
+class MetricDelta:
+    """One metric of baseline and candidate on the paired runs, and what the difference means."""
+
+    metric: str
+    baseline: float | None
+    candidate: float | None
+    delta: float | None
+    """candidate - baseline"""
+    n: int
+    """Pairs the figures are computed on (cases, for pass^k)."""
+    ci_low: float | None = None
+    ci_high: float | None = None
+    """95% paired bootstrap interval of ``delta``."""
+    test: str = "point"
+    """``mcnemar_exact`` (rates), ``bootstrap`` (cost, latency, steps) or ``point`` (no test)."""
+    p_value: float | None = None
+    regressed: int | None = None
+    """Rates: discordant pairs where the candidate is worse (b)."""
+    improved: int | None = None
+    """Rates: discordant pairs where the candidate is better (c)."""
+
+    @property
+    def drop(self) -> float | None:
+        """How much worse the candidate is (positive = worse), honouring LOWER_IS_BETTER."""
+        if self.delta is None:
+            return None
+        return self.delta if lower_is_better(self.metric) else -self.delta
+
+    @property
+    def worse(self) -> bool:
+        return self.drop is not None and self.drop > 0
+
+    @property
+    def significant(self) -> bool:
+        """The difference is significant at 0.05."""
+        return self.significant_at(0.05)
+
+    def significant_at(self, alpha: float) -> bool:
+        """``p < alpha``; a bootstrap also needs as many pairs as McNemar would to get there."""
+        if self.p_value is None:
+            return False
+        if self.test == "bootstrap" and self.n < min_pairs_for_significance(alpha):
+            return False
+        return self.p_value < alpha
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: _finite(v) for k, v in self.__dict__.items()}
+        out.update(worse=self.worse, significant=self.significant)
+        return out
+
+
+def _finite(v: Any) -> Any:
+    # JSON has no infinity; cost_per_success_usd is infinite when nothing succeeded.
+    return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
+@dataclass
+class RunPair:
+    case_id: str
+    repeat: int
+    tags: list[str]
+    base: RunResult
+    cand: RunResult
+
+    @property
+    def judged(self) -> bool:
+        """Neither run is an infra error, so the pair says something about the models."""
+        return not (self.base.infra_error or self.cand.infra_error)
+
+
+@dataclass
+class Pairing:
+    """Runs of baseline and candidate paired by (case_id, repeat) on the cases both ran."""
+
+    pairs: list[RunPair]
+    dropped_cases_baseline: int = 0
+    """Cases only the baseline ran."""
+    dropped_cases_candidate: int = 0
+    dropped_runs_baseline: int = 0
+    """Baseline runs without a partner (a case or repeat the candidate did not run)."""
+    dropped_runs_candidate: int = 0
+    _points: tuple[list[MetricValue], list[MetricValue]] | None = field(default=None, repr=False)
+
+    def restrict(self, tags: Iterable[str]) -> Pairing:
+        """The pairs of cases having any of ``tags``."""
+        wanted = set(tags)
+        return Pairing([p for p in self.pairs if wanted.intersection(p.tags)])
+
+    @property
+    def cases(self) -> int:
+        return len({p.case_id for p in self.pairs})
+
+    def delta(self, metric: str) -> MetricDelta:
+        """The paired comparison of one metric (any name compute_metrics produces)."""
+        return self.deltas([metric])[metric]
+
+    def deltas(self, metrics: Iterable[str]) -> dict[str, MetricDelta]:
+        """Paired comparisons of several metrics; those over the same pairs share one bootstrap."""
+        wanted = list(dict.fromkeys(metrics))
+        judged = [p for p in self.pairs if p.judged]
+        out: dict[str, MetricDelta] = {}
+
+        def columns(
+            pairs: list[RunPair], fn: Callable[[RunResult], float]
+        ) -> tuple[list[float], list[float]]:
+            return [float(fn(p.base)) for p in pairs], [float(fn(p.cand)) for p in pairs]
+
+        rates = [m for m in wanted if m in RUN_FLAGS and m != "infra_error_rate"]
+        out.update(self._means(rates, [columns(judged, RUN_FLAGS[m]) for m in rates], binary=True))
+        if "infra_error_rate" in wanted:  # infra errors are what this rate counts: every pair
+            cols = [columns(self.pairs, RUN_FLAGS["infra_error_rate"])]
+            out.update(self._means(["infra_error_rate"], cols, binary=True))
+        means = [m for m in wanted if m in RUN_VALUES and RUN_VALUES[m][1] in ("mean", "sum")]
+        out.update(self._means(means, [columns(self.pairs, RUN_VALUES[m][0]) for m in means], binary=False))
+        quantiles = [m for m in wanted if m in RUN_VALUES and RUN_VALUES[m][1] in ("p50", "p95")]
+        out.update(self._quantiles(quantiles))
+        for m in wanted:
+            if m.startswith(("score:", "mean:")):
+                name, binary = m.split(":", 1)[1], m.startswith("score:")
+                get = run_is_scored if binary else run_score
+                raw = [(get(p.base, name), get(p.cand, name)) for p in (judged if binary else self.pairs)]
+                both = [(float(b), float(c)) for b, c in raw if b is not None and c is not None]
+                col = ([b for b, _ in both], [c for _, c in both])
+                out.update(self._means([m], [col], binary=binary))
+            elif m not in out:
+                out[m] = self._point(m)
+        return {m: out[m] for m in wanted}
+
+    def _means(
+        self, names: list[str], cols: list[tuple[list[float], list[float]]], *, binary: bool
+    ) -> dict[str, MetricDelta]:
+        """Metrics that are a mean (or a sum) over the same pairs: one shared bootstrap."""
+        if not names:
+            return {}
+        n = len(cols[0][0])
+        test = "mcnemar_exact" if binary else "bootstrap"
+        if n == 0:
+            return {m: MetricDelta(m, None, None, None, 0, test=test) for m in names}
+        boots = paired_bootstrap_means([x for x, _ in cols], [y for _, y in cols])
+        out = {}
+        for m, (x, y), boot in zip(names, cols, boots, strict=True):
+            # A sum over n resampled pairs is n times their mean.
+            scale = n if not binary and RUN_VALUES.get(m, (None, "mean"))[1] == "sum" else 1
+            base, cand = sum(x) / n * scale, sum(y) / n * scale
+            d = MetricDelta(m, base, cand, cand - base, n, test=test)
+            if boot is not None:
+                d.ci_low, d.ci_high, d.p_value = boot[0] * scale, boot[1] * scale, boot[2]
+            if binary:
+                bad = float(lower_is_better(m))  # the value of a bad outcome
+                d.regressed = sum(1 for b, c in zip(x, y, strict=True) if b != c and c == bad)
+                d.improved = sum(1 for b, c in zip(x, y, strict=True) if b != c and b == bad)
+                d.p_value = mcnemar_exact(d.regressed, d.improved)
+            out[m] = d
+        return out
+
+    def _quantiles(self, names: list[str]) -> dict[str, MetricDelta]:
+        import numpy as np
+
+        if not names:
+            return {}
+        fn = RUN_VALUES[names[0]][0]  # every quantile metric is of latency
+        x = [fn(p.base) for p in self.pairs]
+        y = [fn(p.cand) for p in self.pairs]
+        if not x:
+            return {m: MetricDelta(m, None, None, None, 0, test="bootstrap") for m in names}
+        percents = [50.0 if RUN_VALUES[m][1] == "p50" else 95.0 for m in names]
+        boots = paired_bootstrap_quantiles(x, y, percents)
+        out = {}
+        for m, q, boot in zip(names, percents, boots, strict=True):
+            base, cand = float(np.percentile(x, q)), float(np.percentile(y, q))
+            low, high, p = boot if boot else (None, None, None)
+            out[m] = MetricDelta(m, base, cand, cand - base, len(x), low, high, "bootstrap", p)
+        return out
+
+    def _point(self, metric: str) -> MetricDelta:
+        if self._points is None:
+            self._points = (
+                compute_metrics(p.base for p in self.pairs),
+                compute_metrics(p.cand for p in self.pairs),
+            )
+        base = next((m for m in self._points[0] if m.tag is None and m.metric == metric), None)
+        cand = next((m for m in self._points[1] if m.tag is None and m.metric == metric), None)
+        bv = base.value if base else None
+        cv = cand.value if cand else None
+        known = bv is not None and cv is not None and math.isfinite(bv) and math.isfinite(cv)
+        return MetricDelta(metric, bv, cv, cv - bv if known else None, cand.n if cand else 0)  # type: ignore[operator]
+
+
+def pair_runs(baseline: Iterable[RunResult], candidate: Iterable[RunResult]) -> Pairing:
+    """Pair runs by (case_id, repeat) on the cases both sides ran; count what was left out."""
+    base = {(r.case_id, r.repeat): r for r in baseline}
+    cand = {(r.case_id, r.repeat): r for r in candidate}
+    base_cases = {c for c, _ in base}
+    cand_cases = {c for c, _ in cand}
+    pairs = []
+    for key in sorted(base.keys() & cand.keys()):
+        b, c = base[key], cand[key]
+        pairs.append(RunPair(key[0], key[1], list(dict.fromkeys([*b.tags, *c.tags])), b, c))
+    return Pairing(
+        pairs,
+        dropped_cases_baseline=len(base_cases - cand_cases),
+        dropped_cases_candidate=len(cand_cases - base_cases),
+        dropped_runs_baseline=len(base) - len(pairs),
+        dropped_runs_candidate=len(cand) - len(pairs),
+    )
+
+
+@dataclass
+class CaseChange:
+    """A case whose outcome changed (or stayed wrong), with the verdict reasons behind it."""
+
+    case_id: str
+    tags: list[str]
+    repeats: list[int]
+    """Repeats in which it happened."""
+    reasons: list[str]
+    """The candidate's reasons (regressed, still wrong) or the baseline's (improved)."""
+
+
+@dataclass
+class CaseConsistency:
+    """How often each side got one case right, over the judged pairs."""
+
+    case_id: str
+    tags: list[str]
+    baseline_runs: int
+    baseline_correct: int
+    candidate_runs: int
+    candidate_correct: int
+    regressed: int
+    improved: int
+    still_wrong: int
+    both_correct: int
+
+    @property
+    def baseline_flaky(self) -> bool:
+        return 0 < self.baseline_correct < self.baseline_runs
+
+    @property
+    def candidate_flaky(self) -> bool:
+        return 0 < self.candidate_correct < self.candidate_runs
+
+
+@dataclass
+class TagComparison:
+    """The paired metrics of the cases with one tag."""
+
+    tag: str
+    pairs: int
+    cases: int
+    metrics: dict[str, MetricDelta]
+
+
+@dataclass
+class Comparison:
+    """A candidate against a baseline on the runs both made (``eval compare``, regression gates)."""
+
+    baseline: str
+    candidate: str
+    pairs: int
+    cases: int
+    dropped_cases_baseline: int
+    dropped_cases_candidate: int
+    dropped_runs_baseline: int
+    dropped_runs_candidate: int
+    metrics: dict[str, MetricDelta]
+    by_tag: dict[str, TagComparison]
+    regressed: list[CaseChange]
+    """Baseline correct, candidate not (in at least one repeat)."""
+    improved: list[CaseChange]
+    still_wrong: list[CaseChange]
+    significantly_worse_tags: list[str]
+    """Tags where a rate is significantly worse at 0.05, whatever the overall figures say."""
+    flaky: dict[str, list[str]]
+    """``baseline`` / ``candidate`` -> cases correct in some repeats and not in others."""
+    consistency: list[CaseConsistency]
+    baseline_run_id: str | None = None
+    candidate_run_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable data (infinite values become null)."""
+        out: dict[str, Any] = {
+            k: v
+            for k, v in self.__dict__.items()
+            if k not in ("metrics", "by_tag", "regressed", "improved", "still_wrong", "consistency")
+        }
+        out["metrics"] = {k: m.to_dict() for k, m in self.metrics.items()}
+        out["by_tag"] = {
+            t: {
+                "tag": c.tag,
+                "pairs": c.pairs,
+                "cases": c.cases,
+                "metrics": {k: m.to_dict() for k, m in c.metrics.items()},
+            }
+            for t, c in self.by_tag.items()
+        }
+        for key in ("regressed", "improved", "still_wrong"):
+            out[key] = [dict(c.__dict__) for c in getattr(self, key)]
+        out["consistency"] = [
+            {**c.__dict__, "baseline_flaky": c.baseline_flaky, "candidate_flaky": c.candidate_flaky}
+            for c in self.consistency
+        ]
+        return out
+
+
+def _metric_names(pairing: Pairing) -> list[str]:
+    scorers = sorted({s for p in pairing.pairs for s in (*p.base.scores, *p.cand.scores)})
+    per_case: dict[str, int] = {}
+    for p in pairing.pairs:
+        per_case[p.case_id] = per_case.get(p.case_id, 0) + 1
+    k_max = max(per_case.values(), default=0)
+    return [
+        *COMPARED_METRICS,
+        "cost_per_success_usd",
+        *(f"{kind}:{s}" for s in scorers for kind in ("score", "mean")),
+        *(f"pass^{k}" for k in range(1, k_max + 1)),
+    ]
+
+
+def _cases(pairing: Pairing) -> tuple[list[CaseConsistency], dict[str, list[CaseChange]]]:
+    cons: dict[str, CaseConsistency] = {}
+    changes: dict[str, dict[str, CaseChange]] = {"regressed": {}, "improved": {}, "still_wrong": {}}
+    for p in pairing.pairs:
+        if not p.judged:
+            continue
+        c = cons.get(p.case_id)
+        if c is None:
+            c = cons[p.case_id] = CaseConsistency(p.case_id, p.tags, 0, 0, 0, 0, 0, 0, 0, 0)
+        b_ok, c_ok = p.base.correct, p.cand.correct
+        c.baseline_runs += 1
+        c.candidate_runs += 1
+        c.baseline_correct += b_ok
+        c.candidate_correct += c_ok
+        kind = ("both_correct" if c_ok else "regressed") if b_ok else ("improved" if c_ok else "still_wrong")
+        setattr(c, kind, getattr(c, kind) + 1)
+        if kind == "both_correct":
+            continue
+        source = p.base if kind == "improved" else p.cand
+        change = changes[kind].setdefault(p.case_id, CaseChange(p.case_id, p.tags, [], []))
+        change.repeats.append(p.repeat)
+        change.reasons.extend(r for r in source.reasons if r not in change.reasons)
+    return list(cons.values()), {k: list(v.values()) for k, v in changes.items()}
+
+
+def build_comparison(pairing: Pairing, baseline: str, candidate: str, *, by_tag: bool = True) -> Comparison:
+    """Every figure of a comparison from paired runs."""
+    names = _metric_names(pairing)
+    metrics = pairing.deltas(names)
+    tags: dict[str, TagComparison] = {}
+    if by_tag:
+        for tag in sorted({t for p in pairing.pairs for t in p.tags}):
+            sub = pairing.restrict([tag])
+            tags[tag] = TagComparison(tag, len(sub.pairs), sub.cases, sub.deltas(names))
+    worse_tags = [
+        t
+        for t, c in tags.items()
+        if any(
+            d.worse and d.significant
+            for m, d in c.metrics.items()
+            if m in RATE_METRICS and m != "infra_error_rate"
+        )
+    ]
+    consistency, changes = _cases(pairing)
+    return Comparison(
+        baseline,
+        candidate,
+        len(pairing.pairs),
+        pairing.cases,
+        pairing.dropped_cases_baseline,
+        pairing.dropped_cases_candidate,
+        pairing.dropped_runs_baseline,
+        pairing.dropped_runs_candidate,
+        metrics,
+        tags,
+        changes["regressed"],
+        changes["improved"],
+        changes["still_wrong"],
+        worse_tags,
+        {
+            "baseline": [c.case_id for c in consistency if c.baseline_flaky],
+            "candidate": [c.case_id for c in consistency if c.candidate_flaky],
+        },
+        consistency,
+    )
+
+
+def runs_of(results: Iterable[RunResult], name: str, option: str) -> list[RunResult]:
+    """The runs of one candidate; an InputError naming the candidates there are when it has none."""
+    results = list(results)
+    mine = [r for r in results if r.candidate == name]
+    if not mine:
+        have = ", ".join(sorted({r.candidate for r in results})) or "none"
+        raise InputError(f"no results for candidate '{name}' (candidates: {have})", key=option)
+    return mine
+
+
+def compare_candidates(
+    results: Iterable[RunResult], baseline: str, candidate: str, *, by_tag: bool = True
+) -> Comparison:
+    """Compare two candidates of one evaluation on the cases both ran."""
+    results = list(results)
+    pairing = pair_runs(runs_of(results, baseline, "--baseline"), runs_of(results, candidate, "--candidate"))
+    return build_comparison(pairing, baseline, candidate, by_tag=by_tag)
+
+
+def compare_runs(
+    results_a: Iterable[RunResult],
+    results_b: Iterable[RunResult],
+    candidate: str,
+    candidate_b: str | None = None,
+    *,
+    by_tag: bool = True,
+) -> Comparison:
+    """Compare ``candidate`` of run A (the baseline) with ``candidate_b`` (default the same) of run B."""
+    base = runs_of(results_a, candidate, "--candidate")
+    cand = runs_of(results_b, candidate_b or candidate, "--candidate")
+    cmp = build_comparison(pair_runs(base, cand), candidate, candidate_b or candidate, by_tag=by_tag)
+    cmp.baseline_run_id, cmp.candidate_run_id = base[0].run_id, cand[0].run_id
+    return cmp
+
+
+def comparison_rows(run_id: str, comparison: Comparison) -> dict[str, list[dict[str, Any]]]:
+    """Rows of the ``comparisons`` and ``comparison_cases`` tables for one comparison."""
+    c = comparison
+    head = {
+        "run_id": run_id,
+        "baseline": c.baseline,
+        "candidate": c.candidate,
+        "baseline_run_id": c.baseline_run_id,
+        "candidate_run_id": c.candidate_run_id,
+    }
+    metric_rows = []
+    groups: list[tuple[str | None, dict[str, MetricDelta]]] = [(None, c.metrics)]
+    groups += [(tag, t.metrics) for tag, t in c.by_tag.items()]
+    for tag, deltas in groups:
+        for d in deltas.values():
+            row = d.to_dict()
+            row["n_pairs"] = row.pop("n")
+            row["baseline_value"], row["candidate_value"] = row.pop("baseline"), row.pop("candidate")
+            metric_rows.append({**head, "tag": tag, **row})
+    cand_reasons: dict[str, list[str]] = {}
+    for change in (*c.regressed, *c.still_wrong):
+        seen = cand_reasons.setdefault(change.case_id, [])
+        seen.extend(r for r in change.reasons if r not in seen)
+    base_reasons = {change.case_id: change.reasons for change in c.improved}
+    counts = (
+        "baseline_runs",
+        "baseline_correct",
+        "candidate_runs",
+        "candidate_correct",
+        "regressed",
+        "improved",
+        "still_wrong",
+        "both_correct",
+    )
+    case_rows = [
+        {
+            **head,
+            "case_id": k.case_id,
+            "tags": k.tags,
+            **{f: getattr(k, f) for f in counts},
+            "baseline_flaky": k.baseline_flaky,
+            "candidate_flaky": k.candidate_flaky,
+            "candidate_reasons": cand_reasons.get(k.case_id, []),
+            "baseline_reasons": base_reasons.get(k.case_id, []),
+        }
+        for k in c.consistency
+    ]
+    return {"comparisons": metric_rows, "comparison_cases": case_rows}

@@ -27,8 +27,10 @@ class ImportedRun:
     run_id: str
     messages: list[dict[str, Any]]
     where: str
-    """Where it came from, for messages: ``file:line`` or ``file trace <id>``."""
+    """Where it came from, for the case's metadata: ``file:line`` or ``file: trace <id>``."""
     path: Path
+    ref: str = ""
+    """What it is within its file, for problems: ``run <id>``, ``trace <id>``."""
     line: int | None = None
     model: str | None = None
     agent_id: str | None = None
@@ -147,6 +149,13 @@ def maybe_json(value: Any) -> Any:
     return value
 
 
+def as_dict(value: Any, default: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``value`` when it is an object, else ``default`` (an empty object)."""
+    if isinstance(value, dict):
+        return value
+    return default if default is not None else {}
+
+
 def as_text(value: Any) -> str:
     """Tool output or argument text as the model saw it: strings as they are, anything else as JSON."""
     if value is None:
@@ -193,14 +202,14 @@ def check_transcript(run: ImportedRun, log: ProblemLog) -> ImportedRun | None:
     for index, message in enumerate(run.messages):
         role = message.get("role") if isinstance(message, dict) else None
         if role not in ("system", "user", "assistant", "tool", "developer"):
-            log.skip("invalid message", run.path, f"{run.where}: message {index} has no valid role "
+            log.skip("invalid message", run.path, f"{run.ref or run.run_id}: message {index} has no valid role "
                      f"({role!r}); dropped", run.line)
             continue
         if role == "assistant":
             for call in message.get("tool_calls") or []:
                 fn = call.get("function") or {}
                 if not fn.get("name"):
-                    log.warn(run.path, f"{run.where}: tool call {call.get('id')!r} has no function name", run.line)
+                    log.warn(run.path, f"{run.ref or run.run_id}: tool call {call.get('id')!r} has no function name", run.line)
                 open_calls.append((str(call.get("id") or ""), str(fn.get("name") or "")))
         if role == "tool":
             call_id = str(message.get("tool_call_id") or "")
@@ -210,7 +219,7 @@ def check_transcript(run: ImportedRun, log: ProblemLog) -> ImportedRun | None:
                 match = next((i for i, (_, n) in enumerate(open_calls) if name in (None, n)), None)
             if match is None:
                 log.skip("tool result without a call", run.path,
-                         f"{run.where}: tool result for call {call_id or '(no id)'} has no matching tool call; "
+                         f"{run.ref or run.run_id}: tool result for call {call_id or '(no id)'} has no matching tool call; "
                          "dropped", run.line)
                 continue
             cid, _ = open_calls.pop(match)
@@ -219,12 +228,12 @@ def check_transcript(run: ImportedRun, log: ProblemLog) -> ImportedRun | None:
         kept.append(message)
     if not any(m.get("role") == "user" for m in kept):
         log.skip("run without a user message", run.path,
-                 f"{run.where}: no user message recorded (is content capture switched off?); run skipped",
+                 f"{run.ref or run.run_id}: no user message recorded (is content capture switched off?); run skipped",
                  run.line)
         return None
     if not any(m.get("role") == "assistant" for m in kept):
         log.skip("run without an assistant message", run.path,
-                 f"{run.where}: no assistant turn recorded; run skipped", run.line)
+                 f"{run.ref or run.run_id}: no assistant turn recorded; run skipped", run.line)
         return None
     run.messages = kept
     return run

@@ -1,0 +1,132 @@
+"""Draft golden cases from recorded runs, marked ``review: pending``.
+
+A draft is what the recording did, not what it should have done: its input is the first
+user turn(s), its fixtures the recorded tool outputs, its ``expected`` the write calls that
+succeeded and the final status. A person reviews it and removes the ``review`` mark.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from agentctl.datasets.importers.catalog import is_escalation
+from agentctl.datasets.importers.transcript import looks_like_error
+from agentctl.datasets.models import Case, Expected, ExpectedAction, Fixture
+from agentctl.normalize import canonical, parse_arguments
+
+
+@dataclass
+class RecordedCall:
+    """A tool call of a recording, paired with its answer (``None`` when the recording has none)."""
+
+    name: str
+    raw_arguments: str
+    arguments: dict[str, Any] | None
+    parse_error: str | None
+    answer: dict[str, Any] | None
+
+    @property
+    def failed(self) -> bool:
+        """The answer was an error: the call changed nothing."""
+        if self.answer is None:
+            return False
+        return self.answer.get("error") is True or looks_like_error(self.answer.get("content"))
+
+
+def recorded_calls(messages: list[dict[str, Any]]) -> list[RecordedCall]:
+    """Every tool call in order, answered as replay answers them (by id, earliest open call first)."""
+    calls: list[RecordedCall] = []
+    open_calls: list[tuple[str, RecordedCall]] = []
+    for m in messages:
+        if m.get("role") == "assistant":
+            for c in m.get("tool_calls") or []:
+                fn = c.get("function") or {}
+                raw = fn.get("arguments")
+                args, err = parse_arguments(raw)
+                rc = RecordedCall(str(fn.get("name") or ""), raw if isinstance(raw, str) else json.dumps(raw),
+                                  args, err, None)
+                calls.append(rc)
+                open_calls.append((str(c.get("id") or ""), rc))
+        elif m.get("role") == "tool":
+            cid = str(m.get("tool_call_id") or "")
+            i = next((i for i, (oid, _) in enumerate(open_calls) if oid == cid), None)
+            if i is not None:
+                open_calls.pop(i)[1].answer = m
+    return calls
+
+
+def final_status(messages: list[dict[str, Any]], escalation: set[str]) -> str:
+    """``escalated`` when a hand-off tool was called, ``completed`` on a final text, else ``incomplete``."""
+    for m in messages:
+        for c in m.get("tool_calls") or []:
+            if (c.get("function") or {}).get("name") in escalation:
+                return "escalated"
+    last = messages[-1] if messages else {}
+    if last.get("role") == "assistant" and not last.get("tool_calls") and last.get("content"):
+        return "completed"
+    return "incomplete"
+
+
+def case_input(messages: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
+    """The user turn(s) before the first assistant turn: one string, or a list of user messages."""
+    users: list[dict[str, Any]] = []
+    for m in messages:
+        if m.get("role") == "assistant":
+            break
+        if m.get("role") == "user":
+            users.append({"role": "user", "content": m.get("content")})
+    if len(users) == 1 and isinstance(users[0]["content"], str):
+        return str(users[0]["content"])
+    return users
+
+
+def case_id_for(value: str | list[dict[str, Any]]) -> str:
+    """A stable id from the (redacted) input: the same request recorded twice is one case."""
+    return "case-" + hashlib.sha256(canonical(value).encode()).hexdigest()[:10]
+
+
+def _output_value(content: Any) -> Any:
+    if isinstance(content, str) and content.strip()[:1] in ("{", "["):
+        try:
+            return json.loads(content)
+        except ValueError:
+            return content
+    return content
+
+
+def expected_actions(calls: list[RecordedCall], effects: dict[str, str], escalation: set[str]) -> list[ExpectedAction]:
+    """Writes that took effect: write tools, not the hand-off, answered without an error."""
+    return [ExpectedAction(tool=c.name, args=c.arguments) for c in calls
+            if effects.get(c.name, "write") == "write" and c.name not in escalation and not c.failed
+            and c.arguments is not None]
+
+
+def draft_case(
+    case_id: str, messages: list[dict[str, Any]], effects: dict[str, str], tags: list[str], metadata: dict[str, Any]
+) -> Case:
+    """A case drafted from one recording (``review: pending``)."""
+    calls = recorded_calls(messages)
+    escalation = {c.name for c in calls if is_escalation(c.name)}
+    status = final_status(messages, escalation)
+    fixtures: list[Fixture] = []
+    seen: set[str] = set()
+    for c in calls:
+        if c.answer is None or c.arguments is None:
+            continue
+        output = _output_value(c.answer.get("content"))
+        key = canonical([c.name, c.arguments, output])
+        if key not in seen:
+            seen.add(key)
+            fixtures.append(Fixture(tool=c.name, args=c.arguments, output=output))
+    meta = {**metadata, "recorded_status": status}
+    if escalation:
+        meta["escalation_tools"] = sorted(escalation)
+    return Case(
+        id=case_id, input=case_input(messages), tags=list(tags),
+        expected=Expected(status="escalated" if status == "escalated" else "completed",
+                          actions=expected_actions(calls, effects, escalation)),
+        fixtures=fixtures, review="pending", metadata=meta,
+    )

@@ -112,17 +112,21 @@ def actual_writes(timeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def _args_of(item: dict[str, Any]) -> dict[str, Any]:
+    args = item.get("args")
+    return args if isinstance(args, dict) else {}
+
+
 def diff_actions(expected: list[Any], timeline: list[dict[str, Any]]) -> ActionDiff:
     """Pair expected actions with the run's writes (same tool, most agreeing arguments)."""
-    writes = [(str(s.get("tool")), s.get("args") if isinstance(s.get("args"), dict) else {})
-              for s in actual_writes(timeline)]
+    writes = [(str(s.get("tool")), _args_of(s)) for s in actual_writes(timeline)]
     used = [False] * len(writes)
     lines: list[ActionLine] = []
     for exp in expected:
         if not isinstance(exp, dict):
             continue
         tool = str(exp.get("tool"))
-        exp_args = exp.get("args") if isinstance(exp.get("args"), dict) else {}
+        exp_args = _args_of(exp)
         best, best_score = -1, -1
         for i, (name, args) in enumerate(writes):
             if used[i] or name != tool:
@@ -134,9 +138,9 @@ def diff_actions(expected: list[Any], timeline: list[dict[str, Any]]) -> ActionD
             lines.append(ActionLine("missing", tool, _arg_lines(exp_args, {})))
             continue
         used[best] = True
-        args = _arg_lines(exp_args, writes[best][1])
-        lines.append(ActionLine("same" if all(a.same for a in args) else "changed", tool, args))
-    for i, (name, args) in enumerate(writes):
+        paired = _arg_lines(exp_args, writes[best][1])
+        lines.append(ActionLine("same" if all(a.same for a in paired) else "changed", tool, paired))
+    for i, (name, extra) in enumerate(writes):
         if not used[i]:
-            lines.append(ActionLine("extra", name, _arg_lines({}, normalize(args))))
+            lines.append(ActionLine("extra", name, _arg_lines({}, normalize(extra))))
     return ActionDiff(lines)

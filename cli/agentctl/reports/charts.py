@@ -115,7 +115,7 @@ def cost_chart(data: ReportData) -> Markup:
     for cand, ci, rate, cost in points:
         cx = left + pw * min(max(rate, 0.0), 1.0)
         infinite = cost is None or not math.isfinite(cost)
-        cy = top if infinite else top + ph * (1 - min(cost / ymax, 1.0))
+        cy = top if cost is None or infinite else top + ph * (1 - min(cost / ymax, 1.0))
         tip = f"{cand}: success {fmt_number(rate, 'success_rate')}, cost/success {fmt_number(cost, '_usd')}"
         body.append(f'<circle class="point" cx="{cx:.1f}" cy="{cy:.1f}" r="6" fill="{color(ci)}">'
                     f'<title>{escape(tip)}</title></circle>')

@@ -113,7 +113,14 @@ class CaseOutcome:
 
     @property
     def all_correct(self) -> bool:
-        return self.n > 0 and self.correct == self.n
+        """Correct on every repeat that was not an infra error (and at least one was not)."""
+        decided = [r for r in self.runs if not r.infra_error]
+        return bool(decided) and all(r.correct for r in decided)
+
+    @property
+    def decided(self) -> bool:
+        """Some repeat was not an infra error, so the case says something about the model."""
+        return any(not r.infra_error for r in self.runs)
 
     @property
     def verdict(self) -> str:
@@ -301,11 +308,11 @@ def _candidate_order(suite_config: Any, stored: Any, results: list[RunRow]) -> l
         base = suite_config.get("baseline")
         if isinstance(base, str):
             names.append(base)
-        names += [c.get("name") for c in suite_config.get("candidates") or [] if isinstance(c, dict)]
+        names += [str(c.get("name")) for c in suite_config.get("candidates") or [] if isinstance(c, dict)]
     if isinstance(stored, list):
-        names += [c.get("name") for c in stored if isinstance(c, dict)]
+        names += [str(c.get("name")) for c in stored if isinstance(c, dict)]
     ran = {r.candidate for r in results}
-    ordered = [n for n in dict.fromkeys(names) if isinstance(n, str) and n in ran]
+    ordered = [n for n in dict.fromkeys(names) if n in ran]
     return ordered + sorted(ran - set(ordered))
 
 
@@ -327,7 +334,8 @@ def _mark_changes(cases: list[CaseOutcome], baseline: str | None) -> None:
     base = {c.case_id: c for c in cases if c.candidate == baseline}
     for case in cases:
         ref = base.get(case.case_id)
-        if case.candidate == baseline or ref is None:
+        # Infra errors are the provider's fault, not the model's: they change nothing.
+        if case.candidate == baseline or ref is None or not (ref.decided and case.decided):
             continue
         if ref.all_correct and not case.all_correct:
             case.change = "regressed"

@@ -1,0 +1,234 @@
+"""The self-contained HTML report: one file, no network, safe with hostile recorded outputs.
+
+Safety, in layers: Jinja autoescaping for everything in the markup; case details travel as
+one JSON blob in ``<script type="application/json">`` with ``<``, ``>``, ``&`` and U+2028/9
+escaped so nothing can close the element; the page script builds details with
+``textContent`` only; and a Content-Security-Policy allows exactly our one inline script
+(by hash), so even an injection that slipped through could not run or load anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import math
+from importlib import resources
+from typing import Any
+
+from markupsafe import Markup
+
+from agentctl.metrics.names import LOWER_IS_BETTER
+from agentctl.reports import charts
+from agentctl.reports.data import CaseOutcome, ReportData, fmt_number
+from agentctl.reports.redact import scrub_mapping, scrub_text
+
+MAX_TEXT = 4000
+"""Characters kept of one tool output or model message; the store keeps the rest."""
+MAX_CHANGED_LISTED = 200
+
+SIDE_BY_SIDE_METRICS = (
+    "success_rate", "escaped_error_rate", "critical_error_rate", "policy_violation_rate", "completion_rate",
+    "escalation_rate", "infra_error_rate", "cost_usd", "cost_per_success_usd", "mean_cost_usd",
+    "p50_latency_s", "p95_latency_s", "mean_steps", "mean_tool_calls", "runs",
+)
+
+
+def json_for_script(value: Any) -> str:
+    """JSON that is inert inside ``<script type="application/json">``: no ``</script>``, no ``<!--``."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
+    return (
+        text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    )
+
+
+def gzip_base64(value: Any) -> str:
+    """``value`` as gzip-compressed JSON in base64: inert in any element, and 5-10x smaller.
+
+    Case details (timelines, outputs) are most of a big report; the page inflates them with
+    the browser's own DecompressionStream the first time a case is opened.
+    """
+    raw = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
+    return base64.b64encode(gzip.compress(raw.encode("utf-8"), compresslevel=6, mtime=0)).decode("ascii")
+
+
+def _clip(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    text = scrub_text(text)
+    if len(text) > MAX_TEXT:
+        return text[:MAX_TEXT] + f"… ({len(text) - MAX_TEXT} more characters in the store)"
+    return text
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _step_view(step: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in step.items():
+        if key == "tool_calls" and isinstance(value, list):
+            # What the model asked for, as a person reads a call: name(arguments).
+            value = "\n".join(
+                f"{c.get('name')}({c.get('arguments') if isinstance(c.get('arguments'), str) else json.dumps(c.get('arguments'))})"
+                if isinstance(c, dict) else json.dumps(c, default=str)
+                for c in scrub_mapping(value)
+            )
+        elif key in ("args", "tool_calls"):
+            value = json.dumps(scrub_mapping(value), ensure_ascii=False, sort_keys=True, default=str)
+        elif isinstance(value, float):
+            value = _finite(value)
+        out[key] = _clip(value)
+    return out
+
+
+def case_index(data: ReportData) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """What the page script renders the case list from, and the case details (same order)."""
+    tags = sorted({t for c in data.cases for t in c.tags})
+    tag_ix = {t: i for i, t in enumerate(tags)}
+    cand_ix = {c: i for i, c in enumerate(data.candidates)}
+    rows, details = [], []
+    for case in data.cases:
+        rows.append([
+            case.case_id, cand_ix.get(case.candidate, 0), [tag_ix[t] for t in case.tags], case.n, case.correct,
+            case.verdict, case.change, _finite(sum(r.cost_usd for r in case.runs) / max(case.n, 1)),
+            _finite(sum(r.latency_s for r in case.runs) / max(case.n, 1)), [_clip(r) for r in case.reasons[:3]],
+        ])
+        details.append(_detail(case))
+    return {"candidates": data.candidates, "tags": tags, "cases": rows}, details
+
+
+def _detail(case: CaseOutcome) -> dict[str, Any]:
+    runs = []
+    for r in case.runs:
+        runs.append({
+            "repeat": r.repeat, "status": r.status, "failure_reason": r.failure_reason, "correct": r.correct,
+            "escaped": r.escaped_error, "critical": r.critical_error, "infra": r.infra_error,
+            "reasons": [_clip(x) for x in r.reasons], "cost": _finite(r.cost_usd), "latency": _finite(r.latency_s),
+            "tokens": [r.prompt_tokens, r.completion_tokens], "model": r.model,
+            "scores": [{k: _clip(v) if not isinstance(v, float) else _finite(v) for k, v in s.items()}
+                       for s in r.scores],
+            "steps": [_step_view(s) for s in r.timeline],
+        })
+    diff = None
+    if case.diff is not None:
+        diff = [{**line, "args": [{k: _clip(v) for k, v in a.items()} for a in line["args"]]}
+                for line in case.diff.to_dict()]
+    return {"diff": diff, "runs": runs}
+
+
+def _comparison_for(data: ReportData, candidate: str, metric: str) -> dict[str, Any] | None:
+    """The stored baseline comparison of a metric (``comparisons`` table, overall, within this run)."""
+    for row in data.comparisons:
+        if (row.get("candidate") == candidate and row.get("metric") == metric and row.get("tag") is None
+                and row.get("baseline") == data.baseline and not row.get("baseline_run_id")):
+            return row
+    return None
+
+
+def _comparison_text(row: dict[str, Any], metric: str) -> str | None:
+    parts = []
+    lo, hi = row.get("ci_low"), row.get("ci_high")
+    if lo is not None and hi is not None:
+        parts.append(f"Δ 95% CI {fmt_number(lo, metric)} – {fmt_number(hi, metric)}")
+    if row.get("p_value") is not None:
+        test = {"mcnemar_exact": "McNemar", "bootstrap": "bootstrap"}.get(str(row.get("test")), str(row.get("test") or ""))
+        p = float(row["p_value"])
+        parts.append(f"{test} {'p<0.001' if p < 0.001 else f'p={p:.3g}'}".strip())
+    if row.get("regressed") is not None and row.get("improved") is not None:
+        parts.append(f"{row['regressed']} regressed / {row['improved']} improved")
+    return ", ".join(parts) or None
+
+
+def side_by_side(data: ReportData) -> list[dict[str, Any]]:
+    """Rows of the metric table: per metric, per candidate the value, interval, gate and change."""
+    present = {m.metric for m in data.metrics if m.tag is None}
+    names = [m for m in SIDE_BY_SIDE_METRICS if m in present]
+    names += sorted(m for m in present if m.startswith(("pass^", "score:", "mean:")))
+    out = []
+    for metric in names:
+        cells = []
+        base = data.metric(data.baseline, metric) if data.baseline else None
+        for cand in data.candidates:
+            m = data.metric(cand, metric)
+            cell: dict[str, Any] = {"value": fmt_number(m.value if m else None, metric), "ci": None,
+                                    "gates": [], "delta": None, "stat": None, "worse": False}
+            if m and m.ci_low is not None and m.ci_high is not None:
+                cell["ci"] = f"{fmt_number(m.ci_low, metric)} – {fmt_number(m.ci_high, metric)}"
+            for g in data.gates:
+                if g.candidate == cand and (g.gate.startswith(metric + " ") or g.gate.startswith(f"regression({metric})")):
+                    cell["gates"].append(g)
+            if base and m and cand != data.baseline and metric != "runs" and base.value is not None and m.value is not None \
+                    and math.isfinite(base.value) and math.isfinite(m.value):
+                delta = m.value - base.value
+                cell["worse"] = delta > 0 if metric in LOWER_IS_BETTER else delta < 0
+                sign = "+" if delta >= 0 else "−"
+                shown = fmt_number(abs(delta), metric)
+                # Differences of shares are percentage points, not percent.
+                cell["delta"] = f"{sign}{shown.replace('%', ' pt')}"
+                comp = _comparison_for(data, cand, metric)
+                if comp:
+                    cell["stat"] = _comparison_text(comp, metric)
+            cells.append(cell)
+        out.append({"metric": metric, "cells": cells})
+    return out
+
+
+def _provenance(data: ReportData) -> list[tuple[str, str]]:
+    run = data.run
+    items = [
+        ("Suite", f"{data.suite}" + (f" ({run['suite_path']})" if run.get("suite_path") else "")),
+        ("Run", data.run_id), ("Status", f"{run.get('status')} (exit code {run.get('exit_code')})"),
+        ("Dataset", str(run.get("dataset_path") or "n/a")), ("Dataset hash", str(run.get("dataset_hash") or "n/a")),
+        ("Git commit", str(run.get("git_commit") or "not recorded")),
+        ("agentctl version", str(run.get("agentctl_version") or "n/a")),
+        ("Started", str(run.get("started_at") or "")), ("Finished", str(run.get("finished_at") or "not finished")),
+        ("Runs", f"{data.run_count()} stored" + (f" of {run['planned_runs']} planned" if run.get("planned_runs") else "")),
+    ]
+    if run.get("message"):
+        items.append(("Message", str(run["message"])))
+    if run.get("options"):
+        items.append(("Options", json.dumps(run["options"], ensure_ascii=False, sort_keys=True, default=str)))
+    return [(k, scrub_text(v)) for k, v in items]
+
+
+def _candidate_rows(data: ReportData) -> list[dict[str, str]]:
+    stored = {c.get("name"): c for c in data.run.get("candidates") or [] if isinstance(c, dict)}
+    config = {c.get("name"): c for c in (data.suite_config.get("candidates") or []) if isinstance(c, dict)}
+    agent = data.suite_config.get("agent") if isinstance(data.suite_config.get("agent"), dict) else {}
+    rows = []
+    for name in data.candidates:
+        s, c = stored.get(name, {}), config.get(name, {})
+        prompt = c.get("system_prompt") or (agent or {}).get("system_prompt") or ""
+        rows.append({
+            "name": name, "model": str(s.get("model") or c.get("model") or ""),
+            "params": json.dumps(scrub_mapping(s.get("params", c.get("params")) or {}), sort_keys=True, default=str),
+            "prompt": scrub_text(str(prompt)[:200]), "prompt_sha": str(s.get("system_prompt_sha") or ""),
+        })
+    return rows
+
+
+def render_html(data: ReportData) -> str:
+    """The report as one self-contained HTML document."""
+    from jinja2 import Environment, PackageLoader
+
+    env = Environment(loader=PackageLoader("agentctl.reports", "templates"), autoescape=True,
+                      trim_blocks=True, lstrip_blocks=True)
+    templates = resources.files("agentctl.reports") / "templates"
+    css = (templates / "report.css").read_text(encoding="utf-8")
+    script = (templates / "report.js").read_text(encoding="utf-8")
+    script_hash = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    changed = data.changed_cases()
+    index = {id(c): i for i, c in enumerate(data.cases)}
+    case_rows, details = case_index(data)
+    return env.get_template("report.html.j2").render(
+        data=data, fmt=fmt_number, css=Markup(css), script=Markup(script), script_hash=script_hash,
+        rate_charts=charts.rate_charts(data), cost_chart=charts.cost_chart(data),
+        latency_chart=charts.latency_chart(data), tag_chart=charts.tag_chart(data), color=charts.color,
+        table=side_by_side(data), changed=[(index[id(c)], c) for c in changed[:MAX_CHANGED_LISTED]],
+        changed_total=len(changed), regressed_total=sum(c.change == "regressed" for c in changed), provenance=_provenance(data), candidate_rows=_candidate_rows(data),
+        blob=Markup(json_for_script(case_rows)), details=gzip_base64(details),
+    )

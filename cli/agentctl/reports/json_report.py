@@ -1,0 +1,146 @@
+"""The whole result as JSON, in a documented shape other tools can rely on.
+
+Shape (``format: "agentctl.report"``, ``format_version: 1``; fields are only ever added)::
+
+    {
+      "format": "agentctl.report", "format_version": 1,
+      "run":     {run_id, suite, status, exit_code, started_at, finished_at, dataset_path,
+                  dataset_hash, git_commit, agentctl_version, baseline,
+                  candidates: [{name, model, params, system_prompt_sha}], options},
+      "verdict": {passed, exit_code, failed_gates: [gate name, ...]},
+      "gates":   [{candidate, gate, passed, value, threshold, detail, decided_by, insufficient, runs_needed}],
+      "metrics": [{candidate, tag, metric, value, ci_low, ci_high, n}],   # tag null = overall
+      "comparisons": [row of the comparisons table, ...],                # empty when not stored
+      "cases":   [{case_id, candidate, tags, runs, correct, escaped_errors, critical_errors,
+                   infra_errors, verdict, change, reasons}],               # repeats folded
+      "results": [{case_id, candidate, repeat, status, failure_reason, correct, escaped_error,
+                   critical_error, infra_error, policy_violations, failed_writes, cost_usd,
+                   latency_s, steps, tool_calls, prompt_tokens, completion_tokens, model, tags,
+                   reasons, scores: [{scorer, score, passed, reason}]}]
+    }
+
+Reports of more than 2,000 runs are written compact (no indentation). Numbers that are not finite (``cost_per_success_usd`` with no success) are the strings
+``"inf"``, ``"-inf"`` or ``"nan"``, since JSON has no such numbers. Timestamps are ISO 8601.
+:data:`REPORT_SCHEMA` is the JSON Schema of this shape.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import date, datetime
+from typing import Any
+
+from agentctl.reports.data import ReportData
+from agentctl.reports.redact import scrub_mapping
+
+FORMAT_VERSION = 1
+
+_NUM = {"anyOf": [{"type": "number"}, {"type": "null"}, {"enum": ["inf", "-inf", "nan"]}]}
+_STR = {"type": ["string", "null"]}
+
+
+def _obj(required: list[str], props: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": props or {}}
+
+
+REPORT_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "agentctl report",
+    "type": "object",
+    "required": ["format", "format_version", "run", "verdict", "gates", "metrics", "comparisons", "cases", "results"],
+    "properties": {
+        "format": {"const": "agentctl.report"},
+        "format_version": {"const": FORMAT_VERSION},
+        "run": _obj(["run_id", "suite", "status", "exit_code", "started_at", "baseline", "candidates"],
+                    {"run_id": {"type": "string"}, "suite": {"type": "string"}, "baseline": _STR,
+                     "candidates": {"type": "array"}}),
+        "verdict": _obj(["passed", "exit_code", "failed_gates"],
+                        {"passed": {"type": "boolean"}, "failed_gates": {"type": "array", "items": {"type": "string"}}}),
+        "gates": {"type": "array", "items": _obj(
+            ["candidate", "gate", "passed", "value", "threshold", "detail"],
+            {"candidate": {"type": "string"}, "gate": {"type": "string"}, "passed": {"type": "boolean"},
+             "value": _NUM, "threshold": _NUM, "detail": {"type": "string"}})},
+        "metrics": {"type": "array", "items": _obj(
+            ["candidate", "tag", "metric", "value", "ci_low", "ci_high", "n"],
+            {"candidate": {"type": "string"}, "tag": _STR, "metric": {"type": "string"}, "value": _NUM,
+             "ci_low": _NUM, "ci_high": _NUM, "n": {"type": ["integer", "null"]}})},
+        "comparisons": {"type": "array", "items": {"type": "object"}},
+        "cases": {"type": "array", "items": _obj(
+            ["case_id", "candidate", "tags", "runs", "correct", "verdict", "change", "reasons"],
+            {"case_id": {"type": "string"}, "runs": {"type": "integer"}, "correct": {"type": "integer"},
+             "verdict": {"enum": ["pass", "fail", "escaped", "critical", "infra"]},
+             "change": {"enum": ["regressed", "improved", None]}})},
+        "results": {"type": "array", "items": _obj(
+            ["case_id", "candidate", "repeat", "status", "correct", "escaped_error", "critical_error",
+             "infra_error", "cost_usd", "latency_s", "reasons", "scores"],
+            {"correct": {"type": "boolean"}, "cost_usd": _NUM, "latency_s": _NUM})},
+    },
+}
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: non-finite floats as strings, timestamps as ISO text."""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return value
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def report_dict(data: ReportData) -> dict[str, Any]:
+    """The report as a plain dict (see the module docstring for the shape)."""
+    run_keys = ("run_id", "suite", "suite_path", "status", "exit_code", "started_at", "finished_at",
+                "dataset_path", "dataset_hash", "git_commit", "agentctl_version", "planned_runs", "message")
+    run = {k: data.run.get(k) for k in run_keys}
+    run.update(baseline=data.baseline, candidates=data.run.get("candidates") or [],
+               options=data.run.get("options") or {})
+    results = []
+    for case in data.cases:
+        for r in case.runs:
+            results.append({
+                "case_id": r.case_id, "candidate": r.candidate, "repeat": r.repeat, "status": r.status,
+                "failure_reason": r.failure_reason, "correct": r.correct, "escaped_error": r.escaped_error,
+                "critical_error": r.critical_error, "infra_error": r.infra_error,
+                "policy_violations": r.policy_violations, "failed_writes": r.failed_writes,
+                "cost_usd": r.cost_usd, "latency_s": r.latency_s, "steps": r.steps, "tool_calls": r.tool_calls,
+                "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens, "model": r.model,
+                "tags": r.tags, "reasons": r.reasons,
+                "scores": [{k: s.get(k) for k in ("scorer", "score", "passed", "reason")} for s in r.scores],
+            })
+    return _plain(scrub_mapping({
+        "format": "agentctl.report", "format_version": FORMAT_VERSION, "run": run,
+        "verdict": {"passed": data.passed, "exit_code": data.run.get("exit_code"),
+                    "failed_gates": [f"{g.candidate}: {g.gate}" for g in data.failed_gates]},
+        "gates": [{"candidate": g.candidate, "gate": g.gate, "passed": g.passed, "value": g.value,
+                   "threshold": g.threshold, "detail": g.detail, "decided_by": g.decided_by,
+                   "insufficient": g.insufficient, "runs_needed": g.runs_needed} for g in data.gates],
+        "metrics": [{"candidate": m.candidate, "tag": m.tag, "metric": m.metric, "value": m.value,
+                     "ci_low": m.ci_low, "ci_high": m.ci_high, "n": m.n} for m in data.metrics],
+        "comparisons": [{k: v for k, v in row.items() if k != "run_id"} for row in data.comparisons],
+        "cases": [{"case_id": c.case_id, "candidate": c.candidate, "tags": c.tags, "runs": c.n,
+                   "correct": c.correct, "escaped_errors": c.escaped, "critical_errors": c.critical,
+                   "infra_errors": c.infra, "verdict": c.verdict, "change": c.change, "reasons": c.reasons}
+                  for c in data.cases],
+        "results": results,
+    }))
+
+
+INDENT_UP_TO = 2000
+"""Reports of up to this many runs are indented for people; larger ones are compact."""
+
+
+def render_json(data: ReportData) -> str:
+    """The report as JSON text (UTF-8, stable key order; indented up to :data:`INDENT_UP_TO` runs)."""
+    indent = 2 if data.run_count() <= INDENT_UP_TO else None
+    separators = None if indent else (",", ":")
+    return json.dumps(report_dict(data), ensure_ascii=False, indent=indent, separators=separators,
+                      allow_nan=False) + "\n"

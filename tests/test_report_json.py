@@ -1,0 +1,77 @@
+"""The JSON report: valid against its published schema, complete, and lossless for odd numbers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import jsonschema
+import pytest
+
+from agentctl.errors import InputError
+from agentctl.reports import REPORT_SCHEMA, load_report_data, render, render_json
+from test_report_store import CANARY, RUN_ID, XSS_CASE, XSS_TAG, build_known_run
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+    return build_known_run(tmp_path_factory.mktemp("known"))
+
+
+@pytest.fixture(scope="module")
+def report(con: duckdb.DuckDBPyConnection) -> dict:
+    return json.loads(render_json(load_report_data(con, RUN_ID)))
+
+
+def test_valid_against_the_published_schema(report: dict) -> None:
+    jsonschema.Draft202012Validator.check_schema(REPORT_SCHEMA)
+    jsonschema.validate(report, REPORT_SCHEMA)
+    broken = {**report, "verdict": {"passed": "no"}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, REPORT_SCHEMA)
+
+
+def test_whole_result_is_there(report: dict, con: duckdb.DuckDBPyConnection) -> None:
+    counts = {t: con.execute(f"SELECT count(*) FROM {t} WHERE run_id = ?", [RUN_ID]).fetchone()[0]
+              for t in ("results", "metrics", "gates")}
+    assert (len(report["results"]), len(report["metrics"]), len(report["gates"])) == (
+        counts["results"], counts["metrics"], counts["gates"])
+    assert report["verdict"] == {"passed": False, "exit_code": 1, "failed_gates": [
+        "mini: regression(success_rate)", "mini: success_rate >= 0.95"]}
+    assert report["run"]["baseline"] == "prod" and report["run"]["started_at"] == "2026-05-14T10:00:00"
+    t2 = next(c for c in report["cases"] if c["case_id"] == "T-2" and c["candidate"] == "mini")
+    assert (t2["verdict"], t2["change"], t2["critical_errors"]) == ("critical", "regressed", 1)
+    scored = next(r for r in report["results"] if r["case_id"] == "T-1" and r["candidate"] == "mini")
+    assert scored["scores"][0]["scorer"] == "deepeval.g_eval" and scored["scores"][0]["score"] == 0.9
+    assert any(c["case_id"] == XSS_CASE and c["tags"] == [XSS_TAG] for c in report["cases"])
+
+
+def test_infinite_cost_per_success_is_a_string_not_invalid_json(report: dict) -> None:
+    inf = [m for m in report["metrics"] if m["metric"] == "cost_per_success_usd" and m["tag"] == XSS_TAG]
+    assert inf == [{"candidate": "mini", "tag": XSS_TAG, "metric": "cost_per_success_usd", "value": "inf",
+                    "ci_low": None, "ci_high": None, "n": 1}]
+
+
+def test_no_secret_in_json(con: duckdb.DuckDBPyConnection) -> None:
+    text = render_json(load_report_data(con, RUN_ID))
+    assert CANARY not in text
+    assert json.loads(text)["run"]["candidates"][1]["params"] == {"temperature": 0, "api_key": "[redacted]"}
+
+
+def test_unknown_format_is_an_input_error(con: duckdb.DuckDBPyConnection) -> None:
+    with pytest.raises(InputError, match="unknown report format 'pdf'"):
+        render(load_report_data(con, RUN_ID), "pdf")
+
+
+def test_comparisons_table_rows_show_up_when_present(tmp_path: Path) -> None:
+    con = build_known_run(tmp_path)
+    con.execute("INSERT INTO comparisons (run_id, baseline, candidate, tag, metric, baseline_value, candidate_value, "
+                "delta, ci_low, ci_high, test, p_value, regressed, improved, worse, significant, n_pairs) "
+                "VALUES (?, 'prod', 'mini', NULL, 'success_rate', 0.8333, 0.6, -0.2333, -0.6, 0.1, "
+                "'mcnemar_exact', 0.0312, 2, 1, true, true, 5)", [RUN_ID])
+    data = load_report_data(con, RUN_ID)
+    rows = json.loads(render_json(data))["comparisons"]
+    assert [(r["metric"], r["delta"], r["p_value"], r["regressed"], r["improved"]) for r in rows] == [
+        ("success_rate", -0.2333, 0.0312, 2, 1)]
+    assert "Δ 95% CI -60.0% – 10.0%, McNemar p=0.0312, 2 regressed / 1 improved" in render(data, "html")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -10,6 +11,14 @@ from typing import Any
 import pytest
 
 from fake_openai import FakeOpenAI
+
+# Set before any test module is imported: deepeval and ragas read these once, at import.
+os.environ.update(
+    LITELLM_LOCAL_MODEL_COST_MAP="True",
+    LITELLM_TELEMETRY="False",
+    DEEPEVAL_TELEMETRY_OPT_OUT="1",
+    RAGAS_DO_NOT_TRACK="true",
+)
 
 
 @pytest.fixture(autouse=True)

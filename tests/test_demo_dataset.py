@@ -307,7 +307,10 @@ def test_suite_points_at_this_dataset(suite: Suite, catalog: ToolCatalog, runs: 
     assert {"regression(success_rate)", "success_rate >= 0.9"} <= gates
     assert any(g.metric == "escaped_error_rate" for g in suite.gates)
     assert any(g.metric == "cost_per_success_usd" for g in suite.gates)
-    assert not suite.scorers
+    # One deterministic deepeval and one deterministic ragas scorer, and a gate on one of them.
+    assert {s.name.split('.')[0] for s in suite.scorers} == {'deepeval', 'ragas'}
+    assert all(s.judge is None for s in suite.scorers)
+    assert any(str(g.metric).startswith(('mean:', 'score:')) for g in suite.gates)
 
 
 # --- regeneration -------------------------------------------------------------------------------

@@ -173,7 +173,7 @@ def _estimate(outcome: EvalOutcome, runs: list[Any]) -> tuple[int, float | None]
 def print_runs(rows: list[dict[str, Any]]) -> None:
     table = Table(title="Evaluation runs", title_justify="left")
     for col in ("run id", "suite", "started", "status", "exit", "runs"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in ("run id", "started"))
     for r in rows:
         table.add_row(r["run_id"], r["suite"], str(r["started_at"])[:19], r["status"],
                       "" if r["exit_code"] is None else str(r["exit_code"]), str(r["runs"]))

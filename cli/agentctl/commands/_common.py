@@ -16,7 +16,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 DbOption = Annotated[
     Path | None,
-    typer.Option("--db", help="DuckDB results store [default: $AGENTCTL_DB or ./agentctl.duckdb]",
+    typer.Option("--db", metavar="PATH", help="DuckDB results store [default: $AGENTCTL_DB or ./agentctl.duckdb]",
                  show_default=False),
 ]
 

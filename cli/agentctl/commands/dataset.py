@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from agentctl.datasets.stats import DatasetStats
 
 dataset_app = typer.Typer(help="Import recordings into golden datasets; validate and describe datasets.",
-                          no_args_is_help=True)
+                          no_args_is_help=True, rich_markup_mode=None)
 
 
 @dataset_app.command("import")

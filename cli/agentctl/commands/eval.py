@@ -10,7 +10,7 @@ import typer
 
 from agentctl.commands._common import DbOption, db_path, reports_errors
 
-eval_app = typer.Typer(help="Run evaluations and read their results.", no_args_is_help=True)
+eval_app = typer.Typer(help="Run evaluations and read their results.", no_args_is_help=True, rich_markup_mode=None)
 
 
 @eval_app.command("run")
@@ -18,17 +18,18 @@ eval_app = typer.Typer(help="Run evaluations and read their results.", no_args_i
 def run(
     suite: Annotated[Path, typer.Argument(help="Suite file (YAML).", show_default=False)],
     candidate: Annotated[list[str] | None, typer.Option(
-        "--candidate", "-c", help="Candidate name from the suite, or a litellm model string; repeatable.")] = None,
+        "--candidate", "-c", metavar="NAME|MODEL",
+        help="Candidate name from the suite, or a litellm model string; repeatable.")] = None,
     db: DbOption = None,
     report_dir: Annotated[Path, typer.Option(help="Where HTML/Markdown/JSON reports are written.")] = Path("reports"),
     junit: Annotated[Path | None, typer.Option(help="Also write a JUnit XML file here.")] = None,
     concurrency: Annotated[int, typer.Option(help="Runs in flight at once.")] = 8,
     repeats: Annotated[int | None, typer.Option(help="Runs per case and candidate.")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N cases.")] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="Only cases with this tag; repeatable.")] = None,
-    shard: Annotated[str | None, typer.Option(help="Run shard I of N (I/N), split by case id.")] = None,
-    resume: Annotated[str | None, typer.Option(help="Finish an interrupted run: only missing runs are run.")] = None,
-    max_cost: Annotated[float | None, typer.Option(help="Stop starting runs once this many USD are spent.")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", metavar="TAG", help="Only cases with this tag; repeatable.")] = None,
+    shard: Annotated[str | None, typer.Option(metavar="I/N", help="Run shard I of N, split by case id.")] = None,
+    resume: Annotated[str | None, typer.Option(metavar="RUN_ID", help="Finish an interrupted run: only missing runs are run.")] = None,
+    max_cost: Annotated[float | None, typer.Option(metavar="USD", help="Stop issuing model calls once this many USD are spent.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use cached model responses.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and a cost estimate; call nothing.")] = False,
     timeout: Annotated[float | None, typer.Option(help="Per-call timeout in seconds.")] = None,
@@ -175,7 +176,7 @@ def compare(
     run_b: Annotated[str | None, typer.Argument(help="A second run: compare the same candidate across runs.",
                                                 show_default=False)] = None,
     baseline: Annotated[str | None, typer.Option(help="Baseline candidate [default: the suite's].")] = None,
-    candidate: Annotated[list[str] | None, typer.Option("--candidate", "-c", help="Candidate(s) to compare.")] = None,
+    candidate: Annotated[list[str] | None, typer.Option("--candidate", "-c", metavar="NAME", help="Candidate(s) to compare.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     db: DbOption = None,
 ) -> None:

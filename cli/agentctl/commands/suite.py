@@ -9,7 +9,7 @@ import typer
 
 from agentctl.commands._common import reports_errors
 
-suite_app = typer.Typer(help="Check evaluation suites.", no_args_is_help=True)
+suite_app = typer.Typer(help="Check evaluation suites.", no_args_is_help=True, rich_markup_mode=None)
 
 
 @suite_app.command("validate")

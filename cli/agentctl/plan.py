@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from agentctl.config.models import CandidateSpec, Suite
-from agentctl.datasets.models import Case, Dataset
+from agentctl.datasets.models import Case, Dataset, RecordedRun
 from agentctl.errors import InputError
 
 
@@ -127,3 +127,79 @@ def make_plan(
             notes.append(f"{cand.name}: {short} case(s) have fewer recordings than the repeats asked for; "
                          "only the recorded trials are replayed")
     return Plan(runs=runs, candidates=candidates, cases=cases, notes=notes)
+
+
+def _recorded_usage(recs: list[RecordedRun]) -> tuple[float, float, float] | None:
+    """Mean (assistant turns, prompt tokens, completion tokens) over a case's recordings."""
+    if not recs:
+        return None
+    turns, prompt, completion = [], [], []
+    for rec in recs:
+        assistant = [m for m in rec.messages if m.get("role") == "assistant"]
+        turns.append(max(1, len(assistant)))
+        usage = rec.usage or {}
+        if not usage:  # fall back to per-message usage
+            usage = {k: sum(int((m.get("usage") or {}).get(k) or 0) for m in assistant)
+                     for k in ("prompt_tokens", "completion_tokens")}
+        prompt.append(float(usage.get("prompt_tokens") or 0))
+        completion.append(float(usage.get("completion_tokens") or 0))
+    n = len(recs)
+    return sum(turns) / n, sum(prompt) / n, sum(completion) / n
+
+
+def _price_per_token(suite: Suite, model: str) -> tuple[float, float] | None:
+    """USD per prompt and per completion token: the suite's pricing, else litellm's cost map."""
+    price = suite.pricing.get(model)
+    if price is not None:
+        return price.input_usd_per_mtok / 1e6, price.output_usd_per_mtok / 1e6
+    from agentctl.providers.litellm_setup import import_litellm
+
+    litellm = import_litellm()
+    try:
+        prompt, _ = litellm.cost_per_token(model=model, prompt_tokens=1_000_000, completion_tokens=0)
+        _, completion = litellm.cost_per_token(model=model, prompt_tokens=0, completion_tokens=1_000_000)
+    except Exception:  # not in the cost map
+        return None
+    return float(prompt) / 1e6, float(completion) / 1e6
+
+
+def estimate_plan(plan: Plan, suite: Suite, dataset: Dataset) -> tuple[dict[tuple[str, str, str, int], float], list[str]]:
+    """Expected model calls and cost of every planned run, for ``--dry-run``; nothing is called.
+
+    Replay runs: no call, the recorded cost. Live runs: the mean number of assistant turns
+    and of tokens over the case's recordings (any label), priced for the candidate's model.
+    Returns ``{("calls" | "cost", case_id, candidate, repeat): value}`` and notes.
+    """
+    estimates: dict[tuple[str, str, str, int], float] = {}
+    prices: dict[str, tuple[float, float] | None] = {}
+    unpriced: set[str] = set()
+    unrecorded = 0
+    for run in plan.runs:
+        case_id, name, repeat = run.key
+        if run.candidate.is_replay:
+            recs = dataset.runs_for(case_id, run.candidate.replay_label)
+            rec = recs[repeat - 1] if len(recs) >= repeat else None
+            estimates[("calls", case_id, name, repeat)] = 0
+            estimates[("cost", case_id, name, repeat)] = (rec.cost_usd or 0.0) if rec is not None else 0.0
+            continue
+        usage = _recorded_usage(dataset.runs_for(case_id))
+        if usage is None:
+            unrecorded += 1
+            estimates[("calls", case_id, name, repeat)] = 1
+            estimates[("cost", case_id, name, repeat)] = 0.0
+            continue
+        turns, prompt, completion = usage
+        model = run.candidate.model
+        if model not in prices:
+            prices[model] = _price_per_token(suite, model)
+        rate = prices[model]
+        if rate is None:
+            unpriced.add(model)
+        estimates[("calls", case_id, name, repeat)] = round(turns)
+        estimates[("cost", case_id, name, repeat)] = prompt * rate[0] + completion * rate[1] if rate else 0.0
+    notes = []
+    if unrecorded:
+        notes.append(f"{unrecorded} live run(s) have no recording to estimate from: counted as 1 call and $0")
+    for model in sorted(unpriced):
+        notes.append(f"{model} has no price (not in litellm's cost map nor the suite's pricing): estimated at $0")
+    return estimates, notes

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentctl import __version__
 from agentctl.config.models import CandidateSpec, Suite
@@ -28,6 +28,11 @@ from agentctl.results import RunResult, ScoreResult
 from agentctl.scorers.base import Scorer, ScoringContext
 from agentctl.secrets import redact_text, scrub_params
 from agentctl.store.store import Store
+
+if TYPE_CHECKING:
+    from agentctl.providers.base import ProviderSettings
+    from agentctl.providers.budget import SpendTracker
+    from agentctl.providers.resilience import Breakers, CallStats
 
 DEFAULT_CONCURRENCY = 8
 
@@ -70,6 +75,10 @@ class EvalOutcome:
     message: str | None = None
     notes: list[str] = field(default_factory=list)
     plan: Plan | None = None
+    estimates: dict[tuple[str, str, str, int], float] = field(default_factory=dict)
+    """Dry runs: ("calls" | "cost", case_id, candidate, repeat) -> expected model calls / USD."""
+    call_stats: Any = None
+    """:class:`agentctl.providers.resilience.CallStats` of the model calls made (live candidates)."""
 
     @property
     def passed(self) -> bool:
@@ -136,6 +145,8 @@ def build_result(
     verdict = score_outcome(case, trajectory, suite, dataset.tools)
     correct = verdict.correct
     reasons = list(verdict.reasons)
+    if trajectory.infra_error and trajectory.error_detail:
+        reasons.insert(0, f"provider failed: {trajectory.error_detail}")  # already redacted by the loop
     for s in scores:
         if s.scorer in required and s.passed is not True:
             correct = False
@@ -161,44 +172,67 @@ def build_result(
     )
 
 
-class _Budget:
-    """Total spend across the evaluation; once reached, no new run starts."""
+def total_limit(suite: Suite, options: RunOptions) -> float | None:
+    """The evaluation's spend limit: the lower of ``budget.max_usd_total`` and ``--max-cost``."""
+    limits = [x for x in (suite.budget.max_usd_total, options.max_cost) if x is not None]
+    return min(limits) if limits else None
 
-    def __init__(self, limit: float | None) -> None:
-        self.limit = limit
-        self.spent = 0.0
 
-    @property
-    def exhausted(self) -> bool:
-        return self.limit is not None and self.spent >= self.limit
+def provider_settings(suite: Suite, options: RunOptions, store: Store | None,
+                      stats: CallStats) -> tuple[ProviderSettings, SpendTracker, Breakers]:
+    """How this evaluation calls models: the suite's ``execution`` section, overridden by flags.
+
+    Call wrappers, outermost first: response cache (a hit calls nothing and spends nothing),
+    total budget, circuit breaker; then retries; then per-model rate limits on each attempt.
+    """
+    from agentctl.providers.base import ProviderSettings
+    from agentctl.providers.budget import SpendTracker
+    from agentctl.providers.cache import ResponseCache
+    from agentctl.providers.ratelimit import RateLimits
+    from agentctl.providers.resilience import Breakers
+
+    execution = suite.execution
+    tracker = SpendTracker(total_limit(suite, options))
+    breakers = Breakers(execution.breaker)
+    settings = ProviderSettings(
+        timeout_s=options.timeout_s if options.timeout_s is not None else execution.timeout_s,
+        max_attempts=options.max_attempts if options.max_attempts is not None else execution.retry.max_attempts,
+        backoff_s=execution.retry.backoff_s, max_backoff_s=execution.retry.max_backoff_s, call_stats=stats,
+    )
+    if store is not None and execution.cache and not options.no_cache:
+        settings.complete_wrappers.append(ResponseCache(store, stats=stats).wrapper())
+    settings.complete_wrappers += [tracker.wrapper(), breakers.wrapper()]
+    if execution.limits:
+        settings.attempt_wrappers.append(RateLimits(execution.limits).wrapper())
+    return settings, tracker, breakers
 
 
 async def _run_all(
     run_id: str, plan: PlannedRunList, suite: Suite, dataset: Dataset, store: Store, options: RunOptions,
-    progress: Progress,
+    progress: Progress, stats: CallStats,
 ) -> tuple[int, str | None]:
-    """Carry out the planned runs; returns (runs not started, abort message)."""
-    from agentctl.providers.base import ProviderSettings, make_provider
+    """Carry out the planned runs; returns (runs not run, why)."""
+    from agentctl.providers.base import make_provider
+    from agentctl.providers.budget import BudgetExhausted
+    from agentctl.providers.resilience import CallsStopped
     from agentctl.scorers.registry import registry
 
-    settings = ProviderSettings()
-    if options.timeout_s is not None:
-        settings.timeout_s = options.timeout_s
-    if options.max_attempts is not None:
-        settings.max_attempts = options.max_attempts
-    for attr, value in (("use_cache", not options.no_cache), ("store", store)):
-        if hasattr(settings, attr):
-            setattr(settings, attr, value)
+    settings, tracker, breakers = provider_settings(suite, options, store, stats)
     providers = {c.name: make_provider(c, suite, dataset, settings=settings)
                  for c in {r.candidate.name: r.candidate for r in plan}.values()}
     scorers: list[Scorer] = [registry.create(spec) for spec in suite.scorers]
     required = {s.name for s in suite.scorers if s.required}
-    total_limit = min(x for x in (suite.budget.max_usd_total, options.max_cost, float("inf")) if x is not None)
-    budget = _Budget(None if total_limit == float("inf") else total_limit)
 
     queue: asyncio.Queue[tuple[RunResult, Trajectory] | None] = asyncio.Queue()
     semaphore = asyncio.Semaphore(max(1, options.concurrency))
     not_started = 0
+    stopped_by: dict[str, int] = {}
+    """Why runs were not run (budget, an open breaker) -> how many."""
+
+    def not_run(why: str) -> None:
+        nonlocal not_started
+        not_started += 1
+        stopped_by[why] = stopped_by.get(why, 0) + 1
 
     async def writer() -> None:
         while True:
@@ -219,10 +253,20 @@ async def _run_all(
     async def one(run: PlannedRun) -> None:
         nonlocal not_started
         async with semaphore:
-            if budget.exhausted:
-                not_started += 1
+            live = not run.candidate.is_replay
+            if live and tracker.exhausted:
+                not_run("budget")
                 return
-            trajectory = await providers[run.candidate.name].run(run.case, run.repeat)
+            if live and breakers.is_open(run.candidate.model):
+                not_run("breaker:" + run.candidate.model)
+                return
+            try:
+                trajectory = await providers[run.candidate.name].run(run.case, run.repeat)
+            except CallsStopped as exc:
+                # Stopped between two model calls: what it did so far is not a verdict. It stays
+                # out of the results, so --resume (with more budget) runs it again from scratch.
+                not_run("budget" if isinstance(exc, BudgetExhausted) else "breaker:" + run.candidate.model)
+                return
             verdict_scores: list[ScoreResult] = []
             if scorers:
                 from agentctl.scorers.outcome import score_outcome
@@ -236,7 +280,7 @@ async def _run_all(
                         verdict_scores.append(ScoreResult(scorer.name, None, None,
                                                           error=redact_text(f"{type(exc).__name__}: {exc}")))
             result = build_result(run_id, run.case, trajectory, suite, dataset, verdict_scores, required)
-            budget.spent += result.inference_cost_usd + result.judge_cost_usd
+            tracker.add(result.judge_cost_usd)  # model calls were counted as they were made
             await queue.put((result, trajectory))
             progress.advance(result)
 
@@ -278,8 +322,15 @@ async def _run_all(
         raise KeyboardInterrupt
     message = None
     if not_started:
-        message = (f"total budget of ${budget.limit:.2f} reached (spent ${budget.spent:.2f}): "
-                   f"{not_started} run(s) not run")
+        whys = []
+        for why, n in sorted(stopped_by.items()):
+            if why == "budget":
+                whys.append(f"{tracker.message()}: {n} run(s) not run")
+            else:
+                model = why.split(":", 1)[1]
+                whys.append(f"circuit breaker open for {model} ({breakers.get(model).reason}); "
+                            f"no more calls were sent to it: {n} run(s) not run")
+        message = "; ".join(whys)
     return not_started, message
 
 
@@ -350,8 +401,15 @@ def run_suite(
         raise InputError("nothing to run: no case matches the selection (check --tag, --limit, --shard)")
 
     if options.dry_run:
+        from agentctl.plan import estimate_plan
+
+        estimates, estimate_notes = estimate_plan(plan, suite, dataset)
         return EvalOutcome(run_id="(dry run)", suite=suite, results=[], metrics=[], gates=[], exit_code=EXIT_OK,
-                           status="dry_run", planned=len(plan.runs), notes=notes, plan=plan)
+                           status="dry_run", planned=len(plan.runs), notes=notes + estimate_notes, plan=plan,
+                           estimates=estimates)
+    from agentctl.providers.resilience import CallStats
+
+    stats = CallStats()
 
     store = Store(db)
     try:
@@ -381,7 +439,7 @@ def run_suite(
         progress.start(len(plan.runs), len(plan.runs) - len(todo))
         status, message, not_run = "finished", None, 0
         try:
-            not_run, message = asyncio.run(_run_all(run_id, todo, suite, dataset, store, options, progress))
+            not_run, message = asyncio.run(_run_all(run_id, todo, suite, dataset, store, options, progress, stats))
         except KeyboardInterrupt:
             progress.stop()
             store.finish_run(run_id, status="interrupted", exit_code=EXIT_INTERRUPTED,
@@ -391,8 +449,10 @@ def run_suite(
                                planned=len(plan.runs), not_run=len(plan.runs) - len(results),
                                message=f"interrupted after {len(results)} of {len(plan.runs)} runs; "
                                        f"resume with: agentctl eval run {suite.source or ''} --resume {run_id}",
-                               notes=notes, plan=plan)
+                               notes=notes, plan=plan, call_stats=stats)
         progress.stop()
+        if stats.calls:
+            notes.append(stats.summary())
         results, metrics, gates = finalize(store, run_id, suite)
         exit_code = gate_exit_code(gates)
         live = [r for r in results if not r.model.startswith("replay:") and not _is_replay(suite, r.candidate)]
@@ -403,7 +463,7 @@ def run_suite(
             message = "every model call failed (provider unreachable or unauthorised); see the failure reasons"
         store.finish_run(run_id, status=status, exit_code=exit_code, message=message)
         return EvalOutcome(run_id, suite, results, metrics, gates, exit_code, status, planned=len(plan.runs),
-                           not_run=not_run, message=message, notes=notes, plan=plan)
+                           not_run=not_run, message=message, notes=notes, plan=plan, call_stats=stats)
     finally:
         store.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from typing import Any
@@ -66,3 +67,36 @@ def secret_values(params: dict[str, Any]) -> list[str]:
         elif isinstance(value, dict):
             found.extend(secret_values(value))
     return found
+
+
+_KNOWN: set[str] = set()
+
+
+def remember_secrets(values: list[str]) -> None:
+    """Secret values (candidate ``api_key`` params...) that log redaction must also hide."""
+    _KNOWN.update(v for v in values if v and len(v) >= 6)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that removes secrets from every record it sees (litellm's debug logs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a record whose args do not fit its format: leave it to logging
+            return True
+        record.msg = redact_text(message, extra=sorted(_KNOWN))
+        record.args = None
+        return True
+
+
+_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm", "httpx", "httpcore", "openai")
+
+
+def install_log_redaction() -> None:
+    """Redact secrets from litellm's, httpx's and openai's loggers and their handlers (idempotent)."""
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        for target in (logger, *logger.handlers):
+            if not any(isinstance(f, RedactingFilter) for f in target.filters):
+                target.addFilter(RedactingFilter())

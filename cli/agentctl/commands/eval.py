@@ -32,8 +32,8 @@ def run(
     max_cost: Annotated[float | None, typer.Option(metavar="USD", help="Stop issuing model calls once this many USD are spent.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use cached model responses.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and a cost estimate; call nothing.")] = False,
-    timeout: Annotated[float | None, typer.Option(help="Per-call timeout in seconds.")] = None,
-    max_attempts: Annotated[int | None, typer.Option(help="Attempts per model call (retries + 1).")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Per-call timeout in seconds [default: the suite's execution.timeout_s].")] = None,
+    max_attempts: Annotated[int | None, typer.Option(help="Attempts per model call (retries + 1) [default: execution.retry.max_attempts].")] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report files.")] = False,
 ) -> None:
     """Run a suite: replay or drive every candidate, score, store, gate.

@@ -122,7 +122,57 @@ class ScorerSpec(_Strict):
 
 class Budget(_Strict):
     max_usd_per_run: float | None = Field(default=None, ge=0)
+    """A run whose model and tool spend would exceed this fails with reason ``budget``."""
     max_usd_total: float | None = Field(default=None, ge=0)
+    """Provider spend of the whole evaluation (model calls and judges, not review costs);
+    once reached no new model call is made and the remaining runs are not run (exit 3)."""
+
+
+class RetryConfig(_Strict):
+    """Retries of one model call: exponential backoff with full jitter, honouring Retry-After."""
+
+    max_attempts: int = Field(default=3, ge=1)
+    """Attempts per model call, the first included (``--max-attempts`` overrides)."""
+    backoff_s: float = Field(default=1.0, ge=0)
+    """Base of the backoff: attempt n waits a random time up to ``backoff_s * 2**(n-1)``."""
+    max_backoff_s: float = Field(default=30.0, ge=0)
+    """Longest wait between attempts, Retry-After included."""
+
+
+class BreakerConfig(_Strict):
+    """When to stop calling a model that keeps failing (authentication errors trip it at once)."""
+
+    window: int = Field(default=20, ge=1)
+    """How many of the model's most recent calls (after retries) are considered."""
+    min_calls: int = Field(default=10, ge=1)
+    """Calls in the window before the failure ratio is judged."""
+    failure_ratio: float = Field(default=0.8, gt=0, le=1)
+    """The breaker opens when at least this share of the window's calls failed."""
+
+
+class RateLimit(_Strict):
+    """Limits of the models matching one pattern of ``execution.limits`` (shared by all of them)."""
+
+    concurrency: int | None = Field(default=None, ge=1)
+    """Model calls in flight at once."""
+    rpm: float | None = Field(default=None, gt=0)
+    """Requests per minute, evenly spaced (retries count)."""
+    tpm: int | None = Field(default=None, gt=0)
+    """Tokens (prompt + completion) per minute, over a sliding minute."""
+
+
+class Execution(_Strict):
+    """How model calls are made: timeouts, retries, circuit breaker, rate limits, cache."""
+
+    timeout_s: float = Field(default=60.0, gt=0)
+    """Timeout of one attempt of a model call (``--timeout`` overrides)."""
+    retry: RetryConfig = RetryConfig()
+    breaker: BreakerConfig = BreakerConfig()
+    limits: dict[str, RateLimit] = {}
+    """By litellm model pattern (``openai/*``, ``anthropic/claude-3-5-haiku*``, an exact model):
+    the most specific matching pattern applies; models matching one pattern share its limits."""
+    cache: bool = True
+    """Reuse cached model responses from the results store (``--no-cache`` turns it off)."""
 
 
 class Costs(_Strict):
@@ -200,6 +250,8 @@ class Suite(_Strict):
     policy: Policy = Policy()
     budget: Budget = Budget()
     costs: Costs = Costs()
+    execution: Execution = Execution()
+    """Timeouts, retries, circuit breaker, per-model rate limits and the response cache."""
     pricing: dict[str, Price] = {}
     """Prices of models litellm does not know, by litellm model string."""
     gates: list[Gate] = []

@@ -21,7 +21,7 @@ from agentctl.engine.trajectory import Effect, Step, ToolCall, Trajectory
 from agentctl.errors import AgentctlError, InputError
 from agentctl.normalize import parse_arguments
 from agentctl.providers.base import CompleteFn, ModelReply, ModelRequest, ProviderSettings
-from agentctl.secrets import redact_text, secret_values
+from agentctl.secrets import redact_text, remember_secrets, secret_values
 
 OK_ANSWER = json.dumps({"ok": True})
 """What a write call with no recorded output is answered with."""
@@ -65,6 +65,7 @@ class AgentLoop:
             raise InputError(f"cannot read system prompt: {exc}", suite.source, key="system_prompt") from exc
         self.tools = self._offered_tools()
         self._secrets = secret_values(candidate.params) + secret_values(settings.litellm_kwargs)
+        remember_secrets(self._secrets)
 
     def _offered_tools(self) -> list[dict[str, Any]] | None:
         offered = self.policy.offered_tools()
@@ -94,7 +95,10 @@ class AgentLoop:
         try:
             await self._drive(case, traj)
         finally:
-            traj.latency_s = time.monotonic() - started
+            # A cached reply took no time now; count the latency the model had when it was
+            # cached, so a re-run from the cache reports (and gates on) the same latency.
+            replayed = sum(s.latency_s or 0.0 for s in traj.model_steps if s.cached)
+            traj.latency_s = time.monotonic() - started + replayed
         return traj
 
     async def _drive(self, case: Case, traj: Trajectory) -> None:
@@ -105,7 +109,7 @@ class AgentLoop:
             try:
                 reply = await self.complete(self._request(traj))
             except AgentctlError:
-                raise  # ours (a spent total budget, a locked store): the evaluation stops
+                raise  # ours (a spent total budget, an open circuit breaker): the run is not run
             except Exception as exc:
                 _fail(traj, "provider_error", infra=True, detail=self._detail(exc))
                 return
@@ -136,7 +140,7 @@ class AgentLoop:
             tools=self.tools,
             params=dict(self.candidate.params),
             timeout_s=self.settings.timeout_s,
-            max_retries=max(0, self.settings.max_attempts - 1),
+            max_retries=0,  # our retry wrapper retries (and counts), not the client
             price=self.suite.pricing.get(self.candidate.model),
             extra=dict(self.settings.litellm_kwargs),
             case_id=traj.case_id,
@@ -164,6 +168,7 @@ class AgentLoop:
             cost_usd=reply.cost_usd,
             latency_s=reply.latency_s,
             cached=reply.cached,
+            attempts=reply.attempts,
         )
         traj.steps.append(step)
         traj.messages.append(_assistant_message(message, calls))
@@ -221,6 +226,9 @@ class AgentLoop:
         text = str(exc).replace("\n", " ")
         for noise in ("litellm.", f"{type(exc).__name__}: "):
             text = text.replace(noise, "")
+        attempts = getattr(exc, "agentctl_attempts", None)
+        if isinstance(attempts, int) and attempts > 1:
+            head += f" after {attempts} attempts"
         detail = redact_text(f"{head}: {text.strip()}", extra=self._secrets)
         return detail if len(detail) <= _DETAIL_LIMIT else detail[: _DETAIL_LIMIT - 3] + "..."
 

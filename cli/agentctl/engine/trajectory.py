@@ -43,6 +43,8 @@ class Step:
     latency_s: float | None = None
     cached: bool = False
     """The model's answer came from the response cache."""
+    attempts: int = 1
+    """Requests the model call took (retries + 1; 0 when cached)."""
     # tool steps
     tool: str | None = None
     call_id: str | None = None

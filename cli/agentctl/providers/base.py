@@ -61,7 +61,9 @@ class ModelReply:
     cost_usd: float = 0.0
     latency_s: float = 0.0
     cached: bool = False
-    """Served from a response cache (set by a caching wrapper)."""
+    """Served from a response cache (set by a caching wrapper); cost and latency are the original call's."""
+    attempts: int = 1
+    """Attempts the call took (set by the retry wrapper)."""
 
 
 CompleteFn = Callable[[ModelRequest], Awaitable[ModelReply]]
@@ -75,14 +77,31 @@ class ProviderSettings:
     timeout_s: float = 60.0
     """Timeout of one model call."""
     max_attempts: int = 3
-    """Attempts per model call (litellm retries ``max_attempts - 1`` times)."""
+    """Attempts per model call (our retry wrapper; litellm's own retries are off)."""
+    backoff_s: float = 1.0
+    """Base of the exponential backoff between attempts (full jitter)."""
+    max_backoff_s: float = 30.0
+    """Longest wait between attempts, Retry-After included."""
     litellm_kwargs: dict[str, Any] = field(default_factory=dict)
     """Extra keyword arguments for every ``litellm.acompletion`` call."""
     complete_wrappers: list[CompleteWrapper] = field(default_factory=list)
-    """Wrappers of ``complete`` (retries, rate limits, cache, budgets); the first is outermost."""
+    """Wrappers of a whole model call, retries included (cache, budget, circuit breaker);
+    the first is outermost."""
+    attempt_wrappers: list[CompleteWrapper] = field(default_factory=list)
+    """Wrappers of each attempt, inside the retries (rate limits: a retry is a request too)."""
+    call_stats: Any = None
+    """A :class:`agentctl.providers.resilience.CallStats` counting attempts and retries, or None."""
 
     def wrap(self, complete: CompleteFn) -> CompleteFn:
-        """``complete`` with every wrapper applied."""
+        """``complete`` with every wrapper applied: timeout, attempt wrappers, retries, call wrappers."""
+        from agentctl.providers.resilience import RetryPolicy, with_retries, with_timeout
+
+        complete = with_timeout(complete, self.timeout_s)
+        for wrapper in reversed(self.attempt_wrappers):
+            complete = wrapper(complete)
+        policy = RetryPolicy(max_attempts=self.max_attempts, backoff_s=self.backoff_s,
+                             max_backoff_s=self.max_backoff_s)
+        complete = with_retries(complete, policy, stats=self.call_stats)
         for wrapper in reversed(self.complete_wrappers):
             complete = wrapper(complete)
         return complete

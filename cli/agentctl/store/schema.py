@@ -86,6 +86,7 @@ TABLES: dict[str, str] = {
             cost_usd DOUBLE,
             latency_s DOUBLE,
             cached BOOLEAN,
+            attempts INTEGER,                -- model steps: requests the call took (retries + 1; 0 when cached)
             PRIMARY KEY (run_id, case_id, candidate, repeat, step)
         )""",
     "scores": """
@@ -173,4 +174,23 @@ TABLES: dict[str, str] = {
             candidate_reasons VARCHAR[],     -- why the candidate failed (regressed, still wrong)
             baseline_reasons VARCHAR[]       -- why the baseline failed (improved)
         )""",
+    # Model replies by request (agentctl.providers.cache): a re-run with unchanged candidates
+    # is answered from here. Delete rows (or the file) to forget them.
+    "response_cache": """
+        CREATE TABLE IF NOT EXISTS response_cache (
+            key VARCHAR PRIMARY KEY,         -- sha256 of (model, messages, tools, params w/o secrets, repeat)
+            model VARCHAR NOT NULL,
+            repeat INTEGER,
+            message JSON NOT NULL,           -- the assistant message
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            cost_usd DOUBLE,                 -- of the original call
+            latency_s DOUBLE,
+            created_at TIMESTAMP
+        )""",
 }
+
+# Columns added after a table was first published: applied to existing files on open.
+ADDED_COLUMNS: list[tuple[str, str, str]] = [
+    ("steps", "attempts", "INTEGER"),
+]

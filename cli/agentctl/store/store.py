@@ -21,7 +21,7 @@ from agentctl.engine.trajectory import Trajectory
 from agentctl.errors import RunError, StoreLocked
 from agentctl.metrics.types import GateResult, MetricValue
 from agentctl.results import RunResult, ScoreResult
-from agentctl.store.schema import SCHEMA_VERSION, TABLES
+from agentctl.store.schema import ADDED_COLUMNS, SCHEMA_VERSION, TABLES
 
 DEFAULT_DB = "agentctl.duckdb"
 _LOCK_WAIT_S = 10.0
@@ -44,6 +44,7 @@ class Store:
             raise RunError(f"no results store at {self.path} (run 'agentctl eval run' first, or pass --db)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.con = self._connect(read_only, wait_s)
+        self._cache_cursor: duckdb.DuckDBPyConnection | None = None
         if not read_only:
             self._migrate()
 
@@ -69,6 +70,8 @@ class Store:
     def _migrate(self) -> None:
         for ddl in TABLES.values():
             self.con.execute(ddl)
+        for table, column, sql_type in ADDED_COLUMNS:
+            self.con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {sql_type}")
         row = self.con.execute("SELECT max(version) FROM schema_info").fetchone()
         current = row[0] if row else None
         if current is None:
@@ -80,6 +83,8 @@ class Store:
             )
 
     def close(self) -> None:
+        if self._cache_cursor is not None:
+            self._cache_cursor.close()
         self.con.close()
 
     def __enter__(self) -> Store:
@@ -140,7 +145,9 @@ class Store:
         if not batch:
             return
         finished = _now()
-        results, steps, scores = [], [], []
+        results: list[dict[str, Any]] = []
+        steps: list[dict[str, Any]] = []
+        scores: list[dict[str, Any]] = []
         for result, trajectory in batch:
             results.append(_result_row(result, finished))
             steps.extend(_step_rows(result, trajectory))
@@ -194,6 +201,32 @@ class Store:
         return self._dicts(
             "SELECT * FROM steps WHERE run_id=? AND case_id=? AND candidate=? AND repeat=? ORDER BY step",
             [run_id, case_id, candidate, repeat],
+        )
+
+    # ---- response cache ----------------------------------------------------------------
+
+    def _cache(self) -> duckdb.DuckDBPyConnection:
+        # Its own cursor: the cache is read and written from the event loop's thread while
+        # the writer commits results from another; one DuckDB connection is not thread-safe.
+        if self._cache_cursor is None:
+            self._cache_cursor = self.con.cursor()
+        return self._cache_cursor
+
+    def cache_get(self, key: str) -> dict[str, Any] | None:
+        """A cached model reply by key (see :mod:`agentctl.providers.cache`)."""
+        cur = self._cache().execute("SELECT * FROM response_cache WHERE key = ?", [key])
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return dict(zip([d[0] for d in cur.description], row, strict=True))
+
+    def cache_put(self, row: dict[str, Any]) -> None:
+        """Store a model reply (replacing one with the same key)."""
+        row = {**row, "created_at": row.get("created_at") or _now()}
+        columns = list(row)
+        self._cache().execute(
+            f"INSERT OR REPLACE INTO response_cache ({','.join(columns)}) VALUES ({','.join('?' * len(columns))})",
+            [row[c] for c in columns],
         )
 
     # ---- metrics and gates ---------------------------------------------------------------
@@ -287,7 +320,7 @@ def _step_rows(r: RunResult, t: Trajectory) -> list[dict[str, Any]]:
             "effect": s.effect, "error": s.error, "policy": s.policy, "invalid": s.invalid,
             "divergence": s.divergence, "prompt_tokens": s.prompt_tokens,
             "completion_tokens": s.completion_tokens, "cost_usd": s.cost_usd, "latency_s": s.latency_s,
-            "cached": s.cached,
+            "cached": s.cached, "attempts": s.attempts if s.kind == "model" else None,
         })
     return rows
 

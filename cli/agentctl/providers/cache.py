@@ -1,0 +1,100 @@
+"""The response cache: model replies stored in the results store, keyed by what was asked.
+
+The key is the sha256 of the canonical JSON of (model, messages, tools, params, repeat):
+re-running a suite with unchanged candidates asks the same questions and gets the cached
+answers, so it makes no provider call and reaches the same verdicts. The repeat index is
+part of the key so that repeats stay independent samples. Params leave out credentials
+and transport settings (``api_key``, ``api_base``, ``timeout``...): they change where and
+how a question is sent, not its answer.
+
+A cached reply is marked ``cached`` and keeps the cost, tokens and latency of the call that
+produced it, so a cached run reports what the run costs; the budget counts it as $0 of new
+spend. The cache lives in the ``response_cache`` table of the same DuckDB file: delete the
+rows (or the file) to forget it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from agentctl.secrets import is_secret_key
+
+if TYPE_CHECKING:
+    from agentctl.providers.base import CompleteFn, CompleteWrapper, ModelReply, ModelRequest
+    from agentctl.providers.resilience import CallStats
+    from agentctl.store.store import Store
+
+CACHE_VERSION = 1
+"""Part of every key: bump it when the meaning of a cached reply changes."""
+
+_TRANSPORT_PARAMS = {
+    "api_base", "base_url", "timeout", "request_timeout", "max_retries", "num_retries",
+    "extra_headers", "headers", "organization", "api_version",
+}
+
+
+def cache_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The params that shape the answer: no credentials, no transport settings."""
+    return {k: v for k, v in params.items() if k not in _TRANSPORT_PARAMS and not is_secret_key(str(k))}
+
+
+def cache_key(request: ModelRequest) -> str:
+    """sha256 of the canonical JSON of what the request asks (and of its repeat index)."""
+    payload = {
+        "v": CACHE_VERSION,
+        "model": request.model,
+        "messages": request.messages,
+        "tools": request.tools,
+        "params": cache_params(request.params),
+        "repeat": request.repeat,
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class ResponseCache:
+    """Model replies in the store's ``response_cache`` table."""
+
+    def __init__(self, store: Store, *, stats: CallStats | None = None) -> None:
+        self.store = store
+        self.stats = stats
+
+    def get(self, key: str) -> ModelReply | None:
+        from agentctl.providers.base import ModelReply
+
+        row = self.store.cache_get(key)
+        if row is None:
+            return None
+        return ModelReply(
+            message=json.loads(row["message"]), prompt_tokens=row["prompt_tokens"] or 0,
+            completion_tokens=row["completion_tokens"] or 0, cost_usd=row["cost_usd"] or 0.0,
+            latency_s=row["latency_s"] or 0.0, cached=True, attempts=0,
+        )
+
+    def put(self, key: str, request: ModelRequest, reply: ModelReply) -> None:
+        self.store.cache_put({
+            "key": key, "model": request.model, "repeat": request.repeat,
+            "message": json.dumps(reply.message, ensure_ascii=False),
+            "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
+            "cost_usd": reply.cost_usd, "latency_s": reply.latency_s,
+        })
+
+    def wrapper(self) -> CompleteWrapper:
+        def wrap(complete: CompleteFn) -> CompleteFn:
+            async def call(request: ModelRequest) -> ModelReply:
+                key = cache_key(request)
+                hit = self.get(key)
+                if hit is not None:
+                    if self.stats is not None:
+                        self.stats.calls += 1
+                        self.stats.cache_hits += 1
+                    return hit
+                reply = await complete(request)
+                self.put(key, request, reply)
+                return reply
+
+            return call
+
+        return wrap

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agentctl import __version__
 from agentctl.config.models import CandidateSpec, Suite
@@ -85,12 +85,25 @@ class EvalOutcome:
         return all(g.passed for g in self.gates)
 
 
-class Progress:
-    """Callbacks the CLI uses to draw a progress bar; the library default is silent."""
+class Progress(Protocol):
+    """Callbacks the CLI uses to draw a progress bar."""
 
     def start(self, total: int, done: int) -> None: ...
     def advance(self, result: RunResult) -> None: ...
     def stop(self) -> None: ...
+
+
+class SilentProgress:
+    """The library default: no output."""
+
+    def start(self, total: int, done: int) -> None:
+        pass
+
+    def advance(self, result: RunResult) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
 
 
 def new_run_id() -> str:
@@ -207,6 +220,20 @@ def provider_settings(suite: Suite, options: RunOptions, store: Store | None,
     return settings, tracker, breakers
 
 
+def share_calls_with_judges(scorers: list[Scorer], settings: ProviderSettings, tracker: SpendTracker) -> None:
+    """Judge calls go through the same cache, budget, breaker, retries and rate limits as
+    the agent's calls (their spend is charged when each run is scored)."""
+    from agentctl.providers.litellm_model import complete
+
+    wrapped = settings.wrap(complete)
+    for scorer in scorers:
+        judge = getattr(scorer, "judge", None)
+        if judge is not None and hasattr(judge, "complete_fn"):
+            judge.complete_fn = wrapped
+            judge.timeout_s = settings.timeout_s
+            judge.on_cost = tracker.add  # embedding calls, which do not go through ``wrapped``
+
+
 async def _run_all(
     run_id: str, plan: PlannedRunList, suite: Suite, dataset: Dataset, store: Store, options: RunOptions,
     progress: Progress, stats: CallStats,
@@ -221,6 +248,7 @@ async def _run_all(
     providers = {c.name: make_provider(c, suite, dataset, settings=settings)
                  for c in {r.candidate.name: r.candidate for r in plan}.values()}
     scorers: list[Scorer] = [registry.create(spec) for spec in suite.scorers]
+    share_calls_with_judges(scorers, settings, tracker)
     required = {s.name for s in suite.scorers if s.required}
 
     queue: asyncio.Queue[tuple[RunResult, Trajectory] | None] = asyncio.Queue()
@@ -280,7 +308,7 @@ async def _run_all(
                         verdict_scores.append(ScoreResult(scorer.name, None, None,
                                                           error=redact_text(f"{type(exc).__name__}: {exc}")))
             result = build_result(run_id, run.case, trajectory, suite, dataset, verdict_scores, required)
-            tracker.add(result.judge_cost_usd)  # model calls were counted as they were made
+            # Model and judge calls were charged to the budget as they were made.
             await queue.put((result, trajectory))
             progress.advance(result)
 
@@ -383,7 +411,7 @@ def run_suite(
     from agentctl.datasets.loader import dataset_hash
 
     options = options or RunOptions()
-    progress = progress or Progress()
+    progress = progress or SilentProgress()
     if not isinstance(suite, Suite):
         suite, dataset, warnings = load_suite_and_dataset(Path(suite))
     else:

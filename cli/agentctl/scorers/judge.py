@@ -29,6 +29,7 @@ from agentctl.providers.litellm_setup import import_litellm, offline_environment
 
 if TYPE_CHECKING:
     from agentctl.config.models import Price
+    from agentctl.providers.base import CompleteFn
 
 JSON_INSTRUCTION = "Respond with a single JSON object only, no prose, matching this JSON Schema:\n"
 """Appended to prompts that expect structured output (ragas' prompts rely on the client for it)."""
@@ -87,29 +88,52 @@ class Judge:
     """Called with each call's cost (the runner's budget)."""
     embedding_params: dict[str, Any] | None = None
     """Where embedding calls go; default: the judge's ``api_base``/``api_key``."""
+    complete_fn: CompleteFn | None = None
+    """The evaluation's wrapped model call (response cache, total budget, circuit breaker,
+    retries with backoff, per-model rate limits), set by the runner so that judge calls
+    share them with the agent's calls. ``None``: call litellm directly (library use)."""
+    timeout_s: float = 60.0
 
     async def complete(self, messages: list[dict[str, Any]], *, json_mode: bool = True) -> JudgeReply:
         """One chat completion through litellm; its cost is added to the current meter."""
-        litellm = import_litellm()
-        kwargs: dict[str, Any] = {"num_retries": DEFAULT_NUM_RETRIES, **self.params}
-        if json_mode:
-            kwargs.setdefault("response_format", {"type": "json_object"})
-        async with self.limiter if self.limiter is not None else contextlib.nullcontext():
-            response = await litellm.acompletion(model=self.model, messages=messages, **kwargs)
-        usage = getattr(response, "usage", None)
-        prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
-        completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
-        cost = self._cost(litellm, response, prompt_tokens, completion_tokens)
+        if self.complete_fn is not None:
+            text, cost, prompt_tokens, completion_tokens = await self._complete_wrapped(messages, json_mode)
+        else:
+            litellm = import_litellm()
+            kwargs: dict[str, Any] = {"num_retries": DEFAULT_NUM_RETRIES, **self.params}
+            if json_mode:
+                kwargs.setdefault("response_format", {"type": "json_object"})
+            async with self.limiter if self.limiter is not None else contextlib.nullcontext():
+                response = await litellm.acompletion(model=self.model, messages=messages, **kwargs)
+            usage = getattr(response, "usage", None)
+            prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+            completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+            cost = self._cost(litellm, response, prompt_tokens, completion_tokens)
+            text = response.choices[0].message.content or ""
         meter = _meter.get()
         if meter is not None:
             meter.cost_usd += cost
             meter.calls += 1
             meter.prompt_tokens += prompt_tokens
             meter.completion_tokens += completion_tokens
-        if self.on_cost is not None:
-            self.on_cost(cost)
-        text = response.choices[0].message.content or ""
+        if self.on_cost is not None and self.complete_fn is None:
+            self.on_cost(cost)  # the wrapped call charged the evaluation's budget itself
         return JudgeReply(text, cost, prompt_tokens, completion_tokens)
+
+    async def _complete_wrapped(self, messages: list[dict[str, Any]], json_mode: bool) -> tuple[str, float, int, int]:
+        from agentctl.providers.base import ModelRequest
+
+        assert self.complete_fn is not None
+        params = dict(self.params)
+        if json_mode:
+            params.setdefault("response_format", {"type": "json_object"})
+        request = ModelRequest(model=self.model, messages=messages, tools=None, params=params,
+                               timeout_s=self.timeout_s, price=self.pricing, candidate=f"judge:{self.model}")
+        async with self.limiter if self.limiter is not None else contextlib.nullcontext():
+            reply = await self.complete_fn(request)
+        text = str(reply.message.get("content") or "")
+        # A cached reply cost nothing now; its original cost is what the judging was worth.
+        return text, reply.cost_usd, reply.prompt_tokens, reply.completion_tokens
 
     async def complete_json(self, prompt: str, schema: dict[str, Any] | None = None) -> JudgeReply:
         """Ask for a JSON object (the schema, when given, is spelled out in the prompt)."""

@@ -65,6 +65,11 @@ def test_exit_1_when_a_gate_fails_and_everything_is_stored(demo_run: tuple[Path,
         assert con.execute("SELECT count(*) FROM steps").fetchone()[0] > 440 * 3
         assert con.execute("SELECT count(*) FROM metrics WHERE tag IS NULL AND metric='success_rate'"
                            ).fetchone()[0] == 2
+        # The golden cases as evaluated are kept with the run (reports need not find the dataset).
+        cases, with_actions = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE json_array_length(expected->'actions') > 0) FROM cases"
+        ).fetchone()
+        assert cases == 220 and with_actions > 150
 
 
 def test_exit_0_when_every_gate_passes(tmp_path: Path) -> None:
@@ -162,3 +167,21 @@ def test_dry_run_calls_nothing_and_writes_nothing(tmp_path: Path) -> None:
     assert code == 0, out
     assert "440" in out or "220" in out
     assert not db.exists()
+
+
+def test_reports_keep_the_expected_actions_after_the_dataset_moves(tmp_path: Path) -> None:
+    import shutil
+
+    from agentctl.reports import load_report_data
+
+    moved = tmp_path / "dataset"
+    shutil.copytree(DEMO_DATA, moved)
+    db = tmp_path / "x.duckdb"
+    code, out = invoke("eval", "run", str(write_suite(tmp_path, dataset=str(moved))), "--db", str(db),
+                       "--no-report", "--limit", "10")
+    assert code in (0, 1), out
+    shutil.rmtree(moved)
+    with duckdb.connect(str(db), read_only=True) as con:
+        data = load_report_data(con, run_id_of(db))
+    diffs = [c.diff for c in data.cases if c.diff is not None]
+    assert len(diffs) >= 10  # expected-vs-actual diffs come from the stored cases, not the gone folder

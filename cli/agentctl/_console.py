@@ -132,6 +132,8 @@ def print_outcome(outcome: EvalOutcome) -> None:
         console.print(metrics_table(outcome.metrics, candidates))
     if outcome.gates:
         console.print(gates_table(outcome.gates))
+    for c in outcome.comparisons:
+        print_comparison_summary(c)
     for note in outcome.notes:
         err_console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
     if outcome.message:
@@ -249,3 +251,21 @@ def print_comparison(c: Any) -> None:
     flaky = {k: v for k, v in (c.flaky or {}).items() if v}
     for side, cases in flaky.items():
         console.print(f"flaky on {side}: {', '.join(cases[:20])}" + (" ..." if len(cases) > 20 else ""))
+
+
+def print_comparison_summary(c: Any) -> None:
+    """Two lines per candidate: where it is significantly worse, and the first regressed cases."""
+    d = c.metrics.get("success_rate")
+    overall = ""
+    if d is not None and d.delta is not None:
+        sig = "significant" if d.significant else "not significant"
+        overall = f"success {d.baseline:.3f} → {d.candidate:.3f} ({d.delta:+.3f}, {sig}, p={d.p_value:.2g})" \
+            if d.p_value is not None else f"success {d.delta:+.3f}"
+    console.print(f"[bold]{c.candidate}[/] vs [bold]{c.baseline}[/]: {overall}; "
+                  f"{len(c.regressed)} regressed, {len(c.improved)} improved, {len(c.still_wrong)} still wrong")
+    if c.significantly_worse_tags:
+        console.print(f"  [bold red]significantly worse on tags:[/] {', '.join(c.significantly_worse_tags)}")
+    if c.regressed:
+        first = ", ".join(ch.case_id for ch in c.regressed[:8])
+        more = f" (+{len(c.regressed) - 8} more)" if len(c.regressed) > 8 else ""
+        console.print(f"  regressed: {first}{more}  (agentctl eval compare for details)")

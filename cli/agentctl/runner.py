@@ -8,145 +8,29 @@ always a consistent record of finished runs and ``--resume`` can pick up from it
 from __future__ import annotations
 
 import asyncio
-import secrets as _random
+import json
 import signal
-import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 from agentctl import __version__
-from agentctl.config.models import CandidateSpec, Suite
+from agentctl.config.models import Suite
 from agentctl.datasets.models import Case, Dataset
 from agentctl.engine.trajectory import Trajectory
-from agentctl.errors import EXIT_CANNOT_RUN, EXIT_GATE_FAILED, EXIT_INTERRUPTED, EXIT_OK, InputError, RunError
-from agentctl.metrics.types import GateResult, MetricValue
+from agentctl.errors import EXIT_CANNOT_RUN, EXIT_INTERRUPTED, EXIT_OK, InputError, RunError
+from agentctl.measure import finalize, gate_exit_code, gate_stored_run
+from agentctl.outcome import DEFAULT_CONCURRENCY, EvalOutcome, Progress, RunOptions, SilentProgress
 from agentctl.plan import Plan, PlannedRun, make_plan, parse_shard, select_candidates
+from agentctl.provenance import candidate_record, git_commit, new_run_id, suite_config
+from agentctl.providers.execution import provider_settings, share_calls_with_judges, total_limit
 from agentctl.results import RunResult, ScoreResult
 from agentctl.scorers.base import Scorer, ScoringContext
-from agentctl.secrets import redact_text, scrub_params
+from agentctl.secrets import redact_text
 from agentctl.store.store import Store
 
 if TYPE_CHECKING:
-    from agentctl.providers.base import ProviderSettings
-    from agentctl.providers.budget import SpendTracker
-    from agentctl.providers.resilience import Breakers, CallStats
-
-DEFAULT_CONCURRENCY = 8
-
-
-@dataclass
-class RunOptions:
-    """Options of one evaluation (the flags of ``agentctl eval run``)."""
-
-    candidates: list[str] = field(default_factory=list)
-    concurrency: int = DEFAULT_CONCURRENCY
-    repeats: int | None = None
-    limit: int | None = None
-    tags: list[str] = field(default_factory=list)
-    shard: str | None = None
-    resume: str | None = None
-    max_cost: float | None = None
-    no_cache: bool = False
-    dry_run: bool = False
-    timeout_s: float | None = None
-    max_attempts: int | None = None
-
-    def public(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items()}
-
-
-@dataclass
-class EvalOutcome:
-    """What an evaluation produced."""
-
-    run_id: str
-    suite: Suite
-    results: list[RunResult]
-    metrics: list[MetricValue]
-    gates: list[GateResult]
-    exit_code: int
-    status: str
-    """finished | interrupted | aborted | dry_run"""
-    planned: int = 0
-    not_run: int = 0
-    message: str | None = None
-    notes: list[str] = field(default_factory=list)
-    plan: Plan | None = None
-    estimates: dict[tuple[str, str, str, int], float] = field(default_factory=dict)
-    """Dry runs: ("calls" | "cost", case_id, candidate, repeat) -> expected model calls / USD."""
-    call_stats: Any = None
-    """:class:`agentctl.providers.resilience.CallStats` of the model calls made (live candidates)."""
-
-    @property
-    def passed(self) -> bool:
-        return all(g.passed for g in self.gates)
-
-
-class Progress(Protocol):
-    """Callbacks the CLI uses to draw a progress bar."""
-
-    def start(self, total: int, done: int) -> None: ...
-    def advance(self, result: RunResult) -> None: ...
-    def stop(self) -> None: ...
-
-
-class SilentProgress:
-    """The library default: no output."""
-
-    def start(self, total: int, done: int) -> None:
-        pass
-
-    def advance(self, result: RunResult) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
-
-
-def new_run_id() -> str:
-    return datetime.now(UTC).strftime("ev-%Y%m%d-%H%M%S-") + _random.token_hex(3)
-
-
-def git_commit(cwd: Path) -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=cwd, capture_output=True,
-                             text=True, timeout=2)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-def _prompt_digest(text: str | None) -> str | None:
-    import hashlib
-
-    return hashlib.sha256(text.encode()).hexdigest()[:12] if text else None
-
-
-def candidate_record(suite: Suite, c: CandidateSpec) -> dict[str, Any]:
-    prompt_value = c.system_prompt or suite.agent.system_prompt
-    try:
-        prompt = suite.system_prompt_for(c)
-    except OSError:
-        prompt = None
-    return {
-        "name": c.name, "model": c.model, "params": scrub_params(c.params),
-        "system_prompt": prompt_value if prompt_value and len(prompt_value) < 200 else
-        (prompt_value[:200] + "..." if prompt_value else None),
-        "system_prompt_sha": _prompt_digest(prompt),
-    }
-
-
-def suite_config(suite: Suite) -> dict[str, Any]:
-    data = suite.model_dump(mode="json", by_alias=True, exclude_none=True)
-    for cand in data.get("candidates", []):
-        cand["params"] = scrub_params(cand.get("params") or {})
-    for scorer in data.get("scorers", []):
-        scorer["judge_params"] = scrub_params(scorer.get("judge_params") or {})
-    data["_source"] = str(suite.source) if suite.source else None
-    return data
+    from agentctl.providers.resilience import CallStats
 
 
 def build_result(
@@ -183,55 +67,6 @@ def build_result(
         completion_tokens=trajectory.completion_tokens, model=trajectory.model, tags=list(case.tags),
         scores={s.scorer: s for s in scores},
     )
-
-
-def total_limit(suite: Suite, options: RunOptions) -> float | None:
-    """The evaluation's spend limit: the lower of ``budget.max_usd_total`` and ``--max-cost``."""
-    limits = [x for x in (suite.budget.max_usd_total, options.max_cost) if x is not None]
-    return min(limits) if limits else None
-
-
-def provider_settings(suite: Suite, options: RunOptions, store: Store | None,
-                      stats: CallStats) -> tuple[ProviderSettings, SpendTracker, Breakers]:
-    """How this evaluation calls models: the suite's ``execution`` section, overridden by flags.
-
-    Call wrappers, outermost first: response cache (a hit calls nothing and spends nothing),
-    total budget, circuit breaker; then retries; then per-model rate limits on each attempt.
-    """
-    from agentctl.providers.base import ProviderSettings
-    from agentctl.providers.budget import SpendTracker
-    from agentctl.providers.cache import ResponseCache
-    from agentctl.providers.ratelimit import RateLimits
-    from agentctl.providers.resilience import Breakers
-
-    execution = suite.execution
-    tracker = SpendTracker(total_limit(suite, options))
-    breakers = Breakers(execution.breaker)
-    settings = ProviderSettings(
-        timeout_s=options.timeout_s if options.timeout_s is not None else execution.timeout_s,
-        max_attempts=options.max_attempts if options.max_attempts is not None else execution.retry.max_attempts,
-        backoff_s=execution.retry.backoff_s, max_backoff_s=execution.retry.max_backoff_s, call_stats=stats,
-    )
-    if store is not None and execution.cache and not options.no_cache:
-        settings.complete_wrappers.append(ResponseCache(store, stats=stats).wrapper())
-    settings.complete_wrappers += [tracker.wrapper(), breakers.wrapper()]
-    if execution.limits:
-        settings.attempt_wrappers.append(RateLimits(execution.limits).wrapper())
-    return settings, tracker, breakers
-
-
-def share_calls_with_judges(scorers: list[Scorer], settings: ProviderSettings, tracker: SpendTracker) -> None:
-    """Judge calls go through the same cache, budget, breaker, retries and rate limits as
-    the agent's calls (their spend is charged when each run is scored)."""
-    from agentctl.providers.litellm_model import complete
-
-    wrapped = settings.wrap(complete)
-    for scorer in scorers:
-        judge = getattr(scorer, "judge", None)
-        if judge is not None and hasattr(judge, "complete_fn"):
-            judge.complete_fn = wrapped
-            judge.timeout_s = settings.timeout_s
-            judge.on_cost = tracker.add  # embedding calls, which do not go through ``wrapped``
 
 
 async def _run_all(
@@ -365,35 +200,6 @@ async def _run_all(
 PlannedRunList = list[PlannedRun]
 
 
-def finalize(store: Store, run_id: str, suite: Suite) -> tuple[list[RunResult], list[MetricValue], list[GateResult]]:
-    """Compute metrics, comparisons and gates from the stored results, and store them."""
-    from agentctl.metrics.compare import compare_candidates, comparison_rows
-    from agentctl.metrics.compute import compute_metrics
-    from agentctl.metrics.gates import evaluate_gates
-
-    results = store.load_results(run_id)
-    metrics = compute_metrics(results, scorers=[s.name for s in suite.scorers])
-    candidates = sorted({r.candidate for r in results})
-    baseline = suite.baseline if suite.baseline in candidates else None
-    gates = evaluate_gates(suite, results, metrics, baseline=baseline)
-    store.replace_metrics(run_id, metrics)
-    store.replace_gates(run_id, gates)
-    if baseline:
-        tables: dict[str, list[dict[str, Any]]] = {}
-        for cand in candidates:
-            if cand == baseline:
-                continue
-            for table, rows in comparison_rows(run_id, compare_candidates(results, baseline, cand)).items():
-                tables.setdefault(table, []).extend(rows)
-        for table, rows in tables.items():
-            store.replace_rows(run_id, table, rows)
-    return results, metrics, gates
-
-
-def gate_exit_code(gates: list[GateResult]) -> int:
-    return EXIT_OK if all(g.passed for g in gates) else EXIT_GATE_FAILED
-
-
 def run_suite(
     suite: Suite | str | Path,
     *,
@@ -461,6 +267,13 @@ def run_suite(
                 "git_commit": git_commit(suite.base_dir), "options": options.public(),
                 "candidates": [candidate_record(suite, c) for c in candidates], "planned_runs": len(plan.runs),
             })
+        # The golden cases as evaluated: reports and SQL users see what each run was held to,
+        # even after the dataset changes.
+        store.replace_rows(run_id, "cases", [
+            {"run_id": run_id, "case_id": c.id, "tags": list(c.tags), "input": json.dumps(c.input),
+             "expected": c.expected.model_dump_json(exclude_none=True), "review": c.review}
+            for c in plan.cases
+        ])
         todo = [r for r in plan.runs if r.key not in done]
         if on_plan:
             on_plan(plan, run_id)
@@ -481,7 +294,8 @@ def run_suite(
         progress.stop()
         if stats.calls:
             notes.append(stats.summary())
-        results, metrics, gates = finalize(store, run_id, suite)
+        m = finalize(store, run_id, suite)
+        results, metrics, gates = m.results, m.metrics, m.gates
         exit_code = gate_exit_code(gates)
         live = [r for r in results if not r.model.startswith("replay:") and not _is_replay(suite, r.candidate)]
         if not_run:
@@ -491,7 +305,8 @@ def run_suite(
             message = "every model call failed (provider unreachable or unauthorised); see the failure reasons"
         store.finish_run(run_id, status=status, exit_code=exit_code, message=message)
         return EvalOutcome(run_id, suite, results, metrics, gates, exit_code, status, planned=len(plan.runs),
-                           not_run=not_run, message=message, notes=notes, plan=plan, call_stats=stats)
+                           not_run=not_run, message=message, notes=notes, plan=plan, call_stats=stats,
+                           comparisons=m.comparisons)
     finally:
         store.close()
 
@@ -501,24 +316,7 @@ def _is_replay(suite: Suite, candidate: str) -> bool:
     return bool(spec and spec.is_replay)
 
 
-def gate_stored_run(db: str | Path, run_id: str) -> EvalOutcome:
-    """Re-evaluate a stored run's gates from its stored results (no model is called)."""
-    store = Store(db)
-    try:
-        row = store.get_run(run_id)
-        if row is None:
-            raise InputError(f"no run {run_id!r} in {db}")
-        config = dict(row["suite_config"] or {})
-        source = config.pop("_source", None)
-        suite = Suite.model_validate(config)
-        if source:
-            suite._source = Path(source)
-        results, metrics, gates = finalize(store, row["run_id"], suite)
-        code = gate_exit_code(gates)
-        return EvalOutcome(row["run_id"], suite, results, metrics, gates, code, row["status"],
-                           planned=row.get("planned_runs") or len(results))
-    finally:
-        store.close()
-
-
-__all__ = ["EvalOutcome", "Progress", "RunError", "RunOptions", "finalize", "gate_stored_run", "run_suite"]
+__all__ = [
+    "DEFAULT_CONCURRENCY", "EvalOutcome", "total_limit", "Progress", "RunError", "RunOptions", "SilentProgress", "finalize", "gate_stored_run",
+    "run_suite", "share_calls_with_judges",
+]

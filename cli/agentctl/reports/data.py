@@ -354,7 +354,8 @@ def _load_expected(con: duckdb.DuckDBPyConnection, run_id: str, dataset_path: An
         if {"case_id", "expected"} <= cols:
             where = " WHERE run_id = ?" if "run_id" in cols else ""
             rows = con.execute(f"SELECT case_id, expected FROM cases{where}", [run_id] if where else []).fetchall()
-            return {cid: list((_json(exp, {}) or {}).get("actions") or []) for cid, exp in rows}
+            if rows:  # runs stored before the table existed fall back to the dataset file
+                return {cid: list((_json(exp, {}) or {}).get("actions") or []) for cid, exp in rows}
     if not dataset_path:
         return {}
     path = Path(str(dataset_path)) / "cases.jsonl"

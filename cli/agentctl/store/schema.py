@@ -103,6 +103,16 @@ TABLES: dict[str, str] = {
             error VARCHAR,
             PRIMARY KEY (run_id, case_id, candidate, repeat, scorer)
         )""",
+    "cases": """
+        CREATE TABLE IF NOT EXISTS cases (
+            run_id VARCHAR NOT NULL,
+            case_id VARCHAR NOT NULL,
+            tags VARCHAR[],
+            input JSON,                      -- the case's input as evaluated
+            expected JSON,                   -- expected status, actions, forbidden calls, answer checks
+            review VARCHAR,
+            PRIMARY KEY (run_id, case_id)
+        )""",
     "metrics": """
         CREATE TABLE IF NOT EXISTS metrics (
             run_id VARCHAR NOT NULL,

@@ -1,0 +1,88 @@
+"""The options and the outcome of an evaluation, and the progress callbacks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from agentctl.config.models import Suite
+    from agentctl.metrics.compare import Comparison
+    from agentctl.metrics.types import GateResult, MetricValue
+    from agentctl.plan import Plan
+    from agentctl.results import RunResult
+
+DEFAULT_CONCURRENCY = 8
+
+
+@dataclass
+class RunOptions:
+    """Options of one evaluation (the flags of ``agentctl eval run``)."""
+
+    candidates: list[str] = field(default_factory=list)
+    concurrency: int = DEFAULT_CONCURRENCY
+    repeats: int | None = None
+    limit: int | None = None
+    tags: list[str] = field(default_factory=list)
+    shard: str | None = None
+    resume: str | None = None
+    max_cost: float | None = None
+    no_cache: bool = False
+    dry_run: bool = False
+    timeout_s: float | None = None
+    max_attempts: int | None = None
+
+    def public(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+@dataclass
+class EvalOutcome:
+    """What an evaluation produced."""
+
+    run_id: str
+    suite: Suite
+    results: list[RunResult]
+    metrics: list[MetricValue]
+    gates: list[GateResult]
+    exit_code: int
+    status: str
+    """finished | interrupted | aborted | dry_run"""
+    planned: int = 0
+    not_run: int = 0
+    message: str | None = None
+    notes: list[str] = field(default_factory=list)
+    plan: Plan | None = None
+    estimates: dict[tuple[str, str, str, int], float] = field(default_factory=dict)
+    """Dry runs: ("calls" | "cost", case_id, candidate, repeat) -> expected model calls / USD."""
+    call_stats: Any = None
+    """:class:`agentctl.providers.resilience.CallStats` of the model calls made (live candidates)."""
+    comparisons: list[Comparison] = field(default_factory=list)
+    """Each candidate against the baseline, as stored in the ``comparisons`` table."""
+
+    @property
+    def passed(self) -> bool:
+        return all(g.passed for g in self.gates)
+
+
+class Progress(Protocol):
+    """Callbacks the CLI uses to draw a progress bar."""
+
+    def start(self, total: int, done: int) -> None: ...
+    def advance(self, result: RunResult) -> None: ...
+    def stop(self) -> None: ...
+
+
+class SilentProgress:
+    """The library default: no output."""
+
+    def start(self, total: int, done: int) -> None:
+        pass
+
+    def advance(self, result: RunResult) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+

@@ -63,7 +63,11 @@ def test_rpm_spaces_requests(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
     run_suite(suite, db=tmp_path / "x.duckdb", options=RunOptions(concurrency=6))
     starts = sorted(meter.starts["fake-agent"])
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
-    assert len(starts) == 12 and min(gaps) >= 0.2 * 0.9  # 300 rpm: 0.2 s apart
+    # 300 rpm: starts 0.2 s apart. Measured at the server, one late request can shorten the
+    # next gap, so the rate is checked over the whole span and each gap only loosely.
+    assert len(starts) == 12
+    assert starts[-1] - starts[0] >= 11 * 0.2 * 0.95
+    assert min(gaps) >= 0.2 * 0.4
     assert fake_openai.peak_concurrency >= 1
 
 

@@ -15,12 +15,12 @@ $(UV): $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.8
 
 $(VENV)/.installed: requirements.txt pyproject.toml $(UV)
-	$(UV) pip install --quiet --python $(BIN)/python -r requirements.txt
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.txt
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
 $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
-	$(UV) pip install --quiet --python $(BIN)/python -r requirements-dev.txt
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed

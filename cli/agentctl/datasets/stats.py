@@ -17,8 +17,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from agentctl.datasets.importers.drafts import recorded_calls
 from agentctl.datasets.models import Case, RecordedRun, ToolCatalog
+from agentctl.engine.tools import recorded_calls
 from agentctl.errors import InputError
 
 
@@ -132,7 +132,7 @@ def dataset_stats(path: Path) -> DatasetStats:
         per_label_cases.setdefault(run.label, set()).add(run.case_id)
         writes = 0
         tool_fees = 0.0
-        for call in recorded_calls(run.messages):
+        for call in recorded_calls(run):
             tool_calls[call.name] += 1
             tool = catalog.get(call.name)
             reason = None
@@ -148,7 +148,7 @@ def dataset_stats(path: Path) -> DatasetStats:
             if reason is not None:
                 stats.invalid_calls.append(InvalidCall(run.run_id, run.line or 0, call.name, reason))
                 bad_runs.add(run.run_id)
-            if (tool.effect if tool is not None else "write") == "write" and not call.failed:
+            if (tool.effect if tool is not None else "write") == "write" and not call.error:
                 writes += 1
             if tool is not None:
                 tool_fees += tool.cost_usd

@@ -94,14 +94,18 @@ def _has_error_key(obj: dict[str, Any]) -> bool:
 
 
 def recorded_calls(run: RecordedRun) -> list[RecordedCall]:
-    """Every tool call of a recording, in order, each paired with its answer.
+    """Every tool call of a recording, in order, each paired with its answer (see :func:`recorded_calls_in`)."""
+    return recorded_calls_in(run.messages)
+
+
+def recorded_calls_in(messages: list[dict[str, Any]]) -> list[RecordedCall]:
+    """Every tool call of a chat transcript, in order, each paired with its answer.
 
     Ids may repeat in real recordings: a tool message is paired by id only when that id is
     unique in its assistant turn, otherwise with the first unanswered call having that id (or,
     failing that, the first unanswered call), i.e. by position. Never by id across the run.
     """
     out: list[RecordedCall] = []
-    messages = run.messages
     i = 0
     while i < len(messages):
         msg = messages[i]

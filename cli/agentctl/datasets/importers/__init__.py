@@ -33,11 +33,11 @@ from agentctl.datasets.importers.drafts import (
     case_input,
     draft_case,
     expected_actions,
-    recorded_calls,
 )
 from agentctl.datasets.importers.registry import available, get_importer, importer
 from agentctl.datasets.models import Case, RecordedRun
 from agentctl.datasets.redact import Redactor, redactor_for
+from agentctl.engine.tools import recorded_calls_in
 from agentctl.errors import InputError, Problem, ValidationFailed
 from agentctl.normalize import canonical
 
@@ -180,7 +180,7 @@ def import_traces(
     for run in runs:
         for d in run.tool_definitions:
             definitions.setdefault(d["name"], d)
-        for c in recorded_calls(run.messages):
+        for c in recorded_calls_in(run.messages):
             if c.arguments is not None:
                 calls_by_tool.setdefault(c.name, []).append(c.arguments)
             else:
@@ -213,7 +213,7 @@ def import_traces(
             draft = drafts[case_id]
             draft.metadata["recordings"] = draft.metadata.get("recordings", 1) + 1
             actions = canonical([a.model_dump() for a in expected_actions(
-                recorded_calls(run.messages), effects, set(report.escalation_tools))])
+                recorded_calls_in(run.messages), effects, set(report.escalation_tools))])
             if actions != canonical([a.model_dump() for a in draft.expected.actions]):
                 draft.metadata["recordings_disagree"] = True
         else:

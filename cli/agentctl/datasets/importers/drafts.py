@@ -9,53 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from agentctl.datasets.importers.catalog import is_escalation
-from agentctl.datasets.importers.transcript import looks_like_error
 from agentctl.datasets.models import Case, Expected, ExpectedAction, Fixture
-from agentctl.normalize import canonical, parse_arguments
-
-
-@dataclass
-class RecordedCall:
-    """A tool call of a recording, paired with its answer (``None`` when the recording has none)."""
-
-    name: str
-    raw_arguments: str
-    arguments: dict[str, Any] | None
-    parse_error: str | None
-    answer: dict[str, Any] | None
-
-    @property
-    def failed(self) -> bool:
-        """The answer was an error: the call changed nothing."""
-        if self.answer is None:
-            return False
-        return self.answer.get("error") is True or looks_like_error(self.answer.get("content"))
-
-
-def recorded_calls(messages: list[dict[str, Any]]) -> list[RecordedCall]:
-    """Every tool call in order, answered as replay answers them (by id, earliest open call first)."""
-    calls: list[RecordedCall] = []
-    open_calls: list[tuple[str, RecordedCall]] = []
-    for m in messages:
-        if m.get("role") == "assistant":
-            for c in m.get("tool_calls") or []:
-                fn = c.get("function") or {}
-                raw = fn.get("arguments")
-                args, err = parse_arguments(raw)
-                rc = RecordedCall(str(fn.get("name") or ""), raw if isinstance(raw, str) else json.dumps(raw),
-                                  args, err, None)
-                calls.append(rc)
-                open_calls.append((str(c.get("id") or ""), rc))
-        elif m.get("role") == "tool":
-            cid = str(m.get("tool_call_id") or "")
-            i = next((i for i, (oid, _) in enumerate(open_calls) if oid == cid), None)
-            if i is not None:
-                open_calls.pop(i)[1].answer = m
-    return calls
+from agentctl.engine.tools import RecordedCall, recorded_calls_in
+from agentctl.normalize import canonical
 
 
 def final_status(messages: list[dict[str, Any]], escalation: set[str]) -> str:
@@ -100,7 +59,7 @@ def _output_value(content: Any) -> Any:
 def expected_actions(calls: list[RecordedCall], effects: dict[str, str], escalation: set[str]) -> list[ExpectedAction]:
     """Writes that took effect: write tools, not the hand-off, answered without an error."""
     return [ExpectedAction(tool=c.name, args=c.arguments) for c in calls
-            if effects.get(c.name, "write") == "write" and c.name not in escalation and not c.failed
+            if effects.get(c.name, "write") == "write" and c.name not in escalation and not c.error
             and c.arguments is not None]
 
 
@@ -108,7 +67,7 @@ def draft_case(
     case_id: str, messages: list[dict[str, Any]], effects: dict[str, str], tags: list[str], metadata: dict[str, Any]
 ) -> Case:
     """A case drafted from one recording (``review: pending``)."""
-    calls = recorded_calls(messages)
+    calls = recorded_calls_in(messages)
     escalation = {c.name for c in calls if is_escalation(c.name)}
     status = final_status(messages, escalation)
     fixtures: list[Fixture] = []

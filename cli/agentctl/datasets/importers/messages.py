@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from agentctl.datasets.importers.base import as_dict, as_text, maybe_json
@@ -24,12 +23,8 @@ def text_of(content: Any) -> str | None:
 
 
 def arguments_text(value: Any) -> str:
-    """Tool-call arguments as the JSON text OpenAI puts in ``function.arguments``."""
-    if value is None:
-        return "{}"
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
+    """Tool-call arguments as the JSON text OpenAI puts in ``function.arguments`` (none: ``{}``)."""
+    return "{}" if value is None else as_text(value)
 
 
 def openai_tool_call(call: dict[str, Any], fallback_id: str) -> dict[str, Any]:

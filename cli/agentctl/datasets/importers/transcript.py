@@ -15,6 +15,7 @@ from typing import Any
 
 from agentctl.datasets.importers.base import as_text
 from agentctl.datasets.importers.spans import Span
+from agentctl.engine.tools import is_error_output
 
 
 @dataclass
@@ -90,7 +91,7 @@ def fill_tool_results(messages: list[dict[str, Any]], tools: list[ToolRecord]) -
             rec = take(c.get("id"), (c.get("function") or {}).get("name"))
             if rec is not None and rec.result is not None:
                 answer: dict[str, Any] = {"role": "tool", "tool_call_id": c.get("id"), "content": rec.result}
-                if rec.error and not looks_like_error(rec.result):
+                if rec.error and not is_error_output(answer):
                     answer["error"] = True
                 out.append(answer)
         pending.clear()
@@ -108,7 +109,7 @@ def fill_tool_results(messages: list[dict[str, Any]], tools: list[ToolRecord]) -
             if rec is not None:
                 if m.get("content") in (None, "") and rec.result is not None:
                     m["content"] = rec.result
-                if rec.error and not looks_like_error(m.get("content")):
+                if rec.error and not is_error_output(m):
                     m["error"] = True
         out.append(m)
     answer_pending()
@@ -116,20 +117,8 @@ def fill_tool_results(messages: list[dict[str, Any]], tools: list[ToolRecord]) -
 
 
 def looks_like_error(content: Any) -> bool:
-    """DESIGN's test for an error answer: text starting with ``Error`` or a JSON object with ``error``."""
-    if isinstance(content, str):
-        text = content.strip()
-        if text.lower().startswith("error"):
-            return True
-        if text.startswith("{"):
-            import json
-
-            try:
-                value = json.loads(text)
-            except ValueError:
-                return False
-            return isinstance(value, dict) and "error" in value
-    return False
+    """Whether a tool answer's content alone makes it an error, by the engine's test (:func:`is_error_output`)."""
+    return is_error_output({"content": content})
 
 
 def build_from_tools(
@@ -167,7 +156,7 @@ def build_from_tools(
         messages.append(turn)
         for cid, r in zip(ids, recs, strict=True):
             answer: dict[str, Any] = {"role": "tool", "tool_call_id": cid, "content": as_text(r.result)}
-            if r.error and not looks_like_error(r.result):
+            if r.error and not is_error_output(answer):
                 answer["error"] = True
             messages.append(answer)
     if final is not None:

@@ -28,7 +28,8 @@ CATALOG = ToolCatalog(
                                                            "amount_cents": {"type": "integer"}}}),
         Tool(name="close_ticket", effect="write",
              parameters={"type": "object", "properties": {"ticket_ids": {"type": "array"}}}),
-        Tool(name="escalate_to_human", effect="write"),
+        Tool(name="escalate_to_human", effect="write",
+             parameters={"type": "object", "properties": {"reason": {"type": "string"}}, "required": ["reason"]}),
     ]
 )
 CASE = Case(id="c1", input="I was charged twice for order 5521")
@@ -202,6 +203,13 @@ def test_escalation_ends_the_run(fake_openai: FakeOpenAI) -> None:
     assert traj.status == "escalated" and len(fake_openai.requests) == 1
     assert [(s.tool, s.effect) for s in traj.tool_steps] == [("escalate_to_human", "escalation")]
     assert traj.writes == []
+
+
+def test_escalation_off_schema_is_still_a_hand_off(fake_openai: FakeOpenAI) -> None:
+    # As in replay: a hand-off is a hand-off, however its arguments are spelled.
+    fake_openai.script(turns(tool_calls(("escalate_to_human", {"why": "fraud"}))))
+    traj = run_case(fake_openai)
+    assert traj.status == "escalated" and len(fake_openai.requests) == 1
 
 
 def test_escalation_tool_missing_from_catalog_is_still_offered(fake_openai: FakeOpenAI) -> None:

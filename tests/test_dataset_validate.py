@@ -258,7 +258,7 @@ def test_cases_name_tools_of_the_catalog(
         (
             {"priority": {"$in": "high"}},
             "expected.actions[0].args.priority.$in",
-            "'$in' needs a list of alternatives, got 'high'",
+            "'$in' needs a non-empty list of alternatives, got 'high'",
         ),
         (
             {"charge_id": {"$optional": {"$regex": "ch_("}}},
@@ -266,9 +266,19 @@ def test_cases_name_tools_of_the_catalog(
             "'$regex' is not a valid regular expression: missing ), unterminated subpattern at position 3",
         ),
         (
-            {"charge_id": {"$contains": 5}},
-            "expected.actions[0].args.charge_id.$contains",
-            "'$contains' needs a string, got 5",
+            {"priority": {"$in": []}},
+            "expected.actions[0].args.priority.$in",
+            "'$in' needs a non-empty list of alternatives, got a list of 0",
+        ),
+        (
+            {"force": {"$any": False}},
+            "expected.actions[0].args.force.$any",
+            "'$any' takes true, got False",
+        ),
+        (
+            {"ticket_ids": {"$contains": {"$regx": "^9"}}},
+            "expected.actions[0].args.ticket_ids.$contains.$regx",
+            "unknown matcher '$regx' (did you mean '$regex'?)",
         ),
     ],
 )
@@ -285,6 +295,7 @@ def test_known_matchers_pass(tmp_path: Path) -> None:
         "amount_cents": {"$approx": [7500, 1]},
         "note": {"$optional": {"$text": "Refund issued"}},
         "lines": [{"$any": True}, {"$in": [1, {"$contains": "x"}]}],
+        "ticket_ids": {"$contains": 5},  # a list element, as the scorer reads it
     }
     forbidden = [{"tool": "update_ticket", "args": {"priority": {"$in": ["low"]}}}]
     folder = make(

@@ -163,7 +163,13 @@ def test_regression_gate_mcnemar() -> None:
 
 def test_regression_gate_too_few_discordant_pairs_is_insufficient() -> None:
     [g] = gate([{"regression": "success_rate", "max_drop": 0.02, "alpha": 0.05}], regression_runs(2, 0, 18))
-    assert g.insufficient and not g.passed
+    # DESIGN: a regression gate with alpha fails only on a significant drop, so by default
+    # "cannot be significant" passes, saying how many runs would be needed ...
+    assert g.insufficient and g.passed and "needs about 60 paired runs" in g.detail
+    # ... and a suite that wants the stricter rule says so.
+    [strict] = gate([{"regression": "success_rate", "max_drop": 0.02, "alpha": 0.05, "on_insufficient": "fail"}],
+                    regression_runs(2, 0, 18))
+    assert strict.insufficient and not strict.passed
     # 6 discordant pairs are needed for p < 0.05 (2 * 0.5**6); 2 in 20 pairs -> about 60 pairs
     assert mcnemar_by_hand(6, 0) < 0.05 <= mcnemar_by_hand(5, 0)
     assert g.runs_needed == 60

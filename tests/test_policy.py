@@ -80,6 +80,9 @@ def test_forbid_wins_over_other_rules() -> None:
         ({"arg": "address.country", "eq": "FR"}, {"address": {"country": "FR"}}, "address.country=\"FR\" == \"FR\""),
         ({"arg": "address.country", "eq": "FR"}, {"address": "FR"}, None),
         ({"arg": "amount", "gt": 0}, None, None),  # unparsable arguments
+        ({"arg": "urgent", "eq": 1}, {"urgent": True}, None),  # JSON keeps true and 1 apart
+        ({"arg": "urgent", "in": [1, 2]}, {"urgent": True}, None),
+        ({"arg": "urgent", "eq": True}, {"urgent": True}, "urgent=true == true"),
     ],
 )
 def test_conditions(when: dict[str, Any], args: dict[str, Any] | None, caught: str | None) -> None:

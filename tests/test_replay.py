@@ -135,7 +135,7 @@ def test_invalid_recorded_arguments_are_not_carried_out() -> None:
         USER,
         assistant(call("a", "issue_refund", '{"charge_id": "ch_1", amount_cents: 5}'), call("b", "get_ticket", {"ticket_id": "7"})),
         tool_msg("a", "ok"),
-        tool_msg("b", "ok"),
+        tool_msg("b", "Error: ticket_id must be an integer"),
         assistant(content="done"),
     ])
     bad_json, bad_schema = traj.tool_steps
@@ -145,6 +145,19 @@ def test_invalid_recorded_arguments_are_not_carried_out() -> None:
     assert not bad_json.carried_out and not bad_schema.carried_out
     assert traj.writes == [] and traj.tool_cost_usd == 0.0
     assert traj.model_steps[0].tool_calls[0].parse_error is not None
+
+
+def test_a_recorded_call_production_carried_out_counts_even_off_schema() -> None:
+    # The tool accepted it (no error answer): the call happened and must be judged (a write
+    # as an unexpected or wrong write), not silently dropped for breaking the schema.
+    traj = replay([
+        USER,
+        assistant(call("a", "get_ticket", {"ticket_id": "7"})),
+        tool_msg("a", '{"status": "open"}'),
+        assistant(content="It is open."),
+    ])
+    [step] = traj.tool_steps
+    assert step.invalid is None and step.carried_out and step.args == {"ticket_id": "7"}
 
 
 def test_error_outputs_make_failed_writes_not_side_effects() -> None:

@@ -203,7 +203,9 @@ class Gate(_Strict):
     tags: list[str] | None = None
     """Apply the gate to the runs of cases with any of these tags only."""
     on_insufficient: Literal["fail", "pass"] | None = None
-    """What a gate does when the data cannot decide; default ``fail`` for confidence gates."""
+    """What a gate does when the data cannot decide. Default: ``fail`` for threshold gates
+    (with or without ``confidence``); ``pass`` for a regression gate whose drop cannot be
+    shown significant at ``alpha`` (it fails only on a significant drop)."""
 
     @model_validator(mode="after")
     def _shape(self) -> Gate:
@@ -278,7 +280,7 @@ class Suite(_Strict):
         if value is None:
             return None
         if is_prompt_file(value):
-            return (self.base_dir / value).read_text(encoding="utf-8")
+            return (self.base_dir / value.strip()).read_text(encoding="utf-8")
         return value
 
     def system_prompt_for(self, candidate: CandidateSpec) -> str | None:

@@ -155,9 +155,12 @@ def _check_matchers(
             and arg[1] >= 0
         ):
             bad(f"'$approx' needs [value, tolerance] (two numbers, tolerance >= 0), got {_show(arg)}")
+    elif op == "$any":
+        if arg is not True:
+            bad(f"'$any' takes true, got {_show(arg)}")
     elif op == "$in":
-        if not isinstance(arg, list):
-            bad(f"'$in' needs a list of alternatives, got {_show(arg)}")
+        if not isinstance(arg, list) or not arg:
+            bad(f"'$in' needs a non-empty list of alternatives, got {_show(arg)}")
         else:
             _check_matchers(arg, here, files, line, problems)
     elif op == "$regex":
@@ -168,10 +171,11 @@ def _check_matchers(
                 re.compile(arg)
             except re.error as exc:
                 bad(f"'$regex' is not a valid regular expression: {exc}")
-    elif op in ("$contains", "$text"):
+    elif op == "$text":
         if not isinstance(arg, str):
-            bad(f"'{op}' needs a string, got {_show(arg)}")
-    elif op == "$optional":
+            bad(f"'$text' needs a string, got {_show(arg)}")
+    elif op in ("$contains", "$optional"):
+        # $contains: a substring of a string, or an element (value or matcher) of a list.
         _check_matchers(arg, here, files, line, problems)
 
 

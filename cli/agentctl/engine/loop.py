@@ -198,7 +198,7 @@ class AgentLoop:
             reason = f"unknown tool {call.name!r}"
             names = ", ".join(_function_name(t) for t in self.tools or [])
             return refuse(f"Error: {reason}; available tools: {names}", invalid=reason)
-        if tool is not None:
+        if tool is not None and not is_escalation:
             problem = self.schemas.problem(call.name, call.arguments)
             if problem is not None:
                 reason = f"invalid arguments for {call.name}: {problem}"

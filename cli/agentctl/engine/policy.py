@@ -13,7 +13,7 @@ from typing import Any
 
 from agentctl.config.models import Condition, Policy, PolicyRule
 from agentctl.datasets.models import ToolCatalog
-from agentctl.normalize import normalize
+from agentctl.normalize import canonical
 
 _MISSING = object()
 
@@ -87,7 +87,8 @@ def condition_holds(cond: Condition, args: dict[str, Any] | None) -> str | None:
         return None
     op, bound = cond.op, cond.value
     if op in ("eq", "ne"):
-        equal = normalize(value) == normalize(bound)
+        # Canonical JSON keeps true and 1 apart (Python's == does not) and 5 == 5.0 together.
+        equal = canonical(value) == canonical(bound)
         if equal != (op == "eq"):
             return None
         return f"{cond.arg}={_show(value)} {_SYMBOLS[op]} {_show(bound)}"
@@ -97,8 +98,8 @@ def condition_holds(cond: Condition, args: dict[str, Any] | None) -> str | None:
         ok = {"gt": value > bound, "gte": value >= bound, "lt": value < bound, "lte": value <= bound}[op]
         return f"{cond.arg}={_show(value)} {_SYMBOLS[op]} {_show(bound)}" if ok else None
     if op == "in":
-        options = [normalize(v) for v in bound or []]
-        if normalize(value) not in options:
+        options = {canonical(v) for v in bound or []}
+        if canonical(value) not in options:
             return None
         return f"{cond.arg}={_show(value)} in {_show(bound)}"
     if op == "len_gt":

@@ -4,7 +4,10 @@ Everything is recomputed from flat run results, so ``eval gate RUN`` decides aga
 store without running anything. Every result says in one sentence which numbers and which
 test decided it. When the data cannot decide (no runs, too few runs to show a bound, too
 few discordant pairs for a test to ever be significant) the gate is ``insufficient`` and
-``on_insufficient`` (default ``fail``: a release gate must not pass on no evidence) decides.
+``on_insufficient`` decides: by default a threshold gate fails (a release gate must not pass
+on no evidence), while a regression gate with ``alpha`` passes when its drop cannot be shown
+significant (DESIGN: it fails only on a significant drop); either way the detail says how
+many runs would be needed.
 """
 
 from __future__ import annotations
@@ -58,11 +61,14 @@ def _insufficient(
     value: float | None = None,
     threshold: float | None = None,
     runs_needed: int | None = None,
+    *,
+    default_pass: bool = False,
 ) -> GateResult:
+    passed = gate.on_insufficient == "pass" if gate.on_insufficient is not None else default_pass
     return GateResult(
         candidate,
         gate.name,
-        gate.on_insufficient == "pass",
+        passed,
         value,
         threshold,
         detail,
@@ -241,6 +247,7 @@ def _regression_gate(gate: Gate, candidate: str, pairing: Pairing | None) -> Gat
                 drop,
                 max_drop,
                 runs,
+                default_pass=True,  # a regression gate fails only on a significant drop (DESIGN)
             )
             r.extra = extra
             return r
@@ -261,6 +268,7 @@ def _regression_gate(gate: Gate, candidate: str, pairing: Pairing | None) -> Gat
             drop,
             max_drop,
             needed,
+            default_pass=True,
         )
         r.extra = extra
         return r

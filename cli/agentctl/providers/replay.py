@@ -121,7 +121,10 @@ class ReplayProvider:
         invalid = None
         if call.arguments is None:
             invalid = f"invalid arguments: {call.parse_error}"
-        elif tool is not None:
+        elif tool is not None and call.error:
+            # Production made this call; only when the tool rejected it (an error answer) is a
+            # schema violation the reason it changed nothing. A call that production carried
+            # out stays a side effect, to be paired (and judged) like any other write.
             problem = self.schemas.problem(call.name, call.arguments)
             if problem is not None:
                 invalid = f"invalid arguments for {call.name}: {problem}"

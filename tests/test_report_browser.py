@@ -16,8 +16,9 @@ import pytest
 from agentctl.reports import load_report_data, render_html
 from test_report_store import RUN_ID, XSS_CASE, XSS_MODEL, XSS_TOOL, build_known_run
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
+# Debian's packages by default; another browser build (GitHub's runners ship Chrome) by env.
+CHROMIUM = Path(os.environ.get("AGENTCTL_CHROMIUM", "/usr/bin/chromium"))
+CHROMEDRIVER = Path(os.environ.get("AGENTCTL_CHROMEDRIVER", "/usr/bin/chromedriver"))
 REPO = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.skipif(

@@ -47,10 +47,20 @@ def _load(text: str) -> dict[str, Any]:
     return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
 
 
-def test_workflow_is_valid_against_the_github_workflow_schema() -> None:
+@pytest.mark.parametrize("name", ["release-gate.yml", "ci.yml"])
+def test_workflow_is_valid_against_the_github_workflow_schema(name: str) -> None:
     validator = jsonschema.Draft7Validator(_schema())
-    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(_load(WORKFLOW.read_text()))]
+    text = (WORKFLOW.parent / name).read_text()
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(_load(text))]
     assert errors == []
+
+
+def test_project_ci_runs_the_readme_test_command() -> None:
+    ci = _load((WORKFLOW.parent / "ci.yml").read_text())
+    runs = [s.get("run", "") for s in ci["jobs"]["test"]["steps"]]
+    assert "make test" in runs
+    assert "make test" in (REPO / ".ci" / "run").read_text()
+    assert "make test" in (REPO / "README.md").read_text()
 
 
 def test_the_schema_check_catches_a_broken_workflow() -> None:

@@ -250,7 +250,8 @@ def print_comparison(c: Any) -> None:
         console.print(t)
     flaky = {k: v for k, v in (c.flaky or {}).items() if v}
     for side, cases in flaky.items():
-        console.print(f"flaky on {side}: {', '.join(cases[:20])}" + (" ..." if len(cases) > 20 else ""))
+        name = c.baseline if side == "baseline" else c.candidate if side == "candidate" else side
+        console.print(f"flaky on {name}: {', '.join(cases[:20])}" + (" ..." if len(cases) > 20 else ""))
 
 
 def print_comparison_summary(c: Any) -> None:
@@ -269,3 +270,9 @@ def print_comparison_summary(c: Any) -> None:
         first = ", ".join(ch.case_id for ch in c.regressed[:8])
         more = f" (+{len(c.regressed) - 8} more)" if len(c.regressed) > 8 else ""
         console.print(f"  regressed: {first}{more}  (agentctl eval compare for details)")
+    for side, cases in (c.flaky or {}).items():
+        if cases:
+            more = f" (+{len(cases) - 8} more)" if len(cases) > 8 else ""
+            name = c.baseline if side == "baseline" else c.candidate if side == "candidate" else side
+            console.print(f"  flaky on {name} (right in some repeats, wrong in others): "
+                          f"{len(cases)} cases: {', '.join(cases[:8])}{more}")

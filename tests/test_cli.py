@@ -185,3 +185,37 @@ def test_reports_keep_the_expected_actions_after_the_dataset_moves(tmp_path: Pat
         data = load_report_data(con, run_id_of(db))
     diffs = [c.diff for c in data.cases if c.diff is not None]
     assert len(diffs) >= 10  # expected-vs-actual diffs come from the stored cases, not the gone folder
+
+
+GOLDEN = ROOT / "tests" / "golden" / "demo_results.json"
+
+
+def test_demo_results_match_the_golden_file(demo_run: tuple[Path, str, str]) -> None:
+    """The demo's stored metrics and gates, kept in a committed golden file so a change in
+    scoring or statistics shows up as a diff. Regenerate on purpose with
+    AGENTCTL_UPDATE_GOLDEN=1 pytest tests/test_cli.py -k golden."""
+    import os
+
+    db, run_id, _ = demo_run
+    with duckdb.connect(str(db), read_only=True) as con:
+        metrics = con.execute(
+            "SELECT candidate, metric, value, ci_low, ci_high FROM metrics WHERE tag IS NULL ORDER BY 1, 2"
+        ).fetchall()
+        gates = con.execute("SELECT candidate, gate, passed, detail FROM gates ORDER BY 1, 2").fetchall()
+        verdicts = con.execute(
+            "SELECT candidate, count(*) FILTER (WHERE correct), count(*) FILTER (WHERE escaped_error), "
+            "count(*) FILTER (WHERE critical_error), count(*) FILTER (WHERE status = 'escalated') "
+            "FROM results GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+
+    def r(x: float | None) -> float | None:
+        return None if x is None else round(x, 6)
+
+    current = {
+        "metrics": {f"{c}/{m}": [r(v), r(lo), r(hi)] for c, m, v, lo, hi in metrics},
+        "gates": {f"{c}/{g}": {"passed": p, "detail": d} for c, g, p, d in gates},
+        "verdicts": {c: {"correct": a, "escaped": b, "critical": k, "escalated": e} for c, a, b, k, e in verdicts},
+    }
+    if os.environ.get("AGENTCTL_UPDATE_GOLDEN"):
+        GOLDEN.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
+    assert current == json.loads(GOLDEN.read_text())

@@ -83,7 +83,8 @@ class ScorerRegistry:
 
     def _unknown(self, name: str) -> str:
         close = difflib.get_close_matches(name, self.names(), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else " (see 'agentctl scorers' for the list)"
+        prefixes = sorted({n.partition(".")[0] + ".<metric>" if "." in n else n for n in self.names()})
+        hint = f" (did you mean '{close[0]}'?)" if close else f" (expected one of: {', '.join(prefixes)})"
         return f"unknown scorer '{name}'{hint}"
 
     def create(self, spec: ScorerSpec) -> Scorer:

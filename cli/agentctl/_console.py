@@ -276,3 +276,31 @@ def print_comparison_summary(c: Any) -> None:
             name = c.baseline if side == "baseline" else c.candidate if side == "candidate" else side
             console.print(f"  flaky on {name} (right in some repeats, wrong in others): "
                           f"{len(cases)} cases: {', '.join(cases[:8])}{more}")
+
+
+def print_dataset_stats(s: Any) -> None:
+    """``agentctl dataset stats`` (agentctl.datasets.stats.DatasetStats)."""
+    con = console
+    con.print(f"[bold]{s.path}[/]: {s.cases} cases ({s.cases_without_runs} without recordings), {s.runs} runs, "
+              f"{s.pending_review} pending review ({s.pending_review_share:.0%})")
+    labels = Table("label", "runs", "cases", "writes/run", "max writes", "replay cost", title="Recordings")
+    for name, lab in s.labels.items():
+        note = f" ({lab.estimated_runs} estimated)" if lab.estimated_runs else ""
+        note += f" ({lab.unpriced_runs} unpriced)" if lab.unpriced_runs else ""
+        labels.add_row(name, str(lab.runs), str(lab.cases), f"{lab.write_calls_mean:.2f}", str(lab.write_calls_max),
+                       f"${lab.cost_usd:,.4f}{note}")
+    con.print(labels)
+    tools = Table("tool", "effect", "calls", title="Tools")
+    for name, info in s.tools.items():
+        tools.add_row(name, str(info["effect"]), str(info["calls"]))
+    con.print(tools)
+    if s.tags:
+        con.print("tags: " + ", ".join(f"{t} ({n})" for t, n in s.tags.items()))
+    if s.invalid_calls:
+        con.print(f"[yellow]{s.runs_with_invalid_calls} recording(s) with invalid tool arguments:[/]")
+        for c in s.invalid_calls[:20]:
+            con.print(f"  runs.jsonl:{c.line}: run {c.run_id}: {c.tool}: {c.reason}", soft_wrap=True)
+        if len(s.invalid_calls) > 20:
+            con.print(f"  ... and {len(s.invalid_calls) - 20} more (--json lists all)")
+    con.print(f"replay cost of the recordings: ${s.replay_cost_usd:,.4f} (replay calls no model; this is what it "
+              "reports)")

@@ -165,9 +165,9 @@ def print_dry_run(outcome: EvalOutcome) -> None:
         err_console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
 
 
-def _estimate(outcome: EvalOutcome, runs: list[Any]) -> tuple[int, float | None]:
-    est = getattr(outcome, "estimates", None) or {}
-    calls = sum(est.get(("calls",) + r.key, 0) for r in runs)
+def _estimate(outcome: EvalOutcome, runs: list[Any]) -> tuple[int, float]:
+    est = outcome.estimates
+    calls = round(sum(est.get(("calls",) + r.key, 0) for r in runs))
     cost = sum(est.get(("cost",) + r.key, 0.0) for r in runs)
     return calls, cost
 
@@ -208,7 +208,7 @@ def print_run(row: dict[str, Any], results: list[RunResult], metrics: list[Metri
 def write_json(data: Any) -> None:
     import json
 
-    sys.stdout.write(json.dumps(data, indent=2, default=str, allow_nan=False if False else True) + "\n")
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
 def print_comparison(c: Any) -> None:

@@ -30,17 +30,6 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     """Things a person should know about the plan (cases without recordings, ...)."""
 
-    def expected_model_calls(self, dataset: Dataset) -> int:
-        """For live candidates: recorded assistant turns of the case (an estimate)."""
-        total = 0
-        for run in self.runs:
-            if run.candidate.is_replay:
-                continue
-            recs = dataset.runs_for(run.case.id)
-            turns = [sum(1 for m in r.messages if m.get("role") == "assistant") for r in recs]
-            total += max(1, round(sum(turns) / len(turns))) if turns else 1
-        return total
-
 
 def select_candidates(suite: Suite, wanted: list[str]) -> list[CandidateSpec]:
     """Candidates named on the command line (by name, or a litellm model string).

@@ -24,7 +24,7 @@ from agentctl.outcome import DEFAULT_CONCURRENCY, EvalOutcome, Progress, RunOpti
 from agentctl.plan import Plan, PlannedRun, make_plan, parse_shard, select_candidates
 from agentctl.provenance import candidate_record, git_commit, new_run_id, suite_config
 from agentctl.providers.execution import provider_settings, share_calls_with_judges, total_limit
-from agentctl.results import RunResult, ScoreResult
+from agentctl.results import RunResult, ScoreResult, Verdict
 from agentctl.scorers.base import Scorer, ScoringContext
 from agentctl.secrets import redact_text
 from agentctl.store.store import Store
@@ -34,12 +34,10 @@ if TYPE_CHECKING:
 
 
 def build_result(
-    run_id: str, case: Case, trajectory: Trajectory, suite: Suite, dataset: Dataset, scores: list[ScoreResult],
+    run_id: str, case: Case, trajectory: Trajectory, verdict: Verdict, suite: Suite, scores: list[ScoreResult],
     required: set[str],
 ) -> RunResult:
-    from agentctl.scorers.outcome import score_outcome
-
-    verdict = score_outcome(case, trajectory, suite, dataset.tools)
+    """The stored row of a run: its outcome verdict, with required scorers folded into ``correct``."""
     correct = verdict.correct
     reasons = list(verdict.reasons)
     if trajectory.infra_error and trajectory.error_detail:
@@ -77,6 +75,7 @@ async def _run_all(
     from agentctl.providers.base import make_provider
     from agentctl.providers.budget import BudgetExhausted
     from agentctl.providers.resilience import CallsStopped
+    from agentctl.scorers.outcome import score_outcome
     from agentctl.scorers.registry import registry
 
     settings, tracker, breakers = provider_settings(suite, options, store, stats)
@@ -130,11 +129,9 @@ async def _run_all(
                 # out of the results, so --resume (with more budget) runs it again from scratch.
                 not_run("budget" if isinstance(exc, BudgetExhausted) else "breaker:" + run.candidate.model)
                 return
+            verdict = score_outcome(run.case, trajectory, suite, dataset.tools)
             verdict_scores: list[ScoreResult] = []
             if scorers:
-                from agentctl.scorers.outcome import score_outcome
-
-                verdict = score_outcome(run.case, trajectory, suite, dataset.tools)
                 ctx = ScoringContext(run.case, trajectory, verdict, suite, dataset)
                 for scorer in scorers:
                     try:
@@ -142,7 +139,7 @@ async def _run_all(
                     except Exception as exc:  # a scorer bug must not lose the run
                         verdict_scores.append(ScoreResult(scorer.name, None, None,
                                                           error=redact_text(f"{type(exc).__name__}: {exc}")))
-            result = build_result(run_id, run.case, trajectory, suite, dataset, verdict_scores, required)
+            result = build_result(run_id, run.case, trajectory, verdict, suite, verdict_scores, required)
             # Model and judge calls were charged to the budget as they were made.
             await queue.put((result, trajectory))
             progress.advance(result)

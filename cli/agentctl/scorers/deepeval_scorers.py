@@ -31,10 +31,10 @@ from agentctl.scorers.mapping import (
     RunView,
     all_calls_with_output,
     deepeval_test_case,
+    library_family,
     run_view,
-    spec_problems,
 )
-from agentctl.scorers.registry import ScorerFamily, ScorerRegistry
+from agentctl.scorers.registry import ScorerRegistry
 
 if TYPE_CHECKING:
     from agentctl.config.models import ScorerSpec
@@ -81,19 +81,9 @@ METRICS: dict[str, MetricInfo] = {
 """Every supported metric, its arguments (besides ``threshold``) and whether it needs a judge."""
 
 
-def validate(spec: ScorerSpec) -> list[str]:
-    """Problems with a ``deepeval.*`` scorer spec (no import of deepeval)."""
-    metric = spec.name.partition(".")[2]
-    return spec_problems(spec.name, METRICS[metric], spec.args, spec.judge)
-
-
 def register(registry: ScorerRegistry) -> None:
     """Entry point of the ``agentctl.scorers`` group."""
-    registry.register_family(
-        ScorerFamily(
-            prefix=PREFIX, metrics=tuple(METRICS), factory=DeepevalScorer, validate=validate, extra="deepeval"
-        )
-    )
+    registry.register_family(library_family(PREFIX, METRICS, DeepevalScorer, extra="deepeval"))
 
 
 class DeepevalScorer(Scorer):

@@ -32,17 +32,20 @@ What goes where (the same for both libraries):
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from agentctl.normalize import is_matcher, normalize
 from agentctl.scorers.matchers import match_value, render_call
 from agentctl.scorers.outcome import pair_writes
+from agentctl.scorers.registry import ScorerFamily
 
 if TYPE_CHECKING:
+    from agentctl.config.models import ScorerSpec
     from agentctl.datasets.models import ExpectedAction
     from agentctl.engine.trajectory import Step, Trajectory
-    from agentctl.scorers.base import ScoringContext
+    from agentctl.scorers.base import Scorer, ScoringContext
 
 CallSelection = Literal["effects", "writes", "all"]
 CALL_SELECTIONS: tuple[str, ...] = ("effects", "writes", "all")
@@ -392,3 +395,15 @@ def _arg_problem(arg: Arg, value: Any) -> str | None:
             return f"invalid JSON Schema ({exc.message})"
         return None
     raise AssertionError(kind)
+
+
+def library_family(
+    prefix: str, metrics: dict[str, MetricInfo], factory: Callable[[ScorerSpec], Scorer], *, extra: str
+) -> ScorerFamily:
+    """The registry family of a library's metrics: names and arguments are checked from the
+    static ``metrics`` table, so validation never imports the library."""
+
+    def validate(spec: ScorerSpec) -> list[str]:
+        return spec_problems(spec.name, metrics[spec.name.partition(".")[2]], spec.args, spec.judge)
+
+    return ScorerFamily(prefix=prefix, metrics=tuple(metrics), factory=factory, validate=validate, extra=extra)

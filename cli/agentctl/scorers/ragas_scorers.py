@@ -30,12 +30,12 @@ from agentctl.scorers.mapping import (
     MetricInfo,
     RunView,
     describe_calls,
+    library_family,
     ragas_messages,
     ragas_tool_calls,
     run_view,
-    spec_problems,
 )
-from agentctl.scorers.registry import ScorerFamily, ScorerRegistry
+from agentctl.scorers.registry import ScorerRegistry
 
 if TYPE_CHECKING:
     from agentctl.config.models import ScorerSpec
@@ -77,19 +77,9 @@ METRICS: dict[str, MetricInfo] = {
 """Every supported metric, its arguments (besides ``threshold``) and whether it needs a judge."""
 
 
-def validate(spec: ScorerSpec) -> list[str]:
-    """Problems with a ``ragas.*`` scorer spec (no import of ragas)."""
-    metric = spec.name.partition(".")[2]
-    return spec_problems(spec.name, METRICS[metric], spec.args, spec.judge)
-
-
 def register(registry: ScorerRegistry) -> None:
     """Entry point of the ``agentctl.scorers`` group."""
-    registry.register_family(
-        ScorerFamily(
-            prefix=PREFIX, metrics=tuple(METRICS), factory=RagasScorer, validate=validate, extra="ragas"
-        )
-    )
+    registry.register_family(library_family(PREFIX, METRICS, RagasScorer, extra="ragas"))
 
 
 class RagasScorer(Scorer):

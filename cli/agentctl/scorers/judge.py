@@ -110,14 +110,8 @@ class Judge:
             completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
             cost = self._cost(litellm, response, prompt_tokens, completion_tokens)
             text = response.choices[0].message.content or ""
-        meter = _meter.get()
-        if meter is not None:
-            meter.cost_usd += cost
-            meter.calls += 1
-            meter.prompt_tokens += prompt_tokens
-            meter.completion_tokens += completion_tokens
-        if self.on_cost is not None and self.complete_fn is None:
-            self.on_cost(cost)  # the wrapped call charged the evaluation's budget itself
+        # The wrapped call charged the evaluation's budget itself.
+        self._charge(cost, prompt_tokens, completion_tokens, budget=self.complete_fn is None)
         return JudgeReply(text, cost, prompt_tokens, completion_tokens)
 
     async def _complete_wrapped(self, messages: list[dict[str, Any]], json_mode: bool) -> tuple[str, float, int, int]:
@@ -158,13 +152,19 @@ class Judge:
             cost = float(litellm.completion_cost(completion_response=response) or 0.0)
         except Exception:  # unknown model: litellm has no price for it
             cost = 0.0
+        self._charge(cost, 0, 0, budget=True)
+        return [list(item["embedding"]) for item in response.data]
+
+    def _charge(self, cost: float, prompt_tokens: int, completion_tokens: int, *, budget: bool) -> None:
+        """Add a call to the current run's meter and, when asked, to the evaluation's budget."""
         meter = _meter.get()
         if meter is not None:
             meter.cost_usd += cost
             meter.calls += 1
-        if self.on_cost is not None:
+            meter.prompt_tokens += prompt_tokens
+            meter.completion_tokens += completion_tokens
+        if budget and self.on_cost is not None:
             self.on_cost(cost)
-        return [list(item["embedding"]) for item in response.data]
 
     def _cost(self, litellm: Any, response: Any, prompt_tokens: int, completion_tokens: int) -> float:
         if self.pricing is not None:

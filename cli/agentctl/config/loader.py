@@ -145,6 +145,7 @@ class _SuiteChecks:
             self.recordings(self.files)
             if self.files.tools_ok:
                 self.tools(self.files)
+                self.cedar(self.files)
 
     def prompts(self) -> None:
         values: list[tuple[str | None, KeyPath]] = [
@@ -263,3 +264,23 @@ class _SuiteChecks:
                 ("agent", "escalation_tool"),
                 severity="warning",
             )
+
+    def cedar(self, files: DatasetFiles) -> None:
+        """``policy.cedar``: the policies parse (file and line), and name only actions a tool has."""
+        cedar = self.suite.policy.cedar
+        if cedar is None:
+            return
+        from agentctl.engine.cedar import check_cedar
+
+        tools = [*files.dataset.tools.names, *([e] if (e := self.suite.agent.escalation_tool) else [])]
+        try:
+            problems, _ = check_cedar(cedar, self.suite.base_dir, tools)
+        except InputError as exc:  # cedarpy missing: say what to install
+            self.add(exc.message, ("policy", "cedar"))
+            return
+        for p in problems:
+            if p.path is None:
+                key = tuple(["policy", "cedar", *(p.key or "").split(".")[2:]])
+                self.add(p.message, key)
+            else:
+                self.problems.append(p)

@@ -203,4 +203,6 @@ TABLES: dict[str, str] = {
 # Columns added after a table was first published: applied to existing files on open.
 ADDED_COLUMNS: list[tuple[str, str, str]] = [
     ("steps", "attempts", "INTEGER"),
+    ("steps", "policy_notes", "VARCHAR[]"),           # Cedar evaluation errors of an allowed call
+    ("eval_runs", "shard", "VARCHAR"),                # I/N of a sharded run (eval merge checks them)
 ]

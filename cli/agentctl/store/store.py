@@ -321,6 +321,7 @@ def _step_rows(r: RunResult, t: Trajectory) -> list[dict[str, Any]]:
             "divergence": s.divergence, "prompt_tokens": s.prompt_tokens,
             "completion_tokens": s.completion_tokens, "cost_usd": s.cost_usd, "latency_s": s.latency_s,
             "cached": s.cached, "attempts": s.attempts if s.kind == "model" else None,
+            "policy_notes": list(s.policy_notes) or None,
         })
     return rows
 

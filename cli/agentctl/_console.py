@@ -304,3 +304,14 @@ def print_dataset_stats(s: Any) -> None:
             con.print(f"  ... and {len(s.invalid_calls) - 20} more (--json lists all)")
     con.print(f"replay cost of the recordings: ${s.replay_cost_usd:,.4f} (replay calls no model; this is what it "
               "reports)")
+
+
+def print_exported(tables: list[Any]) -> None:
+    """``eval export``: the files written, with rows and bytes."""
+    table = Table(title="Exported tables")
+    for col in ("table", "rows", "bytes", "file"):
+        table.add_column(col, justify="right" if col in ("rows", "bytes") else "left")
+    for t in tables:
+        table.add_row(t.table, str(t.rows), f"{t.bytes:,}", str(t.path))
+    console.print(table)
+    console.print(f"{sum(t.bytes for t in tables):,} bytes in {len(tables)} files")

@@ -263,6 +263,7 @@ def run_suite(
                 "dataset_hash": dataset_hash(dataset.path), "agentctl_version": __version__,
                 "git_commit": git_commit(suite.base_dir), "options": options.public(),
                 "candidates": [candidate_record(suite, c) for c in candidates], "planned_runs": len(plan.runs),
+                "shard": "{}/{}".format(*shard) if (shard := parse_shard(options.shard)) else None,
             })
         # The golden cases as evaluated: reports and SQL users see what each run was held to,
         # even after the dataset changes.

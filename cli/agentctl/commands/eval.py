@@ -239,3 +239,32 @@ def export(
     from agentctl.store.export import export_run
 
     _console.print_exported(export_run(db_path(db), run_id, out, fmt=format))
+
+
+@eval_app.command("history")
+@reports_errors
+def history(
+    suite: Annotated[str | None, typer.Option(help="Suite name [default: the suite of the latest run].")] = None,
+    candidate: Annotated[str | None, typer.Option("--candidate", "-c", help="Only this candidate.")] = None,
+    metric: Annotated[str | None, typer.Option(help="Only this metric [default: success, escaped and critical "
+                                                    "error rates, cost per success, p95 latency].")] = None,
+    last: Annotated[int | None, typer.Option(metavar="N", help="Only the most recent N runs.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    db: DbOption = None,
+) -> None:
+    """A suite's stored runs, oldest first, with key metrics per candidate and their significant changes.
+
+    A rate's change from one run to the next is marked (▲/▼) when Fisher's exact test gives p < 0.05.
+
+    Example: agentctl eval history --suite support-triage --last 10
+    """
+    from agentctl import _console
+    from agentctl.metrics.history import load_history
+    from agentctl.store.store import Store
+
+    with Store(db_path(db), read_only=True) as store:
+        found = load_history(store.con, suite=suite, candidate=candidate, metric=metric, last=last)
+    if json_out:
+        _console.write_json(found.to_dict())
+    else:
+        _console.print_history(found)

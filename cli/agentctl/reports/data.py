@@ -20,6 +20,8 @@ from agentctl.reports.redact import scrub_mapping
 if TYPE_CHECKING:
     import duckdb
 
+    from agentctl.metrics.history import History
+
 
 @dataclass(frozen=True)
 class MetricRow:
@@ -157,6 +159,8 @@ class ReportData:
     """Sorted by case id, then candidate order."""
     comparisons: list[dict[str, Any]] = field(default_factory=list)
     """Rows of the ``comparisons`` table for this run, when that table exists."""
+    history: History | None = None
+    """The suite's last runs in this store up to this one (:mod:`agentctl.metrics.history`)."""
 
     @property
     def suite(self) -> str:
@@ -262,7 +266,18 @@ def load_report_data(con: duckdb.DuckDBPyConnection, run_id: str) -> ReportData:
         if case.case_id in expected:
             shown = next((r for r in case.runs if not r.correct), case.runs[0])
             case.diff = diff_actions(expected[case.case_id], shown.timeline)
-    return ReportData(run, suite_config, baseline, candidates, metrics, gates, cases, comparisons)
+    return ReportData(run, suite_config, baseline, candidates, metrics, gates, cases, comparisons,
+                      history=_load_history(con, run))
+
+
+def _load_history(con: duckdb.DuckDBPyConnection, run: dict[str, Any]) -> History | None:
+    from agentctl.metrics.history import load_history
+    from agentctl.reports.history import HISTORY_RUNS
+
+    try:
+        return load_history(con, suite=str(run.get("suite")), until_run=str(run["run_id"]), last=HISTORY_RUNS)
+    except InputError:  # this run is not finished, or the suite has no other run: no history
+        return None
 
 
 def _load_runs(con: duckdb.DuckDBPyConnection, run_id: str) -> list[RunRow]:

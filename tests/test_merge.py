@@ -159,6 +159,12 @@ def test_each_mismatch_exits_2_naming_the_shard(small: Path, tmp_path: Path) -> 
     assert f"shard {tmp_path / 'three.duckdb'}: shard count 3 differs" in merge(s1, tmp_path / "three.duckdb")
     assert f"shard {tmp_path / 'data.duckdb'}: dataset hash" in merge(s1, tmp_path / "data.duckdb")
     assert f"shard {tmp_path / 'nope.duckdb'}: no such results store" in merge(s1, tmp_path / "nope.duckdb")
+    shutil.copy(s2, tmp_path / "stopped.duckdb")
+    con = duckdb.connect(str(tmp_path / "stopped.duckdb"))
+    con.execute("UPDATE eval_runs SET status = 'interrupted', run_id = 'ev-stopped'")
+    con.close()
+    assert f"shard {tmp_path / 'stopped.duckdb'}: run ev-stopped is interrupted, not finished" \
+        in merge(s1, tmp_path / "stopped.duckdb")
 
 
 def test_merge_command_writes_reports_and_exits_like_gate(small: Path, tmp_path: Path) -> None:

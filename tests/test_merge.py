@@ -138,6 +138,10 @@ def test_each_mismatch_exits_2_naming_the_shard(small: Path, tmp_path: Path) -> 
     _run(other, tmp_path / "suite.duckdb", "2/2")
     _run(small, tmp_path / "cands.duckdb", "2/2", candidates=["prod"])
     _run(small, tmp_path / "three.duckdb", "2/3")
+    gated = tmp_path / "gated"
+    text = make_suite(gated).read_text().replace("{metric: success_rate, min: 0.90}", "{metric: success_rate, min: 0.5}")
+    (gated / "triage-small.yaml").write_text(text)
+    _run(gated / "triage-small.yaml", tmp_path / "config.duckdb", "2/2")
     changed = tmp_path / "changed"
     make_suite(changed)
     with (changed / "dataset" / "cases.jsonl").open("a") as fh:
@@ -158,6 +162,7 @@ def test_each_mismatch_exits_2_naming_the_shard(small: Path, tmp_path: Path) -> 
     assert f"shard {tmp_path / 'cands.duckdb'}: candidates" in merge(s1, tmp_path / "cands.duckdb")
     assert f"shard {tmp_path / 'three.duckdb'}: shard count 3 differs" in merge(s1, tmp_path / "three.duckdb")
     assert f"shard {tmp_path / 'data.duckdb'}: dataset hash" in merge(s1, tmp_path / "data.duckdb")
+    assert f"shard {tmp_path / 'config.duckdb'}: suite configuration" in merge(s1, tmp_path / "config.duckdb")
     assert f"shard {tmp_path / 'nope.duckdb'}: no such results store" in merge(s1, tmp_path / "nope.duckdb")
     shutil.copy(s2, tmp_path / "stopped.duckdb")
     con = duckdb.connect(str(tmp_path / "stopped.duckdb"))

@@ -71,7 +71,8 @@ def check_shards(shards: list[Shard]) -> None:
         for what, value, expected in (("suite", s.run["suite"], first.run["suite"]),
                                       ("dataset hash", s.run.get("dataset_hash"), first.run.get("dataset_hash")),
                                       ("candidates", _candidates(s.run), _candidates(first.run)),
-                                      ("shard count", s.count, first.count)):
+                                      ("shard count", s.count, first.count),
+                                      ("suite configuration", _config(s.run), _config(first.run))):
             if value != expected:
                 raise InputError(f"shard {s.path}: {what} {_show(value)} differs from {_show(expected)} "
                                  f"of shard {first.path}; the shards are not of one evaluation")
@@ -90,7 +91,14 @@ def check_shards(shards: list[Shard]) -> None:
         raise InputError(f"missing shard(s) {', '.join(missing)} of suite '{first.run['suite']}' (given: {given})")
 
 
+def _config(run: dict[str, Any]) -> dict[str, Any]:
+    """The suite as the shard ran it, wherever its file was (``_source`` differs between machines)."""
+    return {k: v for k, v in (run.get("suite_config") or {}).items() if k != "_source"}
+
+
 def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return "(gates, policy, scorers or other settings)"
     if isinstance(value, list):
         return "[" + ", ".join(f"{n} ({m})" for n, m in value) + "]"
     return repr(value)
@@ -154,7 +162,8 @@ def merge_shards(out: Path, paths: list[Path]) -> EvalOutcome:
     finished = [s.run["finished_at"] for s in shards if s.run.get("finished_at") is not None]
     row.update(
         run_id=run_id, started_at=min(s.run["started_at"] for s in shards),
-        options={"merged_from": [{"shard": s.spec, "run_id": s.run["run_id"], "store": str(s.path)} for s in shards]},
+        options={**{k: v for k, v in (first.get("options") or {}).items() if k != "shard"},
+                 "merged_from": [{"shard": s.spec, "run_id": s.run["run_id"], "store": str(s.path)} for s in shards]},
         planned_runs=sum(int(s.run.get("planned_runs") or 0) for s in shards),
     )
     with Store(out) as store:
@@ -181,4 +190,8 @@ def merge_shards(out: Path, paths: list[Path]) -> EvalOutcome:
                           [outcome.exit_code, max(finished) if finished else None, run_id])
     outcome.status = "finished"
     outcome.notes.append(f"merged {len(shards)} shard(s) of suite '{first['suite']}' into run {run_id} in {out}")
+    commits = sorted({str(s.run.get("git_commit")) for s in shards})
+    if len(commits) > 1:
+        outcome.notes.append(f"the shards ran at different git commits ({', '.join(commits)}); "
+                             f"the merged run records {first.get('git_commit')}")
     return outcome

@@ -55,9 +55,9 @@ def line_chart(history: History, metric: str, candidates: list[tuple[str, int]])
             f'<path d="M{left} {top}V{top + ph}H{left + pw}" stroke="#999" fill="none"/>',
             f'<text x="{left - 4}" y="{top + 8}" fill="#666" text-anchor="end">{escape(fmt_number(ymax, metric))}</text>',
             f'<text x="{left - 4}" y="{top + ph}" fill="#666" text-anchor="end">{escape(fmt_number(0.0, metric))}</text>',
-            f'<text x="{left}" y="{height - 8}" fill="#666">{escape(str(history.runs[0]["started_at"])[:10])}</text>',
+            f'<text x="{left}" y="{height - 8}" fill="#666">{escape(str(history.runs[0]["started_at"])[:16])}</text>',
             f'<text x="{left + pw}" y="{height - 8}" fill="#666" text-anchor="end">'
-            f'{escape(str(history.runs[-1]["started_at"])[:10])}</text>']
+            f'{escape(str(history.runs[-1]["started_at"])[:16])}</text>']
     for cand, ci in candidates:
         series = history.series(cand, metric)
         points = [(i, p) for i, p in enumerate(series) if p is not None and _finite(p.value)]

@@ -275,9 +275,11 @@ def _load_history(con: duckdb.DuckDBPyConnection, run: dict[str, Any]) -> Histor
     from agentctl.reports.history import HISTORY_RUNS
 
     try:
-        return load_history(con, suite=str(run.get("suite")), until_run=str(run["run_id"]), last=HISTORY_RUNS)
-    except InputError:  # this run is not finished, or the suite has no other run: no history
+        history = load_history(con, suite=str(run.get("suite")), until_run=str(run["run_id"]), last=HISTORY_RUNS)
+    except InputError:  # the suite has no finished run up to this one: no history
         return None
+    # An unfinished run (or a shard) is not part of its suite's history: show none rather than others'.
+    return history if history.runs[-1]["run_id"] == run["run_id"] else None
 
 
 def _load_runs(con: duckdb.DuckDBPyConnection, run_id: str) -> list[RunRow]:

@@ -204,3 +204,21 @@ def test_parquet_export_round_trips_through_duckdb(small: Path, tmp_path: Path) 
             assert stored, table
     bad = CliRunner().invoke(app, ["eval", "export", run_id, "--format", "csv", "--out", str(out), "--db", str(db)])
     assert bad.exit_code == 2 and "expected one of parquet" in bad.output
+
+
+def test_an_empty_shard_is_a_run_that_merges(tmp_path: Path) -> None:
+    # A matrix wider than the suite: some shards get no case. They finish (exit 0) and merge.
+    suite = make_suite(tmp_path, name="tiny", cases=3)
+    n = 8
+    shards = [tmp_path / f"s{i}.duckdb" for i in range(1, n + 1)]
+    outcomes = [run_suite(suite, db=p, options=RunOptions(shard=f"{i}/{n}")) for i, p in enumerate(shards, 1)]
+    empty = [o for o in outcomes if not o.results]
+    assert len(empty) >= n - 3 and all(o.exit_code == 0 and o.status == "finished" for o in empty)
+    whole_id = _run(suite, tmp_path / "whole.duckdb")
+    outcome = merge_shards(tmp_path / "merged.duckdb", shards)
+    assert snapshot(tmp_path / "merged.duckdb", outcome.run_id) == snapshot(tmp_path / "whole.duckdb", whole_id)
+    nothing = [tmp_path / f"none{i}.duckdb" for i in (1, 2)]
+    for i, p in enumerate(nothing, 1):
+        run_suite(suite, db=p, options=RunOptions(shard=f"{i}/2", tags=["no-such-tag"]))
+    result = CliRunner().invoke(app, ["eval", "merge", str(tmp_path / "none.duckdb"), *map(str, nothing), "--no-report"])
+    assert result.exit_code == 2 and "hold no runs: nothing to gate" in result.output

@@ -45,9 +45,11 @@ def read_shard(path: Path) -> Shard:
         raise InputError(f"shard {path}: no such results store")
     with Store(path, read_only=True) as store:
         rows = store._dicts("SELECT * FROM eval_runs ORDER BY started_at DESC LIMIT 1")
-    if not rows:
-        raise InputError(f"shard {path}: the store holds no evaluation")
-    run = rows[0]
+        if not rows:
+            raise InputError(f"shard {path}: the store holds no evaluation")
+        run = rows[0]
+        counted = store.con.execute("SELECT count(*) FROM results WHERE run_id = ?", [run["run_id"]]).fetchone()
+    run["_results"] = int(counted[0]) if counted else 0
     for key in ("suite_config", "options", "candidates"):
         if isinstance(run.get(key), str):
             run[key] = json.loads(run[key])
@@ -155,10 +157,12 @@ def merge_shards(out: Path, paths: list[Path]) -> EvalOutcome:
             raise InputError(f"the output store {out} is also given as a shard; merge into a new file")
     shards = [read_shard(p) for p in paths]
     check_shards(shards)
+    if not sum(s.run["_results"] for s in shards):
+        raise InputError(f"the {len(shards)} shard(s) hold no runs: nothing to gate (check --tag and --limit)")
     shards.sort(key=lambda s: s.index)
     run_id = merged_run_id(shards)
     first = shards[0].run
-    row = {k: v for k, v in first.items() if k not in ("shard", "message")}
+    row = {k: v for k, v in first.items() if k not in ("shard", "message", "_results")}
     finished = [s.run["finished_at"] for s in shards if s.run.get("finished_at") is not None]
     row.update(
         run_id=run_id, started_at=min(s.run["started_at"] for s in shards),

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from agentctl.config.models import ScorerSpec, Suite
+from agentctl.core.results import ScoreResult, Verdict
+from agentctl.core.trajectory import Step, Trajectory
 from agentctl.datasets.models import Case, Dataset
-from agentctl.engine.trajectory import Step, Trajectory
-from agentctl.results import ScoreResult, Verdict
 from agentctl.scorers.base import ScoringContext
 from agentctl.scorers.judge import JSON_INSTRUCTION
 from agentctl.scorers.registry import ScorerRegistry

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from agentctl.config.models import ScorerSpec
-from agentctl.errors import MissingExtra
+from agentctl.core.errors import MissingExtra
 from agentctl.scorers.judge import JSON_INSTRUCTION
 from agentctl.scorers.registry import ScorerRegistry
 from fake_openai import FakeOpenAI, text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agentctl.errors import InputError
+from agentctl.core.errors import InputError
 from agentctl.metrics.compare import Comparison, compare_candidates, compare_runs
 from agentctl.store.store import Store
 

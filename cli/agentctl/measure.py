@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.config.models import Suite
-from agentctl.errors import EXIT_GATE_FAILED, EXIT_OK, InputError
+from agentctl.core.errors import EXIT_GATE_FAILED, EXIT_OK, InputError
 from agentctl.outcome import EvalOutcome
 from agentctl.store.store import Store
 
 if TYPE_CHECKING:
+    from agentctl.core.results import RunResult
+    from agentctl.core.values import GateResult, MetricValue
     from agentctl.metrics.compare import Comparison
-    from agentctl.metrics.types import GateResult, MetricValue
-    from agentctl.results import RunResult
 
 
 @dataclass

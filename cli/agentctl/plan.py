@@ -6,8 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 
 from agentctl.config.models import CandidateSpec, Suite
+from agentctl.core.errors import InputError
 from agentctl.datasets.models import Case, Dataset, RecordedRun
-from agentctl.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING
 
 from agentctl import __version__
 from agentctl.config.models import Suite
+from agentctl.core.errors import EXIT_CANNOT_RUN, EXIT_INTERRUPTED, EXIT_OK, InputError, RunError
+from agentctl.core.results import RunResult, ScoreResult, Verdict
+from agentctl.core.secrets import redact_text
+from agentctl.core.trajectory import Trajectory
 from agentctl.datasets.models import Case, Dataset
-from agentctl.engine.trajectory import Trajectory
-from agentctl.errors import EXIT_CANNOT_RUN, EXIT_INTERRUPTED, EXIT_OK, InputError, RunError
 from agentctl.measure import finalize, gate_exit_code, gate_stored_run
 from agentctl.outcome import DEFAULT_CONCURRENCY, EvalOutcome, Progress, RunOptions, SilentProgress
 from agentctl.plan import Plan, PlannedRun, make_plan, parse_shard, select_candidates
 from agentctl.provenance import candidate_record, git_commit, new_run_id, suite_config
 from agentctl.providers.execution import provider_settings, share_calls_with_judges, total_limit
-from agentctl.results import RunResult, ScoreResult, Verdict
 from agentctl.scorers.base import Scorer, ScoringContext
-from agentctl.secrets import redact_text
 from agentctl.store.store import Store
 
 if TYPE_CHECKING:
@@ -207,8 +207,8 @@ def run_suite(
 ) -> EvalOutcome:
     """Run an evaluation end to end and return its outcome (exit code included).
 
-    Raises :class:`~agentctl.errors.InputError` for bad input (exit 2) and
-    :class:`~agentctl.errors.RunError` when the run cannot be carried out (exit 3).
+    Raises :class:`~agentctl.core.errors.InputError` for bad input (exit 2) and
+    :class:`~agentctl.core.errors.RunError` when the run cannot be carried out (exit 3).
     """
     from agentctl.config.loader import load_suite_and_dataset
     from agentctl.datasets.loader import dataset_hash

@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from agentctl.errors import EXIT_INTERRUPTED, AgentctlError, ValidationFailed
+from agentctl.core.errors import EXIT_INTERRUPTED, AgentctlError, ValidationFailed
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,7 +41,7 @@ def reports_errors(func: F) -> F:
             raise typer.Exit(exc.exit_code) from None
         except AgentctlError as exc:
             from agentctl import _console
-            from agentctl.secrets import redact_text
+            from agentctl.core.secrets import redact_text
 
             _console.print_error(redact_text(str(exc)))
             raise typer.Exit(exc.exit_code) from None

@@ -102,7 +102,7 @@ def show(
     Example: agentctl eval show ev-20261121-101500-ab12cd
     """
     from agentctl import _console
-    from agentctl.errors import InputError
+    from agentctl.core.errors import InputError
     from agentctl.store.store import Store
 
     with Store(db_path(db), read_only=True) as store:
@@ -148,7 +148,7 @@ def report(
     import sys
 
     from agentctl import _console
-    from agentctl.errors import InputError
+    from agentctl.core.errors import InputError
     from agentctl.reports import load_report_data, render_html, render_json, render_junit, render_markdown
     from agentctl.store.store import Store
 

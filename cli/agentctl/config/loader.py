@@ -16,10 +16,10 @@ from pydantic import ValidationError
 
 from agentctl.config.models import Suite, is_prompt_file
 from agentctl.config.yamlpos import KeyPath, YamlDocument, key_path, read_yaml, validation_problems
+from agentctl.core.errors import InputError, Problem, ValidationFailed
 from agentctl.datasets.loader import DatasetFiles, read_dataset
 from agentctl.datasets.models import Dataset
 from agentctl.datasets.validate import check_dataset, unknown_tool
-from agentctl.errors import InputError, Problem, ValidationFailed
 from agentctl.metrics.names import all_metric_names, is_known_metric
 
 _PASS_K = re.compile(r"^pass[\^@]([1-9][0-9]*)$")

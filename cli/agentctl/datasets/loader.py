@@ -16,8 +16,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from agentctl.config.yamlpos import KeyPath, YamlDocument, key_path, read_yaml, validation_problems
+from agentctl.core.errors import Problem, ValidationFailed
 from agentctl.datasets.models import Case, Dataset, RecordedRun, Tool
-from agentctl.errors import Problem, ValidationFailed
 
 CASES_FILE = "cases.jsonl"
 RUNS_FILE = "runs.jsonl"

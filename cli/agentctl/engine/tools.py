@@ -11,8 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from agentctl.core.normalize import canonical, parse_arguments
 from agentctl.datasets.models import Case, Dataset, RecordedRun, ToolCatalog
-from agentctl.normalize import canonical, parse_arguments
 
 
 @dataclass(frozen=True)

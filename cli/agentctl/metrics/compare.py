@@ -13,7 +13,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentctl.errors import InputError
+from agentctl.core.errors import InputError
+from agentctl.core.jsonvalues import finite_or_none
+from agentctl.core.results import RunResult
+from agentctl.core.values import MetricValue
 from agentctl.metrics.compute import RUN_FLAGS, RUN_VALUES, compute_metrics, run_is_scored, run_score
 from agentctl.metrics.intervals import (
     mcnemar_exact,
@@ -22,8 +25,6 @@ from agentctl.metrics.intervals import (
     paired_bootstrap_quantiles,
 )
 from agentctl.metrics.names import LOWER_IS_BETTER, RATE_METRICS
-from agentctl.metrics.types import MetricValue
-from agentctl.results import RunResult
 
 COMPARED_METRICS = (
     *RATE_METRICS,
@@ -88,14 +89,11 @@ class MetricDelta:
         return self.p_value < alpha
 
     def to_dict(self) -> dict[str, Any]:
-        out = {k: _finite(v) for k, v in self.__dict__.items()}
+        out = {k: finite_or_none(v) for k, v in self.__dict__.items()}
         out.update(worse=self.worse, significant=self.significant)
         return out
 
 
-def _finite(v: Any) -> Any:
-    # JSON has no infinity; cost_per_success_usd is infinite when nothing succeeded.
-    return None if isinstance(v, float) and not math.isfinite(v) else v
 
 
 @dataclass

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from agentctl.config.models import CandidateSpec, Price, Suite
+    from agentctl.core.trajectory import Trajectory
     from agentctl.datasets.models import Case, Dataset
-    from agentctl.engine.trajectory import Trajectory
 
 
 class Provider(Protocol):

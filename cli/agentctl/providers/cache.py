@@ -19,7 +19,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from agentctl.secrets import is_secret_key
+from agentctl.core.secrets import is_secret_key
 
 if TYPE_CHECKING:
     from agentctl.providers.base import CompleteFn, CompleteWrapper, ModelReply, ModelRequest

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentctl.errors import InputError
+from agentctl.core.errors import InputError
 from agentctl.reports.data import ReportData, load_report_data
 from agentctl.reports.html import render_html
 from agentctl.reports.json_report import REPORT_SCHEMA, render_json

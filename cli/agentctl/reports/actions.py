@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentctl.normalize import canonical, is_matcher, normalize
+from agentctl.core.normalize import canonical, is_matcher, normalize
 
 
 @dataclass

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agentctl.errors import InputError
+from agentctl.core.errors import InputError
 from agentctl.reports.actions import ActionDiff, diff_actions
 from agentctl.reports.redact import scrub_mapping
 

@@ -19,8 +19,8 @@ import importlib.util
 import json
 from typing import TYPE_CHECKING, Any
 
-from agentctl.errors import AgentctlError, MissingExtra
-from agentctl.results import ScoreResult
+from agentctl.core.errors import AgentctlError, MissingExtra
+from agentctl.core.results import ScoreResult
 from agentctl.scorers.base import Scorer
 from agentctl.scorers.judge import Judge, library_environment, metering, parse_json_object
 from agentctl.scorers.mapping import (

@@ -36,15 +36,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from agentctl.normalize import is_matcher, normalize
-from agentctl.scorers.matchers import match_value, render_call
+from agentctl.core.matchers import match_value, render_call
+from agentctl.core.normalize import is_matcher, normalize
+from agentctl.core.trajectory import is_write
 from agentctl.scorers.outcome import pair_writes
 from agentctl.scorers.registry import ScorerFamily
 
 if TYPE_CHECKING:
     from agentctl.config.models import ScorerSpec
+    from agentctl.core.trajectory import Step, Trajectory
     from agentctl.datasets.models import ExpectedAction
-    from agentctl.engine.trajectory import Step, Trajectory
     from agentctl.scorers.base import Scorer, ScoringContext
 
 CallSelection = Literal["effects", "writes", "all"]
@@ -116,7 +117,7 @@ def select_calls(traj: Trajectory, calls: CallSelection) -> list[Step]:
     if calls == "effects":
         return traj.writes
     if calls == "writes":
-        return [s for s in traj.tool_steps if s.effect in ("write", "unknown")]
+        return [s for s in traj.tool_steps if is_write(s.effect)]
     return traj.tool_steps
 
 

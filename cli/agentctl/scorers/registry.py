@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
-from agentctl.errors import InputError
+from agentctl.core.errors import InputError
 
 if TYPE_CHECKING:
     from agentctl.config.models import ScorerSpec

@@ -17,10 +17,11 @@ from typing import Any
 
 import duckdb
 
-from agentctl.engine.trajectory import Trajectory
-from agentctl.errors import RunError, StoreLocked
-from agentctl.metrics.types import GateResult, MetricValue
-from agentctl.results import RunResult, ScoreResult
+from agentctl.core.errors import RunError, StoreLocked
+from agentctl.core.jsonvalues import finite_or_none
+from agentctl.core.results import RunResult, ScoreResult
+from agentctl.core.trajectory import Trajectory
+from agentctl.core.values import GateResult, MetricValue
 from agentctl.store.schema import ADDED_COLUMNS, SCHEMA_VERSION, TABLES
 
 DEFAULT_DB = "agentctl.duckdb"
@@ -233,7 +234,7 @@ class Store:
 
     def replace_metrics(self, run_id: str, metrics: Iterable[MetricValue]) -> None:
         rows = [
-            {"run_id": run_id, **{k: _finite_or_none(v) if k in ("ci_low", "ci_high") else v
+            {"run_id": run_id, **{k: finite_or_none(v) if k in ("ci_low", "ci_high") else v
                                   for k, v in asdict(m).items()}}
             for m in metrics
         ]
@@ -295,10 +296,7 @@ class Store:
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def _finite_or_none(value: float | None) -> float | None:
-    if value is None or value != value or value in (float("inf"), float("-inf")):
-        return None
-    return value
+
 
 
 def _result_row(r: RunResult, finished: datetime) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agentctl.core.errors import InputError, Problem, ValidationFailed
+from agentctl.core.normalize import canonical
 from agentctl.datasets.importers.base import ImportedRun, ProblemLog, check_transcript, expand_sources
 from agentctl.datasets.importers.catalog import (
     dump_catalog,
@@ -38,8 +40,6 @@ from agentctl.datasets.importers.registry import available, get_importer, import
 from agentctl.datasets.models import Case, RecordedRun
 from agentctl.datasets.redact import Redactor, redactor_for
 from agentctl.engine.tools import recorded_calls_in
-from agentctl.errors import InputError, Problem, ValidationFailed
-from agentctl.normalize import canonical
 
 __all__ = ["ImportReport", "import_traces", "available", "importer"]
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from importlib import import_module
 from importlib.metadata import entry_points
 
+from agentctl.core.errors import InputError
 from agentctl.datasets.importers.base import Reader
-from agentctl.errors import InputError
 
 _IMPORTERS: dict[str, Reader] = {}
 _BUILTIN_MODULES = ("openai_chat", "otel", "openinference")

@@ -1,6 +1,6 @@
 """Comparing expected tool-call arguments with what the agent actually sent.
 
-Comparison is strict after normalisation (``agentctl.normalize``): the same keys both ways,
+Comparison is strict after normalisation (``agentctl.core.normalize``): the same keys both ways,
 key order ignored, numbers by value (``5 == 5.0``, but ``true`` is not ``1``), lists in
 order. An object with a single ``$`` key is a matcher, at any depth:
 
@@ -26,7 +26,7 @@ import re
 import unicodedata
 from typing import Any
 
-from agentctl.normalize import MATCHER_OPERATORS, is_matcher, normalize
+from agentctl.core.normalize import MATCHER_OPERATORS, is_matcher, normalize
 
 MAX_REASONS = 3
 """Differences listed in one reason before the rest is summarised as "(and N more)"."""

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import duckdb
 
 __all__ = [
-    "FORMATS", "REPORT_SCHEMA", "ReportData", "append_step_summary", "load_report_data", "render",
+    "FORMATS", "REPORT_SCHEMA", "ReportData", "append_step_summary", "format_name", "load_report_data", "render",
     "render_html", "render_json", "render_junit", "render_markdown", "report_filename", "write_reports",
 ]
 
@@ -37,12 +37,17 @@ FORMATS: dict[str, tuple[str, Callable[[ReportData], str]]] = {
 """Report format name -> (file extension, renderer)."""
 
 
-def render(data: ReportData, fmt: str) -> str:
-    """One report as text; ``fmt`` is a key of :data:`FORMATS` (``markdown`` is accepted for ``md``)."""
+def format_name(fmt: str) -> str:
+    """``fmt`` as a key of :data:`FORMATS` (``markdown`` is accepted for ``md``); ``InputError`` otherwise."""
     fmt = "md" if fmt == "markdown" else fmt
     if fmt not in FORMATS:
         raise InputError(f"unknown report format '{fmt}' (expected one of {', '.join(FORMATS)})", key="--format")
-    return FORMATS[fmt][1](data)
+    return fmt
+
+
+def render(data: ReportData, fmt: str) -> str:
+    """One report as text; ``fmt`` is a key of :data:`FORMATS` (``markdown`` is accepted for ``md``)."""
+    return FORMATS[format_name(fmt)][1](data)
 
 
 def report_filename(data: ReportData, fmt: str) -> str:

@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import json
 import math
+from dataclasses import asdict
 from importlib import resources
 from typing import Any
 
@@ -108,8 +109,8 @@ def _detail(case: CaseOutcome) -> dict[str, Any]:
             "escaped": r.escaped_error, "critical": r.critical_error, "infra": r.infra_error,
             "reasons": [_clip(x) for x in r.reasons], "cost": finite_or_none(r.cost_usd), "latency": finite_or_none(r.latency_s),
             "tokens": [r.prompt_tokens, r.completion_tokens], "model": r.model,
-            "scores": [{k: _clip(v) if not isinstance(v, float) else finite_or_none(v) for k, v in s.items()}
-                       for s in r.scores],
+            "scores": [{k: _clip(v) if not isinstance(v, float) else finite_or_none(v)
+                        for k, v in asdict(s).items() if v is not None} for s in r.scores.values()],
             "steps": [_step_view(s) for s in r.timeline],
         })
     diff = None

@@ -98,7 +98,7 @@ def report_dict(data: ReportData) -> dict[str, Any]:
                 "cost_usd": r.cost_usd, "latency_s": r.latency_s, "steps": r.steps, "tool_calls": r.tool_calls,
                 "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens, "model": r.model,
                 "tags": r.tags, "reasons": r.reasons,
-                "scores": [{k: s.get(k) for k in ("scorer", "score", "passed", "reason")} for s in r.scores],
+                "scores": [{k: getattr(s, k) for k in ("scorer", "score", "passed", "reason")} for s in r.scores.values()],
             })
     return json_ready(scrub_mapping({
         "format": "agentctl.report", "format_version": FORMAT_VERSION, "run": run,

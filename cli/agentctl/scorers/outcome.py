@@ -139,10 +139,12 @@ def score_outcome(case: Case, trajectory: Trajectory, suite: Suite, catalog: Too
     )
 
 
-def _pairing_reasons(actions: list[ExpectedAction], writes: list[Step], pairing: Pairing) -> list[str]:
-    """Explain unpaired writes and actions; a wrong-argument write is shown as its closest difference."""
-    # Pair each unpaired write with the unpaired expected action of the same tool it differs
-    # least from, so a wrong argument reads as one difference, not "missing" plus "unexpected".
+def closest_unpaired(actions: list[ExpectedAction], writes: list[Step], pairing: Pairing) -> dict[int, int]:
+    """Unpaired write -> the unpaired expected action of the same tool it differs least from.
+
+    A wrong argument then reads as one difference, not "missing" plus "unexpected"; the
+    verdict's reasons and the reports' action diff both explain a run with this.
+    """
     candidates = sorted(
         (len(arg_differences(actions[i].args, writes[j].args)), j, i)
         for j in pairing.unpaired_writes
@@ -155,7 +157,13 @@ def _pairing_reasons(actions: list[ExpectedAction], writes: list[Step], pairing:
         if j not in explained and i not in used_actions:
             explained[j] = i
             used_actions.add(i)
+    return explained
 
+
+def _pairing_reasons(actions: list[ExpectedAction], writes: list[Step], pairing: Pairing) -> list[str]:
+    """Explain unpaired writes and actions; a wrong-argument write is shown as its closest difference."""
+    explained = closest_unpaired(actions, writes, pairing)
+    used_actions = set(explained.values())
     reasons: list[str] = []
     for j in pairing.unpaired_writes:
         write = writes[j]

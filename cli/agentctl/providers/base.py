@@ -1,7 +1,9 @@
 """How a candidate answers a case: the Provider protocol, its settings, and a registry by scheme.
 
 ``replay:<label>`` candidates replay recordings; any other model string is a litellm model.
-A third party adds a scheme with :func:`register_provider` (``mock:`` -> their factory).
+Providers are plugins of the ``agentctl.providers`` entry-point group, named by scheme
+(:mod:`agentctl.core.plugins`): a third party adds ``mock:`` with an entry point
+``mock = "their_pkg:factory"``, the way ``replay`` and ``litellm`` are registered.
 
 Every model call of the agent loop goes through one async function, ``complete(request)``
 (:data:`CompleteFn`). Retries with backoff, rate limits, a response cache and budgets are
@@ -108,32 +110,17 @@ class ProviderSettings:
 
 
 ProviderFactory = Callable[["CandidateSpec", "Suite", "Dataset", ProviderSettings], Provider]
+"""The object of an ``agentctl.providers`` entry point."""
 
-_FACTORIES: dict[str, ProviderFactory] = {}
-
-
-def register_provider(scheme: str, factory: ProviderFactory) -> None:
-    """Candidates whose model is ``<scheme>:...`` are run by ``factory``."""
-    _FACTORIES[scheme] = factory
+DEFAULT_PROVIDER = "litellm"
+"""The provider of every model string whose scheme no plugin claims."""
 
 
 def make_provider(candidate: CandidateSpec, suite: Suite, dataset: Dataset, *, settings: ProviderSettings) -> Provider:
-    """The provider of a candidate: by the scheme of its model string, else litellm."""
+    """The provider of a candidate: the plugin named by the scheme of its model string, else litellm."""
+    from agentctl.core import plugins
+
     scheme = candidate.model.split(":", 1)[0] if ":" in candidate.model else ""
-    factory = _FACTORIES.get(scheme, _litellm_factory)
+    name = scheme if scheme and scheme != DEFAULT_PROVIDER and plugins.has(plugins.PROVIDERS, scheme) else DEFAULT_PROVIDER
+    factory: ProviderFactory = plugins.load(plugins.PROVIDERS, name)
     return factory(candidate, suite, dataset, settings)
-
-
-def _replay_factory(candidate: CandidateSpec, suite: Suite, dataset: Dataset, settings: ProviderSettings) -> Provider:
-    from agentctl.providers.replay import ReplayProvider
-
-    return ReplayProvider(candidate.replay_label or "", suite, dataset, candidate_name=candidate.name)
-
-
-def _litellm_factory(candidate: CandidateSpec, suite: Suite, dataset: Dataset, settings: ProviderSettings) -> Provider:
-    from agentctl.providers.litellm_model import LiteLLMProvider
-
-    return LiteLLMProvider(candidate, suite, dataset, settings)
-
-
-register_provider("replay", _replay_factory)

@@ -88,3 +88,8 @@ class LiteLLMProvider:
     async def run(self, case: Case, repeat: int) -> Trajectory:
         """One run of ``case`` (``repeat`` counts from 1)."""
         return await self.loop.run(case, repeat)
+
+
+def litellm_provider(candidate: CandidateSpec, suite: Suite, dataset: Dataset, settings: ProviderSettings) -> LiteLLMProvider:
+    """The ``litellm`` entry point of ``agentctl.providers``: every model no other plugin claims."""
+    return LiteLLMProvider(candidate, suite, dataset, settings)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentctl.config.models import Suite
+from agentctl.config.models import CandidateSpec, Suite
 from agentctl.core.trajectory import Step, ToolCall, Trajectory, resolve_effect
 from agentctl.datasets.models import Case, Dataset, RecordedRun
 from agentctl.engine.policy import PolicyChecker
 from agentctl.engine.tools import ArgumentSchemas, RecordedCall, message_text, recording_index
+from agentctl.providers.base import ProviderSettings
 
 
 class ReplayProvider:
@@ -157,3 +158,8 @@ def _int(value: Any) -> int | None:
 
 def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def replay_provider(candidate: CandidateSpec, suite: Suite, dataset: Dataset, settings: ProviderSettings) -> ReplayProvider:
+    """The ``replay`` entry point of ``agentctl.providers``: ``replay:<label>`` candidates."""
+    return ReplayProvider(candidate.replay_label or "", suite, dataset, candidate_name=candidate.name)

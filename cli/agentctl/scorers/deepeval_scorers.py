@@ -34,7 +34,6 @@ from agentctl.scorers.mapping import (
     library_family,
     run_view,
 )
-from agentctl.scorers.registry import ScorerRegistry
 
 if TYPE_CHECKING:
     from agentctl.config.models import ScorerSpec
@@ -81,9 +80,6 @@ METRICS: dict[str, MetricInfo] = {
 """Every supported metric, its arguments (besides ``threshold``) and whether it needs a judge."""
 
 
-def register(registry: ScorerRegistry) -> None:
-    """Entry point of the ``agentctl.scorers`` group."""
-    registry.register_family(library_family(PREFIX, METRICS, DeepevalScorer, extra="deepeval"))
 
 
 class DeepevalScorer(Scorer):
@@ -316,3 +312,7 @@ def _schema_model(schema: dict[str, Any]) -> type[Any]:
             return schema
 
     return JsonSchemaModel
+
+
+FAMILY = library_family(PREFIX, METRICS, DeepevalScorer, extra="deepeval")
+"""The ``deepeval.*`` scorers: the object of this module's ``agentctl.scorers`` entry point."""

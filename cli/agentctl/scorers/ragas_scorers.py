@@ -35,7 +35,6 @@ from agentctl.scorers.mapping import (
     ragas_tool_calls,
     run_view,
 )
-from agentctl.scorers.registry import ScorerRegistry
 
 if TYPE_CHECKING:
     from agentctl.config.models import ScorerSpec
@@ -77,9 +76,6 @@ METRICS: dict[str, MetricInfo] = {
 """Every supported metric, its arguments (besides ``threshold``) and whether it needs a judge."""
 
 
-def register(registry: ScorerRegistry) -> None:
-    """Entry point of the ``agentctl.scorers`` group."""
-    registry.register_family(library_family(PREFIX, METRICS, RagasScorer, extra="ragas"))
 
 
 class RagasScorer(Scorer):
@@ -284,3 +280,7 @@ def _embeddings_class() -> type[Any]:
             return await self.judge.embed(list(texts), self.model)
 
     return LitellmEmbeddings
+
+
+FAMILY = library_family(PREFIX, METRICS, RagasScorer, extra="ragas")
+"""The ``ragas.*`` scorers: the object of this module's ``agentctl.scorers`` entry point."""

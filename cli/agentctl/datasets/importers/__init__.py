@@ -36,12 +36,12 @@ from agentctl.datasets.importers.drafts import (
     draft_case,
     expected_actions,
 )
-from agentctl.datasets.importers.registry import available, get_importer, importer
+from agentctl.datasets.importers.registry import available, get_importer
 from agentctl.datasets.models import Case, RecordedRun
 from agentctl.datasets.redact import Redactor, redactor_for
 from agentctl.engine.tools import recorded_calls_in
 
-__all__ = ["ImportReport", "import_traces", "available", "importer"]
+__all__ = ["ImportReport", "available", "import_traces"]
 
 
 @dataclass

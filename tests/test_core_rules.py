@@ -14,6 +14,7 @@ from agentctl.core.jsonvalues import finite_or_none, json_ready
 from agentctl.core.trajectory import Step, Trajectory, is_write_side_effect
 from agentctl.datasets.models import Case, ToolCatalog
 from agentctl.datasets.redact import Redactor
+from agentctl.metrics.compare import MetricDelta
 from agentctl.reports.actions import diff_actions
 from agentctl.reports.redact import scrub_mapping, scrub_text
 from agentctl.scorers.mapping import select_calls
@@ -128,3 +129,7 @@ def test_secret_key_names_are_whole_words() -> None:
 def test_one_convention_for_non_finite_numbers() -> None:
     assert json_ready({"a": float("inf"), "b": [float("-inf"), float("nan"), 1.5]}) == {"a": "inf", "b": ["-inf", "nan", 1.5]}
     assert finite_or_none(float("inf")) is None and finite_or_none(2.0) == 2.0
+    # `eval compare --json` spells them as the JSON report does; the stored row holds NULL.
+    delta = MetricDelta("cost_per_success_usd", float("inf"), 1.0, float("-inf"), 4)
+    assert delta.to_dict(json=True)["baseline"] == "inf" and delta.to_dict(json=True)["delta"] == "-inf"
+    assert delta.to_dict()["baseline"] is None

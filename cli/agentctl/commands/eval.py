@@ -64,7 +64,7 @@ def _write_reports(db: Path, run_id: str, report_dir: Path, junit: Path | None) 
     from agentctl.store.store import Store
 
     with Store(db, read_only=True) as store:
-        paths = write_reports(store.con, run_id, report_dir=report_dir, junit_path=junit)
+        paths = write_reports(store, run_id, report_dir=report_dir, junit_path=junit)
     if "md" in paths:
         append_step_summary(paths["md"].read_text(encoding="utf-8"))
     for kind, path in paths.items():
@@ -154,7 +154,7 @@ def report(
         row = store.get_run(run_id)
         if row is None:
             raise InputError(f"no run {run_id!r} in {db_path(db)} (see 'agentctl eval list')")
-        text = render(load_report_data(store.con, row["run_id"]), fmt)
+        text = render(load_report_data(store, row["run_id"]), fmt)
     if out is None or str(out) == "-":
         sys.stdout.write(text)
         return

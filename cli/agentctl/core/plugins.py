@@ -19,7 +19,7 @@ contract is the same for every group:
       a factory ``(candidate, suite, dataset, settings) -> Provider`` for candidates whose
       model is ``<name>:...``; ``litellm`` runs every model with no registered scheme.
   ``agentctl.scorers``
-      a :class:`~agentctl.scorers.registry.ScorerFamily` owning the names ``<name>.<metric>``,
+      a :class:`~agentctl.config.scorer_registry.ScorerFamily` owning the names ``<name>.<metric>``,
       or a factory ``(ScorerSpec) -> Scorer`` for the single scorer ``<name>``.
   ``agentctl.importers``
       a reader ``(paths, ProblemLog) -> Iterator[ImportedRun]`` for ``dataset import --from <name>``.

@@ -20,7 +20,7 @@ from typing import Any
 from agentctl.core.errors import InputError
 from agentctl.core.trajectory import is_write
 from agentctl.datasets.models import Case, RecordedRun, ToolCatalog
-from agentctl.engine.tools import recorded_calls
+from agentctl.datasets.recorded_calls import recorded_calls
 
 
 @dataclass

@@ -19,9 +19,9 @@ from agentctl.core.normalize import parse_arguments
 from agentctl.core.secrets import redact_text, remember_secrets, secret_values
 from agentctl.core.trajectory import Step, ToolCall, Trajectory, resolve_effect
 from agentctl.datasets.models import Case, Dataset
+from agentctl.engine.model_call import CompleteFn, LoopSettings, ModelReply, ModelRequest
 from agentctl.engine.policy import PolicyChecker
 from agentctl.engine.tools import ArgumentSchemas, ToolAnswerer, recording_index
-from agentctl.providers.base import CompleteFn, ModelReply, ModelRequest, ProviderSettings
 
 OK_ANSWER = json.dumps({"ok": True})
 """What a write call with no recorded output is answered with."""
@@ -47,7 +47,7 @@ class AgentLoop:
         suite: Suite,
         dataset: Dataset,
         complete: CompleteFn,
-        settings: ProviderSettings,
+        settings: LoopSettings,
     ) -> None:
         self.candidate = candidate
         self.suite = suite

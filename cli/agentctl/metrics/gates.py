@@ -16,6 +16,7 @@ import math
 from collections.abc import Iterable
 
 from agentctl.config.models import Gate, Suite
+from agentctl.core.metric_names import RATE_METRICS
 from agentctl.core.results import RunResult
 from agentctl.core.values import GateResult, MetricValue
 from agentctl.metrics.compare import Pairing, pair_runs
@@ -26,7 +27,6 @@ from agentctl.metrics.intervals import (
     runs_needed_for_min,
     wilson,
 )
-from agentctl.metrics.names import RATE_METRICS
 
 MAX_FAILING_CASES_NAMED = 5
 

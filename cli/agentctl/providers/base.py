@@ -12,12 +12,19 @@ added by wrapping it: put wrappers in ``ProviderSettings.complete_wrappers``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from agentctl.engine.model_call import CompleteFn, CompleteWrapper, ModelReply, ModelRequest
+
+__all__ = [
+    "CompleteFn", "CompleteWrapper", "ModelReply", "ModelRequest", "Provider", "ProviderFactory", "ProviderSettings",
+    "make_provider",
+]
+
 if TYPE_CHECKING:
-    from agentctl.config.models import CandidateSpec, Price, Suite
+    from agentctl.config.models import CandidateSpec, Suite
     from agentctl.core.trajectory import Trajectory
     from agentctl.datasets.models import Case, Dataset
 
@@ -28,48 +35,6 @@ class Provider(Protocol):
     async def run(self, case: Case, repeat: int) -> Trajectory:
         """Run ``case`` once; ``repeat`` counts from 1."""
         ...
-
-
-@dataclass(frozen=True)
-class ModelRequest:
-    """One chat-completion call of the agent loop."""
-
-    model: str
-    """litellm model string."""
-    messages: list[dict[str, Any]]
-    tools: list[dict[str, Any]] | None
-    params: dict[str, Any]
-    """The candidate's params (may hold ``api_key``: never log or store them unscrubbed)."""
-    timeout_s: float
-    max_retries: int = 0
-    """Retries the provider client makes (with its own backoff) before ``complete`` raises."""
-    price: Price | None = None
-    """The suite's price for a model litellm's cost map does not know."""
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Extra litellm keyword arguments from the settings."""
-    case_id: str = ""
-    candidate: str = ""
-    repeat: int = 0
-
-
-@dataclass
-class ModelReply:
-    """The assistant's answer to a :class:`ModelRequest`, in OpenAI chat format."""
-
-    message: dict[str, Any]
-    """``{"role": "assistant", "content": ..., "tool_calls": [...]}`` (tool_calls only when present)."""
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    latency_s: float = 0.0
-    cached: bool = False
-    """Served from a response cache (set by a caching wrapper); cost and latency are the original call's."""
-    attempts: int = 1
-    """Attempts the call took (set by the retry wrapper)."""
-
-
-CompleteFn = Callable[[ModelRequest], Awaitable[ModelReply]]
-CompleteWrapper = Callable[[CompleteFn], CompleteFn]
 
 
 @dataclass

@@ -12,8 +12,9 @@ from typing import Any
 from agentctl.config.models import CandidateSpec, Suite
 from agentctl.core.trajectory import Step, ToolCall, Trajectory, resolve_effect
 from agentctl.datasets.models import Case, Dataset, RecordedRun
+from agentctl.datasets.recorded_calls import RecordedCall, message_text
 from agentctl.engine.policy import PolicyChecker
-from agentctl.engine.tools import ArgumentSchemas, RecordedCall, message_text, recording_index
+from agentctl.engine.tools import ArgumentSchemas, recording_index
 from agentctl.providers.base import ProviderSettings
 
 

@@ -21,7 +21,7 @@ from agentctl.reports.markdown import render_markdown
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    import duckdb
+    from agentctl.store.store import StoreHandle
 
 __all__ = [
     "FORMATS", "REPORT_SCHEMA", "ReportData", "append_step_summary", "format_name", "load_report_data", "render",
@@ -57,7 +57,7 @@ def report_filename(data: ReportData, fmt: str) -> str:
 
 
 def write_reports(
-    con: duckdb.DuckDBPyConnection,
+    store: StoreHandle,
     run_id: str,
     *,
     report_dir: Path | None,
@@ -66,9 +66,9 @@ def write_reports(
 ) -> dict[str, Path]:
     """Write the run's reports into ``report_dir`` (default ``reports/``), and JUnit to ``junit_path``.
 
-    Returns the written paths by format name. Reads only the store.
+    Returns the written paths by format name. Reads only the store (a :class:`Store` or a path).
     """
-    data = load_report_data(con, run_id)
+    data = load_report_data(store, run_id)
     out_dir = Path(report_dir) if report_dir is not None else Path("reports")
     written: dict[str, Path] = {}
     wanted = list(dict.fromkeys("md" if f == "markdown" else f for f in formats))

@@ -22,6 +22,8 @@ from agentctl.reports.redact import scrub_mapping
 if TYPE_CHECKING:
     import duckdb
 
+    from agentctl.store.store import StoreHandle
+
 
 @dataclass
 class RunRow(RunResult):
@@ -177,8 +179,16 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def load_report_data(con: duckdb.DuckDBPyConnection, run_id: str) -> ReportData:
-    """Read one evaluation from the results store; ``InputError`` when the run is not there."""
+def load_report_data(store: StoreHandle, run_id: str) -> ReportData:
+    """Read one evaluation from the results store (a :class:`Store` or a path); ``InputError``
+    when the run is not there."""
+    from agentctl.store.store import open_store
+
+    with open_store(store, read_only=True) as opened:
+        return _load(opened.con, run_id)
+
+
+def _load(con: duckdb.DuckDBPyConnection, run_id: str) -> ReportData:
     runs = _rows(con, "SELECT * FROM eval_runs WHERE run_id = ?", [run_id])
     if not runs:
         raise InputError(f"no evaluation with run_id '{run_id}' in the results store", key="run_id")

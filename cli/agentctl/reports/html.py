@@ -21,7 +21,7 @@ from typing import Any
 from markupsafe import Markup
 
 from agentctl.core.jsonvalues import finite_or_none
-from agentctl.metrics.names import LOWER_IS_BETTER
+from agentctl.core.metric_names import LOWER_IS_BETTER
 from agentctl.reports import charts
 from agentctl.reports.data import CaseOutcome, ReportData, fmt_number
 from agentctl.reports.redact import scrub_mapping, scrub_text

@@ -22,16 +22,12 @@ from typing import TYPE_CHECKING, Any
 from agentctl.core.errors import AgentctlError, MissingExtra
 from agentctl.core.results import ScoreResult
 from agentctl.scorers.base import Scorer
+from agentctl.scorers.families import CALLS, REFERENCE, Arg, MetricInfo, library_family
 from agentctl.scorers.judge import Judge, library_environment, metering, parse_json_object
 from agentctl.scorers.mapping import (
-    CALLS,
-    REFERENCE,
-    Arg,
-    MetricInfo,
     RunView,
     all_calls_with_output,
     deepeval_test_case,
-    library_family,
     run_view,
 )
 

@@ -22,15 +22,11 @@ from typing import TYPE_CHECKING, Any
 from agentctl.core.errors import AgentctlError, MissingExtra
 from agentctl.core.results import ScoreResult
 from agentctl.scorers.base import Scorer
+from agentctl.scorers.families import CALLS, REFERENCE, Arg, MetricInfo, library_family
 from agentctl.scorers.judge import Judge, RagasJudgeClient, library_environment, metering
 from agentctl.scorers.mapping import (
-    CALLS,
-    REFERENCE,
-    Arg,
-    MetricInfo,
     RunView,
     describe_calls,
-    library_family,
     ragas_messages,
     ragas_tool_calls,
     run_view,

@@ -38,8 +38,8 @@ from agentctl.datasets.importers.drafts import (
 )
 from agentctl.datasets.importers.registry import available, get_importer
 from agentctl.datasets.models import Case, RecordedRun
+from agentctl.datasets.recorded_calls import recorded_calls_in
 from agentctl.datasets.redact import Redactor, redactor_for
-from agentctl.engine.tools import recorded_calls_in
 
 __all__ = ["ImportReport", "available", "import_traces"]
 

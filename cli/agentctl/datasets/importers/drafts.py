@@ -15,7 +15,7 @@ from agentctl.core.normalize import canonical
 from agentctl.core.trajectory import is_write
 from agentctl.datasets.importers.catalog import is_escalation
 from agentctl.datasets.models import Case, Expected, ExpectedAction, Fixture
-from agentctl.engine.tools import RecordedCall, recorded_calls_in
+from agentctl.datasets.recorded_calls import RecordedCall, recorded_calls_in
 
 
 def final_status(messages: list[dict[str, Any]], escalation: set[str]) -> str:

@@ -19,11 +19,11 @@ from agentctl.core.errors import InputError
 
 if TYPE_CHECKING:
     from agentctl.config.models import ScorerSpec
-    from agentctl.scorers.base import Scorer
 
 ENTRY_POINT_GROUP = plugins.SCORERS
 
-Factory = Callable[["ScorerSpec"], "Scorer"]
+Factory = Callable[["ScorerSpec"], Any]
+"""Makes an ``agentctl.scorers.base.Scorer`` from its spec (the scorers layer sits above this one)."""
 Validator = Callable[["ScorerSpec"], list[str]]
 
 
@@ -100,7 +100,8 @@ class ScorerRegistry:
         hint = f" (did you mean '{close[0]}'?)" if close else f" (expected one of: {', '.join(prefixes)})"
         return f"unknown scorer '{name}'{hint}"
 
-    def create(self, spec: ScorerSpec) -> Scorer:
+    def create(self, spec: ScorerSpec) -> Any:
+        """The scorer of ``spec`` (an ``agentctl.scorers.base.Scorer``); ``InputError`` when the spec is wrong."""
         problems = self.problems(spec)
         if problems:
             raise InputError("; ".join(problems), key="scorers")

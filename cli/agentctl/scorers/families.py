@@ -3,18 +3,22 @@ library, and the scorer-registry family built from that table."""
 
 from __future__ import annotations
 
+import importlib.util
+from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from agentctl.config.scorer_registry import ScorerFamily
+from agentctl.core.errors import AgentctlError, MissingExtra
+from agentctl.core.results import ScoreResult
+from agentctl.scorers.base import Scorer
+from agentctl.scorers.judge import Judge, metering
 from agentctl.scorers.mapping import CALL_SELECTIONS
 
 if TYPE_CHECKING:
     from agentctl.config.models import ScorerSpec
-    from agentctl.scorers.base import Scorer
-
-
+    from agentctl.scorers.base import ScoringContext
 
 @dataclass(frozen=True)
 class Arg:
@@ -137,3 +141,50 @@ def library_family(
         return spec_problems(spec.name, metrics[spec.name.partition(".")[2]], spec.args, spec.judge)
 
     return ScorerFamily(prefix=prefix, metrics=tuple(metrics), factory=factory, validate=validate, extra=extra)
+
+
+class LibraryScorer(Scorer):
+    """One metric of a library family (deepeval, ragas) scored per run: the frame both share.
+
+    A subclass sets :attr:`METRICS` and :attr:`EXTRA` and measures in :meth:`_measure`; the
+    judge's pricing, metering, library failures and the threshold are handled here once.
+    """
+
+    METRICS: ClassVar[dict[str, MetricInfo]]
+    EXTRA: ClassVar[str]
+
+    def __init__(self, spec: ScorerSpec) -> None:
+        super().__init__(spec)
+        self.metric = spec.name.partition(".")[2]
+        self.info = self.METRICS[self.metric]
+        for module in self.required_modules():
+            if importlib.util.find_spec(module) is None:
+                raise MissingExtra(module, self.EXTRA, f"scorer '{spec.name}'")
+        self.judge: Judge | None = Judge(spec.judge, dict(spec.judge_params)) if spec.judge else None
+
+    def required_modules(self) -> tuple[str, ...]:
+        """Packages the metric needs (checked when the scorer is made, not when it scores)."""
+        return (self.EXTRA,)
+
+    @property
+    def threshold(self) -> float:
+        return float(self.spec.args.get("threshold", self.info.default_threshold))
+
+    async def score(self, ctx: ScoringContext) -> ScoreResult:
+        if self.judge is not None:
+            self.judge.pricing = ctx.suite.pricing.get(self.judge.model)
+        with metering() as meter:
+            try:
+                value, reason = await self._measure(ctx)
+            except AgentctlError:
+                raise
+            except Exception as exc:  # the library or the judge failed on this run
+                return ScoreResult(self.name, None, False, "", meter.cost_usd, f"{type(exc).__name__}: {exc}")
+        return self._result(value, reason, meter.cost_usd)
+
+    def _result(self, value: float, reason: str, cost_usd: float) -> ScoreResult:
+        return ScoreResult(self.name, value, value >= self.threshold, reason, cost_usd)
+
+    @abstractmethod
+    async def _measure(self, ctx: ScoringContext) -> tuple[float, str]:
+        """The metric's value and reason for one run (may raise: the run then scores as failed)."""

@@ -88,6 +88,7 @@ def test_a_broken_scorer_plugin_fails_suite_validate_with_its_name(tmp_path: Pat
     done = subprocess.run([sys.executable, "-m", "agentctl", "suite", "validate", str(path)],
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert done.returncode == 2, done.stderr
-    assert "plugin 'mycorp' (agentctl.scorers) failed to load: ModuleNotFoundError: " \
-           "No module named 'no_such_module_xyz'" in done.stdout + done.stderr
+    line = suite.splitlines().index("  - name: mycorp.helpfulness") + 1
+    assert f"suite.yaml:{line}: scorers[0].name: plugin 'mycorp' (agentctl.scorers) failed to load: " \
+           "ModuleNotFoundError: No module named 'no_such_module_xyz'" in done.stdout + done.stderr
     assert "Traceback" not in done.stderr

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from agentctl.config.models import Suite, is_prompt_file
 from agentctl.core.errors import InputError, Problem, ValidationFailed
 from agentctl.core.metric_names import all_metric_names, is_known_metric
+from agentctl.core.plugins import PluginError
 from agentctl.core.yamlpos import KeyPath, YamlDocument, key_path, read_yaml, validation_problems
 from agentctl.datasets.loader import DatasetFiles, read_dataset
 from agentctl.datasets.models import Dataset
@@ -211,7 +212,12 @@ class _SuiteChecks:
         from agentctl.config.scorer_registry import registry
 
         for i, spec in enumerate(self.suite.scorers):
-            for message in registry.problems(spec):
+            try:
+                messages = registry.problems(spec)
+            except PluginError as exc:  # a broken plugin: named, at the scorer that needs it
+                self.add(exc.message, ("scorers", i, "name"))
+                continue
+            for message in messages:
                 key: KeyPath = (
                     ("scorers", i, "name") if message.startswith("unknown scorer") else ("scorers", i)
                 )

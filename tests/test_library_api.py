@@ -4,6 +4,7 @@ object checked like a suite file, and nothing written before a run can start (is
 from __future__ import annotations
 
 import asyncio
+import signal
 from pathlib import Path
 
 import duckdb
@@ -43,10 +44,17 @@ def test_run_suite_async_on_the_callers_loop_with_a_store_handle(tmp_path: Path)
     db = tmp_path / "store.duckdb"
 
     async def service() -> agentctl.EvalOutcome:
-        with Store(db) as store:
-            outcome = await run_suite_async(DEMO, db=store, options=SMALL)
-            assert store.get_run(outcome.run_id)["status"] == "finished"  # type: ignore[index]
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, lambda: None)  # the service's own shutdown handler
+        try:
+            with Store(db) as store:
+                outcome = await run_suite_async(DEMO, db=store, options=SMALL)
+                assert store.get_run(outcome.run_id)["status"] == "finished"  # type: ignore[index]
+            # agentctl left the caller's signal handling alone (it used to remove it)
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
             return outcome
+        finally:
+            loop.remove_signal_handler(signal.SIGTERM)
 
     outcome = asyncio.run(service())
     assert [r.case_id for r in outcome.results] == sorted(r.case_id for r in outcome.results)

@@ -99,9 +99,12 @@ def _prepare(plan: PlannedRunList, suite: Suite, dataset: Dataset, store: Store,
 
 async def _run_all(
     run_id: str, plan: PlannedRunList, suite: Suite, dataset: Dataset, store: Store, prepared: _Prepared,
-    options: RunOptions, progress: Progress,
+    options: RunOptions, progress: Progress, handle_signals: bool,
 ) -> tuple[int, str | None]:
-    """Carry out the planned runs; returns (runs not run, why)."""
+    """Carry out the planned runs; returns (runs not run, why).
+
+    With ``handle_signals`` (only on a loop agentctl owns), SIGINT and SIGTERM stop the run
+    gracefully; on a caller's loop its own handlers stay in place."""
     from agentctl.providers.budget import BudgetExhausted
     from agentctl.providers.resilience import CallsStopped
     from agentctl.scorers.outcome import score_outcome
@@ -181,7 +184,7 @@ async def _run_all(
         runs_task.cancel()
 
     handled = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM) if handle_signals else ():
         try:
             loop.add_signal_handler(sig, on_signal)
             handled.append(sig)
@@ -236,13 +239,13 @@ def run_suite(
     carried out on a worker thread with its own loop; ``await run_suite_async(...)`` there instead
     to share the caller's loop. Raises like :func:`run_suite_async`.
     """
-    work = run_suite_async(suite, db=db, options=options, progress=progress, on_plan=on_plan)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(work)
+        return asyncio.run(_run_suite(suite, db, options, progress, on_plan, handle_signals=True))
     import concurrent.futures
 
+    work = _run_suite(suite, db, options, progress, on_plan, handle_signals=False)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentctl-run") as pool:
         return pool.submit(asyncio.run, work).result()
 
@@ -265,6 +268,13 @@ async def run_suite_async(
     Raises :class:`~agentctl.core.errors.InputError` for bad input (exit 2) and
     :class:`~agentctl.core.errors.RunError` when the run cannot be carried out (exit 3).
     """
+    return await _run_suite(suite, db, options, progress, on_plan, handle_signals=False)
+
+
+async def _run_suite(
+    suite: Suite | str | Path, db: StoreHandle, options: RunOptions | None, progress: Progress | None,
+    on_plan: Callable[[Plan, str], None] | None, *, handle_signals: bool,
+) -> EvalOutcome:
     from agentctl.config.loader import check_or_raise, check_suite, load_suite_and_dataset
     from agentctl.datasets.loader import dataset_hash
 
@@ -333,7 +343,8 @@ async def run_suite_async(
         progress.start(len(plan.runs), len(plan.runs) - len(todo))
         status, message, not_run = "finished", None, 0
         try:
-            not_run, message = await _run_all(run_id, todo, suite, dataset, store, prepared, options, progress)
+            not_run, message = await _run_all(run_id, todo, suite, dataset, store, prepared, options, progress,
+                                            handle_signals)
         except (KeyboardInterrupt, asyncio.CancelledError):
             progress.stop()
             store.finish_run(run_id, status="interrupted", exit_code=EXIT_INTERRUPTED,

@@ -100,3 +100,16 @@ def test_version_is_written_once() -> None:
 
     assert agentctl.__version__ is __version__ and version("agentctl") == __version__
     assert set(agentctl.__all__) >= {"run_suite", "run_suite_async", "Store", "Suite", "check_suite"}
+
+
+def test_library_errors_speak_of_arguments_and_the_cli_maps_them_to_flags() -> None:
+    from agentctl.commands._common import as_flag
+    from agentctl.core.errors import InputError
+    from agentctl.core.results import RunResult
+    from agentctl.metrics.compare import compare_candidates
+
+    run = RunResult("r", "c1", "base", 1, "completed", True, False, False, False, 0, 0.0, 1.0, 1, 1)
+    with pytest.raises(InputError) as raised:
+        compare_candidates([run], "base", "nope")
+    assert raised.value.problem.key == "candidate" and "--" not in str(raised.value)
+    assert str(as_flag(raised.value.problem)) == "--candidate: no results for candidate 'nope' (candidates: base)"

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from agentctl.config.cedar import check_cedar, to_context
 from agentctl.config.loader import load_suite_and_dataset, validate_suite
 from agentctl.config.models import CedarPolicy
-from agentctl.engine.cedar import check_cedar, to_context
 from agentctl.engine.policy import PolicyChecker
 from agentctl.main import app
 from agentctl.runner import run_suite

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from agentctl.config.loader import load_suite_and_dataset
 from agentctl.main import app
+from agentctl.merge import merge_shards
 from agentctl.plan import _in_shard, make_plan, parse_shard
 from agentctl.runner import RunOptions, run_suite
 from agentctl.store.export import EXPORTED_TABLES
-from agentctl.store.merge import merge_shards
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "datasets" / "support-triage"

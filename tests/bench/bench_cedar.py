@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from agentctl.config import cedar as cedar_module
 from agentctl.config.loader import load_suite_and_dataset
-from agentctl.engine import cedar as cedar_module
 from agentctl.engine.policy import PolicyChecker
 from agentctl.engine.tools import recorded_calls
 

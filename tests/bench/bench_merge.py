@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import duckdb  # noqa: E402
 
+from agentctl.merge import merge_shards  # noqa: E402
 from agentctl.plan import _in_shard  # noqa: E402
 from agentctl.store.export import export_run  # noqa: E402
-from agentctl.store.merge import merge_shards  # noqa: E402
 from agentctl.store.store import Store  # noqa: E402
 from test_report_store import build_synthetic_run  # noqa: E402
 

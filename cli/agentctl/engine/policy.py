@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.config.models import Condition, Policy, PolicyRule
+from agentctl.core.normalize import canonical
 from agentctl.datasets.models import ToolCatalog
-from agentctl.normalize import canonical
 
 if TYPE_CHECKING:
-    from agentctl.engine.cedar import CedarPolicies
+    from agentctl.config.cedar import CedarPolicies
 
 _MISSING = object()
 
@@ -36,7 +36,7 @@ class PolicyDecision:
 class PolicyChecker:
     """Decides whether a tool call is allowed; one per suite and candidate (it holds no per-run state).
 
-    With ``policy.cedar`` pass the parsed policies (:func:`agentctl.engine.cedar.load_cedar`) and
+    With ``policy.cedar`` pass the parsed policies (:func:`agentctl.config.cedar.load_cedar`) and
     the principal of this candidate; a Deny refuses the call like ``forbid``.
     """
 
@@ -55,7 +55,7 @@ class PolicyChecker:
         """The checker of one candidate: its Cedar principal, the suite's (cached) Cedar policies."""
         if policy.cedar is None:
             return cls(policy, catalog, escalation_tool)
-        from agentctl.engine.cedar import load_cedar, principal_for
+        from agentctl.config.cedar import load_cedar, principal_for
 
         tools = [*catalog.names, *([escalation_tool] if escalation_tool else [])]
         return cls(policy, catalog, escalation_tool, cedar=load_cedar(policy.cedar, base_dir, tools),

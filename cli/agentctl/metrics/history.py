@@ -14,7 +14,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agentctl.errors import InputError
+from agentctl.core.errors import InputError
 
 if TYPE_CHECKING:
     import duckdb
@@ -137,10 +137,10 @@ def load_history(
     if not runs:
         known = [r["suite"] for r in _rows(con, "SELECT DISTINCT suite FROM eval_runs ORDER BY 1", [])]
         raise InputError(f"no finished evaluation of suite '{suite}' in the store "
-                         f"(suites: {', '.join(known) or 'none'})", key="--suite")
+                         f"(suites: {', '.join(known) or 'none'})", key="suite")
     if last is not None:
         if last < 1:
-            raise InputError("--last must be at least 1", key="--last")
+            raise InputError("must be at least 1", key="last")
         runs = runs[-last:]
     metrics = [metric] if metric else list(HISTORY_METRICS)
     ids = [r["run_id"] for r in runs]
@@ -150,9 +150,9 @@ def load_history(
     if candidate is not None:
         rows = [r for r in rows if r["candidate"] == candidate]
         if not rows:
-            raise InputError(f"candidate '{candidate}' has no stored metrics in suite '{suite}'", key="--candidate")
+            raise InputError(f"candidate '{candidate}' has no stored metrics in suite '{suite}'", key="candidate")
     if metric is not None and not rows:
-        raise InputError(f"no stored metric '{metric}' in suite '{suite}'", key="--metric")
+        raise InputError(f"no stored metric '{metric}' in suite '{suite}'", key="metric")
     # The suite's candidate order (latest run first), then any others in the order they appear.
     named: list[str] = []
     for r in reversed(runs):

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from agentctl.errors import InputError
-from agentctl.store.store import Store
+from agentctl.core.errors import InputError
+from agentctl.store.store import StoreHandle, open_store
 
 EXPORTED_TABLES = ("eval_runs", "results", "steps", "scores", "cases", "metrics", "gates", "comparisons",
                    "comparison_cases")
@@ -25,16 +25,16 @@ class ExportedTable:
     bytes: int
 
 
-def export_run(db: Path, run_id: str, out_dir: Path, *, fmt: str = "parquet") -> list[ExportedTable]:
-    """Write the run's rows of each table into ``out_dir``; returns what was written."""
+def export_run(db: StoreHandle, run_id: str, out_dir: Path, *, fmt: str = "parquet") -> list[ExportedTable]:
+    """Write the run's rows of each table into ``out_dir`` (``db``: a Store or a path); returns what was written."""
     if fmt not in FORMATS:
-        raise InputError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}", key="--format")
+        raise InputError(f"{fmt!r}: expected one of {', '.join(FORMATS)}", key="format")
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    with Store(db, read_only=True) as store:
+    with open_store(db, read_only=True) as store:
         row = store.get_run(run_id)
         if row is None:
-            raise InputError(f"no run {run_id!r} in {db} (see 'agentctl eval list')")
+            raise InputError(f"no run {run_id!r} in {store.path} (see 'agentctl eval list')")
         rid = row["run_id"]
         present = {r[0] for r in store.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         for table in EXPORTED_TABLES:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agentctl.errors import InputError, MissingExtra, Problem
+from agentctl.core.errors import InputError, MissingExtra, Problem
 
 if TYPE_CHECKING:
     from agentctl.config.models import CedarPolicy

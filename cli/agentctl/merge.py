@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentctl.errors import InputError
+from agentctl.core.errors import InputError
 from agentctl.outcome import EvalOutcome
 from agentctl.plan import _in_shard, parse_shard
 from agentctl.store.store import Store

@@ -58,7 +58,7 @@ def build_result(
         policy_violations=verdict.policy_violations, failed_writes=verdict.failed_writes,
         cost_usd=trajectory.inference_cost_usd + tool_cost + review,
         inference_cost_usd=trajectory.inference_cost_usd, tool_cost_usd=tool_cost, review_cost_usd=review,
-        judge_cost_usd=sum(s.cost_usd for s in scores),
+        judge_cost_usd=sum(s.cost_usd for s in scores), user_cost_usd=trajectory.user_cost_usd,
         latency_s=trajectory.latency_s, steps=len(trajectory.model_steps),
         tool_calls=len(trajectory.tool_steps), reasons=reasons,
         failure_reason=trajectory.failure_reason, prompt_tokens=trajectory.prompt_tokens,

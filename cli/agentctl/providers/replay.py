@@ -3,13 +3,15 @@
 Repeat *i* of a case replays the *i*-th recording of that case with the label, in file order.
 Every recorded call is checked as a live call would be (arguments, JSON Schema, policy), so a
 recording that broke policy shows up as a policy violation even though production carried it out.
+A recording that ends with a user message holding the user simulator's ``stop`` string ended
+with the user: it is ``completed``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from agentctl.config.models import Suite
+from agentctl.config.models import DEFAULT_USER_STOP, Suite
 from agentctl.datasets.models import Case, Dataset, RecordedRun
 from agentctl.engine.policy import PolicyChecker
 from agentctl.engine.tools import ArgumentSchemas, RecordedCall, message_text, recording_index
@@ -28,6 +30,10 @@ class ReplayProvider:
         self.policy = PolicyChecker(suite.policy, dataset.tools, self.escalation_tool)
         self.schemas = ArgumentSchemas(dataset.tools)
         self.index = recording_index(dataset)
+        own = suite.candidate(self.candidate_name)
+        spec = suite.user_simulator_for(own) if own is not None else suite.user_simulator
+        self.stop = spec.stop if spec is not None else DEFAULT_USER_STOP
+        """A recording ending with a user message holding this ended with the user (completed)."""
 
     def recordings(self, case_id: str) -> list[RecordedRun]:
         """The recordings of a case with this label, in file order (repeat i is the i-th)."""
@@ -73,7 +79,13 @@ class ReplayProvider:
         calls_so_far = 0
         message_latency = 0.0
         steps: list[Step] = traj.steps
+        # A conversation (a case with a user, or a recording with several user messages) shows
+        # each user message as a step of its own, so the timeline says whose turn it was.
+        users = case.user is not None or sum(1 for m in run.messages if m.get("role") == "user") > 1
         for turn, msg in enumerate(run.messages):
+            if users and msg.get("role") == "user":
+                steps.append(Step(index=len(steps), kind="user", content=message_text(msg)))
+                continue
             if msg.get("role") != "assistant":
                 continue
             calls = calls_by_turn.get(turn, [])
@@ -98,7 +110,7 @@ class ReplayProvider:
                 steps.append(step)
                 escalated = escalated or step.effect == "escalation"
 
-        traj.status, traj.failure_reason = _status(run.messages, escalated)
+        traj.status, traj.failure_reason = _status(run.messages, escalated, self.stop)
         model_steps = traj.model_steps
         run_usage = run.usage or {}
         traj.prompt_tokens = _int(run_usage.get("prompt_tokens")) or sum(s.prompt_tokens or 0 for s in model_steps)
@@ -147,12 +159,14 @@ class ReplayProvider:
         return step
 
 
-def _status(messages: list[dict[str, Any]], escalated: bool) -> tuple[Any, str | None]:
+def _status(messages: list[dict[str, Any]], escalated: bool, stop: str) -> tuple[Any, str | None]:
     if escalated:
         return "escalated", None
     last = messages[-1] if messages else {}
     if last.get("role") == "assistant" and not last.get("tool_calls"):
         return "completed", None
+    if last.get("role") == "user" and stop in message_text(last):
+        return "completed", None  # the user ended the conversation
     return "failed", "incomplete"
 
 

@@ -279,3 +279,49 @@ def test_a_recording_that_ends_with_a_user_message_without_stop_is_incomplete(tm
                        candidates=[{"name": "prod", "model": "replay:prod"}])
     _, results, _ = run(path, tmp_path)
     assert (results[0]["status"], results[0]["failure_reason"]) == ("failed", "incomplete")
+
+
+# ---- suite validate ----------------------------------------------------------------------------
+
+
+def validate(path: Path) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from agentctl.main import app
+
+    result = CliRunner().invoke(app, ["suite", "validate", str(path)])
+    return result.exit_code, result.output
+
+
+def test_validate_names_the_case_with_a_user_when_no_simulator_is_configured(tmp_path: Path,
+                                                                            fake_openai: FakeOpenAI) -> None:
+    path = write_suite(tmp_path, fake_openai)
+    suite = yaml.safe_load(path.read_text())
+    del suite["user_simulator"]
+    path.write_text(yaml.safe_dump(suite))
+    cases = tmp_path / "ds" / "cases.jsonl"
+    cases.write_text('{"id": "plain", "input": "hi"}\n' + cases.read_text())
+    code, out = validate(path)
+    assert code == 2
+    assert "cases.jsonl:2: user: case 'move-1' has 'user', but no user_simulator is configured for 'live'" in \
+        " ".join(out.split())
+
+
+def test_validate_checks_the_simulators_prompt_file_and_replay_label(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    path = write_suite(tmp_path, fake_openai, user={"model": "replay", "system_prompt": "prompts/user.md"})
+    code, out = validate(path)
+    flat = " ".join(out.split())
+    assert code == 2
+    assert "suite.yaml:" in flat and "user_simulator.system_prompt: prompt file not found: prompts/user.md" in flat
+    assert "user_simulator: candidate 'live' is a model: user_simulator model 'replay' needs 'label'" in flat
+
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "user.md").write_text("Play the customer.")
+    path.write_text(path.read_text().replace("model: replay", "model: replay\n  label: prdo"))
+    code, out = validate(path)
+    assert code == 2
+    assert "user_simulator.label: no recorded runs with label 'prdo' to replay the user from" in " ".join(out.split())
+
+    path.write_text(path.read_text().replace("label: prdo", "label: prod"))
+    code, out = validate(path)
+    assert code == 0, out

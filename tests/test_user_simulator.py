@@ -7,6 +7,7 @@ agent's, requests for ``fake-user`` the simulated user's (litellm sends the mode
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -325,3 +326,55 @@ def test_validate_checks_the_simulators_prompt_file_and_replay_label(tmp_path: P
     path.write_text(path.read_text().replace("label: prdo", "label: prod"))
     code, out = validate(path)
     assert code == 0, out
+
+
+# ---- reports -------------------------------------------------------------------------------------
+
+
+def test_reports_show_whose_turn_each_message_was(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    import base64
+    import gzip
+    from html.parser import HTMLParser
+
+    from agentctl.reports import load_report_data, render_html
+    from agentctl.reports.json_report import report_dict
+
+    fake_openai.script(two_sides(
+        agent=[text("Which reservation?"),
+               tool_calls(("change_flight", {"reservation_id": "ZFA04Y", "date": "2026-05-21"})),
+               text("Moved.")],
+        user=[text("ZFA04Y, May 21."), text(STOP)]))
+    outcome, _, _ = run(write_suite(tmp_path, fake_openai), tmp_path)
+    con = duckdb.connect(str(tmp_path / "r.duckdb"), read_only=True)
+    data = load_report_data(con, outcome.run_id)
+    html = render_html(data)
+    con.close()
+
+    class Scripts(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.scripts: dict[str, str] = {}
+            self._id: str | None = None
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self._id = dict(attrs).get("id") if tag == "script" else None
+
+        def handle_data(self, d: str) -> None:
+            if self._id:
+                self.scripts[self._id] = self.scripts.get(self._id, "") + d
+
+    page = Scripts()
+    page.feed(html)
+    details = json.loads(gzip.decompress(base64.b64decode(page.scripts["report-details"])))
+    (run_detail,) = details[0]["runs"]
+    assert [(s["kind"], s.get("content")) for s in run_detail["steps"] if s["kind"] != "tool"] == [
+        ("user", OPENING), ("model", "Which reservation?"), ("user", "ZFA04Y, May 21."), ("model", None),
+        ("model", "Moved."), ("user", STOP)]
+    assert (run_detail["user_turns"], run_detail["user_cost"]) == (3, pytest.approx(0.004))
+    assert 'kind === "user" ? "step-user"' in html  # the timeline gives user turns their own style
+    # The side-by-side table has a row of its own for the simulator's cost.
+    assert re.search(r'<th scope="row">user_cost_usd</th>\s*<td>\s*<span class="val">\$0\.0040</span>', html)
+
+    (result,) = report_dict(data)["results"]
+    assert (result["user_turns"], result["user_cost_usd"], result["cost_usd"]) == (
+        3, pytest.approx(0.004), pytest.approx(0.06))

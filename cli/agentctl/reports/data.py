@@ -73,9 +73,16 @@ class RunRow:
     model: str | None
     tags: list[str]
     reasons: list[str]
+    user_cost_usd: float = 0.0
+    """What the simulated user's calls cost (not part of ``cost_usd``)."""
     timeline: list[dict[str, Any]] = field(default_factory=list)
     """Steps in order, as dicts of the ``steps`` table's non-null columns."""
     scores: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def user_turns(self) -> int:
+        """Messages of the (simulated or recorded) user shown as steps: a conversation's turns."""
+        return sum(1 for s in self.timeline if s.get("kind") == "user")
 
 
 @dataclass
@@ -279,6 +286,7 @@ def _load_runs(con: duckdb.DuckDBPyConnection, run_id: str) -> list[RunRow]:
             tool_calls=int(r.get("tool_calls") or 0), prompt_tokens=r.get("prompt_tokens"),
             completion_tokens=r.get("completion_tokens"), model=r.get("model"),
             tags=list(r.get("tags") or []), reasons=list(r.get("reasons") or []),
+            user_cost_usd=float(r.get("user_cost_usd") or 0.0),
         )
     cur = con.execute("SELECT * FROM steps WHERE run_id = ? ORDER BY case_id, candidate, repeat, step", [run_id])
     names = [d[0] for d in cur.description or []]

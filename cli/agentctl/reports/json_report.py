@@ -16,7 +16,7 @@ Shape (``format: "agentctl.report"``, ``format_version: 1``; fields are only eve
       "results": [{case_id, candidate, repeat, status, failure_reason, correct, escaped_error,
                    critical_error, infra_error, policy_violations, failed_writes, cost_usd,
                    latency_s, steps, tool_calls, prompt_tokens, completion_tokens, model, tags,
-                   reasons, scores: [{scorer, score, passed, reason}]}]
+                   reasons, user_cost_usd, user_turns, scores: [{scorer, score, passed, reason}]}]
     }
 
 Reports of more than 2,000 runs are written compact (no indentation). Numbers that are not finite (``cost_per_success_usd`` with no success) are the strings
@@ -74,7 +74,8 @@ REPORT_SCHEMA: dict[str, Any] = {
         "results": {"type": "array", "items": _obj(
             ["case_id", "candidate", "repeat", "status", "correct", "escaped_error", "critical_error",
              "infra_error", "cost_usd", "latency_s", "reasons", "scores"],
-            {"correct": {"type": "boolean"}, "cost_usd": _NUM, "latency_s": _NUM})},
+            {"correct": {"type": "boolean"}, "cost_usd": _NUM, "latency_s": _NUM, "user_cost_usd": _NUM,
+             "user_turns": {"type": "integer"}})},
     },
 }
 
@@ -113,7 +114,7 @@ def report_dict(data: ReportData) -> dict[str, Any]:
                 "policy_violations": r.policy_violations, "failed_writes": r.failed_writes,
                 "cost_usd": r.cost_usd, "latency_s": r.latency_s, "steps": r.steps, "tool_calls": r.tool_calls,
                 "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens, "model": r.model,
-                "tags": r.tags, "reasons": r.reasons,
+                "tags": r.tags, "reasons": r.reasons, "user_cost_usd": r.user_cost_usd, "user_turns": r.user_turns,
                 "scores": [{k: s.get(k) for k in ("scorer", "score", "passed", "reason")} for s in r.scores],
             })
     return _plain(scrub_mapping({

@@ -378,3 +378,32 @@ def test_reports_show_whose_turn_each_message_was(tmp_path: Path, fake_openai: F
     (result,) = report_dict(data)["results"]
     assert (result["user_turns"], result["user_cost_usd"], result["cost_usd"]) == (
         3, pytest.approx(0.004), pytest.approx(0.06))
+
+
+# ---- plugins -------------------------------------------------------------------------------------
+
+
+def test_a_simulator_shipped_as_a_package_is_found_by_its_entry_point(tmp_path: Path, fake_openai: FakeOpenAI,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "site"
+    (site / "scripted_user_pkg-1.0.dist-info").mkdir(parents=True)
+    (site / "scripted_user_pkg-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: scripted-user-pkg\nVersion: 1.0\n")
+    (site / "scripted_user_pkg-1.0.dist-info" / "entry_points.txt").write_text(
+        "[agentctl.user_simulators]\nscripted = scripted_user_pkg:factory\n")
+    (site / "scripted_user_pkg.py").write_text(
+        "from agentctl.providers.users import UserTurn\n"
+        "class Scripted:\n"
+        "    def __init__(self, lines):\n"
+        "        self.lines = lines\n"
+        "    async def reply(self, case, repeat, messages):\n"
+        "        said = sum(1 for m in messages if m['role'] == 'user')\n"
+        "        return UserTurn(self.lines[said - 1], cost_usd=0.5)\n"
+        "def factory(spec, candidate, suite, dataset, settings):\n"
+        "    return Scripted(['It is ZFA04Y.', 'bye ' + spec.stop])\n")
+    monkeypatch.syspath_prepend(str(site))
+    fake_openai.script(two_sides(agent=[text("Which reservation?"), text("Done.")], user=[]))
+    _, results, steps = run(write_suite(tmp_path, fake_openai, user={"model": "scripted:v1"}), tmp_path)
+    assert [s["content"] for s in steps if s["kind"] == "user"] == [OPENING, "It is ZFA04Y.", f"bye {STOP}"]
+    assert (results[0]["status"], results[0]["user_cost_usd"]) == ("completed", 1.0)
+    assert user_requests(fake_openai) == []

@@ -75,6 +75,11 @@ class RunRow:
     reasons: list[str]
     timeline: list[dict[str, Any]] = field(default_factory=list)
     """Steps in order, as dicts of the ``steps`` table's non-null columns."""
+    unverifiable: bool = False
+    """A tool call nothing could answer: shown as *unverifiable* beside the verdict."""
+    state_diff: list[dict[str, Any]] | None = None
+    """Stateful datasets: what the run changed in the world, ``[{path, old, new}]``."""
+    state_hash: str | None = None
     scores: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -110,6 +115,11 @@ class CaseOutcome:
     @property
     def infra(self) -> int:
         return sum(r.infra_error for r in self.runs)
+
+    @property
+    def unverifiable(self) -> int:
+        """Repeats with a tool call nothing could answer (their verdict is not verified)."""
+        return sum(r.unverifiable for r in self.runs)
 
     @property
     def all_correct(self) -> bool:
@@ -279,6 +289,8 @@ def _load_runs(con: duckdb.DuckDBPyConnection, run_id: str) -> list[RunRow]:
             tool_calls=int(r.get("tool_calls") or 0), prompt_tokens=r.get("prompt_tokens"),
             completion_tokens=r.get("completion_tokens"), model=r.get("model"),
             tags=list(r.get("tags") or []), reasons=list(r.get("reasons") or []),
+            unverifiable=bool(r.get("unverifiable")), state_diff=_json(r.get("state_diff"), None),
+            state_hash=r.get("state_hash"),
         )
     cur = con.execute("SELECT * FROM steps WHERE run_id = ? ORDER BY case_id, candidate, repeat, step", [run_id])
     names = [d[0] for d in cur.description or []]

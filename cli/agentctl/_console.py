@@ -200,7 +200,8 @@ def print_run(row: dict[str, Any], results: list[RunResult], metrics: list[Metri
         for col in ("case", "candidate", "rep", "status", "reasons"):
             table.add_column(col)
         for r in wrong:
-            table.add_row(r.case_id, r.candidate, str(r.repeat), r.status + (" (escaped)" if r.escaped_error else ""),
+            table.add_row(r.case_id, r.candidate, str(r.repeat), r.status + (" (escaped)" if r.escaped_error else "")
+                          + (" (unverifiable)" if r.unverifiable else ""),
                           "; ".join(r.reasons)[:200])
         console.print(table)
 

@@ -8,6 +8,7 @@ from the store without running anything.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -75,3 +76,9 @@ class RunResult:
     model: str = ""
     tags: list[str] = field(default_factory=list)
     scores: dict[str, ScoreResult] = field(default_factory=dict)
+    unverifiable: bool = False
+    """A tool call nothing could answer (a divergence): the verdict rests on an answer nobody gave."""
+    state_diff: list[dict[str, Any]] | None = None
+    """Stateful datasets: what the run changed, ``[{"path", "old", "new"}]`` (not the whole world)."""
+    state_hash: str | None = None
+    """Stateful datasets: identifies the final state (equal hashes, equal final states of a case)."""

@@ -50,6 +50,7 @@ def build_result(
                            + (f": {s.error}" if s.error else ""))
     review = suite.costs.review_usd if trajectory.status == "escalated" else 0.0
     tool_cost = trajectory.tool_cost_usd
+    state = trajectory.environment.finish() if trajectory.environment is not None else None
     return RunResult(
         run_id=run_id, case_id=case.id, candidate=trajectory.candidate, repeat=trajectory.repeat,
         status=trajectory.status, correct=correct,
@@ -64,6 +65,9 @@ def build_result(
         failure_reason=trajectory.failure_reason, prompt_tokens=trajectory.prompt_tokens,
         completion_tokens=trajectory.completion_tokens, model=trajectory.model, tags=list(case.tags),
         scores={s.scorer: s for s in scores},
+        unverifiable=trajectory.unverifiable,
+        state_diff=state.diff if state is not None and not state.error else None,
+        state_hash=state.hash if state is not None and not state.error else None,
     )
 
 
@@ -222,6 +226,9 @@ def run_suite(
 
         dataset, warnings = load_dataset(suite.dataset_dir()), []
     notes = [str(w) for w in warnings]
+    from agentctl.environments import load_environment
+
+    load_environment(suite, dataset)  # runs user code: here, before the event loop starts
     if options.concurrency < 1:
         raise InputError("--concurrency must be at least 1")
     candidates = select_candidates(suite, options.candidates)

@@ -284,6 +284,10 @@ class Suite(_Strict):
     pricing: dict[str, Price] = {}
     """Prices of models litellm does not know, by litellm model string."""
     gates: list[Gate] = []
+    environment: str | None = None
+    """Stateful tools: a ``.py`` file (relative to the suite), a module (``package.module``) or a
+    name registered in the ``agentctl.environments`` entry-point group, defining ``Environment``.
+    Default: the dataset's ``environment.py`` when there is one."""
 
     _source: Path | None = PrivateAttr(default=None)
 

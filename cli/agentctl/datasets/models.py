@@ -53,6 +53,10 @@ class Expected(_Strict):
     ordered: bool = False
     forbidden: list[ForbiddenCall] = []
     answer: AnswerCheck | None = None
+    state: Literal["from_actions"] | dict[str, Any] | None = None
+    """Outcome by state (needs an environment): ``from_actions`` (the snapshot ``actions`` produce
+    on a fresh environment) or ``{"dotted.path": VALUE_OR_MATCHER}`` checks of the final snapshot.
+    Replaces the comparison of writes with ``actions``."""
 
     @property
     def statuses(self) -> list[str]:
@@ -94,6 +98,8 @@ class Case(_Strict):
     review: str | None = None
     """``pending`` for drafts made by ``dataset import`` that nobody has reviewed yet."""
     metadata: dict[str, Any] = {}
+    initial_state: dict[str, Any] | None = None
+    """JSON Merge Patch (RFC 7396) applied to the dataset's state.json for this case's runs."""
 
     @model_validator(mode="after")
     def _input_or_user(self) -> Case:

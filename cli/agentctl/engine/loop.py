@@ -1,7 +1,9 @@
 """The agent loop for model candidates: call the model, answer its tool calls, until it is done.
 
-Tool calls are never executed. Each is checked (arguments parse, tool exists, JSON Schema,
-policy) and then answered from the case's fixtures or the recordings of the case. The loop
+Each tool call is checked (arguments parse, tool exists, JSON Schema, policy) and then, when
+the dataset has an environment, executed against the run's own copy of the world; otherwise
+(or for a tool the environment declines) answered from the case's fixtures or the
+recordings of the case. A refused call never reaches the environment. The loop
 ends on a final message, on the escalation tool, at ``agent.max_steps`` model calls, when the
 run's budget is spent, or when the provider fails.
 
@@ -23,6 +25,7 @@ from agentctl.datasets.models import Case, Dataset
 from agentctl.engine.policy import PolicyChecker
 from agentctl.engine.tools import ArgumentSchemas, ToolAnswerer, message_text, recording_index
 from agentctl.engine.trajectory import Effect, Step, ToolCall, Trajectory
+from agentctl.environments import environment_for
 from agentctl.errors import AgentctlError, InputError
 from agentctl.normalize import parse_arguments
 from agentctl.providers.base import CompleteFn, ModelReply, ModelRequest, ProviderSettings
@@ -65,6 +68,7 @@ class AgentLoop:
         self.policy = PolicyChecker(suite.policy, self.catalog, self.escalation_tool)
         self.schemas = ArgumentSchemas(self.catalog)
         self.index = recording_index(dataset)
+        self.environment = environment_for(suite, dataset)
         try:
             self.system_prompt = suite.system_prompt_for(candidate)
         except OSError as exc:
@@ -113,7 +117,15 @@ class AgentLoop:
         return traj
 
     async def _drive(self, case: Case, traj: Trajectory) -> None:
-        answerer = ToolAnswerer(case, self.index.answers(case.id), self.catalog)
+        env = None
+        if self.environment is not None:
+            try:
+                env = self.environment.start(case)
+            except Exception as exc:  # a bug in environment.py: the run fails, saying why
+                _fail(traj, "environment_error", detail=f"Environment() raised {type(exc).__name__}: {exc}")
+                return
+            traj.environment = env
+        answerer = ToolAnswerer(case, self.index.answers(case.id), self.catalog, env)
         budget = self.suite.budget.max_usd_per_run
         user = self.user if case.user is not None else None
         if user is not None:
@@ -268,11 +280,13 @@ class AgentLoop:
         recorded = answerer.answer(call.name, call.arguments)
         if recorded is not None:
             step.output, step.error = recorded.output, recorded.error
+            step.answered_by, step.traceback = recorded.source, recorded.traceback  # type: ignore[assignment]
         elif tool.effect == "write":
             step.output = OK_ANSWER  # a side effect, never executed: the agent is told it worked
+            step.answered_by = "none"
         else:
             step.output = f"Error: no recorded answer for {call.name} with these arguments"
-            step.error, step.divergence = True, True
+            step.error, step.divergence, step.answered_by = True, True, "none"
         return _Answer(step, step.output)
 
     def _detail(self, exc: BaseException) -> str:

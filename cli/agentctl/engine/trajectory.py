@@ -7,11 +7,15 @@ produce a :class:`Trajectory`; scorers only ever look at trajectories.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from agentctl.environments.runtime import EnvironmentRun
 
 StepKind = Literal["model", "tool", "user"]
 """``user``: a message of the (simulated or recorded) user in a multi-turn run."""
 Effect = Literal["read", "write", "escalation", "unknown"]
+AnsweredBy = Literal["environment", "fixture", "recording", "none"]
 
 
 @dataclass
@@ -64,7 +68,16 @@ class Step:
     invalid: str | None = None
     """Why the call was invalid (arguments not JSON, schema violation, unknown tool)."""
     divergence: bool = False
-    """A read call with no recorded answer (the candidate left the recorded path)."""
+    """A read call nothing could answer (the candidate left the recorded path)."""
+    answered_by: AnsweredBy | None = None
+    """Who answered a carried-out tool call: ``environment``, ``fixture``, ``recording``, or
+    ``none`` (nothing could: a divergence, or a write acknowledged with ``{"ok": true}``).
+    ``None`` for calls not carried out (refused, invalid) and for the hand-off."""
+    traceback: str | None = None
+    """The environment raised: its traceback (the model was answered ``Error: <message>``)."""
+    env_output: str | None = None
+    """Replays: what the environment answered when it differs from the recorded output
+    (a sign the environment and production disagree); None when they agree."""
 
     @property
     def carried_out(self) -> bool:
@@ -98,6 +111,8 @@ class Trajectory:
     completion_tokens: int = 0
     source_run_id: str | None = None
     """For replays: the recorded run replayed."""
+    environment: EnvironmentRun | None = None
+    """The run's environment (stateful datasets): its final state is judged and stored."""
 
     @property
     def model_steps(self) -> list[Step]:
@@ -134,6 +149,11 @@ class Trajectory:
     def final_text(self) -> str | None:
         texts = self.texts
         return texts[-1] if texts else None
+
+    @property
+    def unverifiable(self) -> bool:
+        """A tool call nothing could answer: the verdict rests on an answer nobody gave."""
+        return any(s.divergence for s in self.tool_steps)
 
     @property
     def tool_cost_usd(self) -> float:

@@ -12,6 +12,7 @@ RATE_METRICS = (
     "policy_violation_rate",
     "escalation_rate",
     "infra_error_rate",
+    "divergence_rate",
 )
 """Shares of runs; each carries a 95% Wilson interval."""
 
@@ -35,6 +36,7 @@ LOWER_IS_BETTER = {
     "policy_violation_rate",
     "escalation_rate",
     "infra_error_rate",
+    "divergence_rate",
     "cost_usd",
     "cost_per_success_usd",
     "mean_cost_usd",

@@ -77,6 +77,11 @@ class RunRow:
     """What the simulated user's calls cost (not part of ``cost_usd``)."""
     timeline: list[dict[str, Any]] = field(default_factory=list)
     """Steps in order, as dicts of the ``steps`` table's non-null columns."""
+    unverifiable: bool = False
+    """A tool call nothing could answer: shown as *unverifiable* beside the verdict."""
+    state_diff: list[dict[str, Any]] | None = None
+    """Stateful datasets: what the run changed in the world, ``[{path, old, new}]``."""
+    state_hash: str | None = None
     scores: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -117,6 +122,11 @@ class CaseOutcome:
     @property
     def infra(self) -> int:
         return sum(r.infra_error for r in self.runs)
+
+    @property
+    def unverifiable(self) -> int:
+        """Repeats with a tool call nothing could answer (their verdict is not verified)."""
+        return sum(r.unverifiable for r in self.runs)
 
     @property
     def all_correct(self) -> bool:
@@ -287,6 +297,8 @@ def _load_runs(con: duckdb.DuckDBPyConnection, run_id: str) -> list[RunRow]:
             completion_tokens=r.get("completion_tokens"), model=r.get("model"),
             tags=list(r.get("tags") or []), reasons=list(r.get("reasons") or []),
             user_cost_usd=float(r.get("user_cost_usd") or 0.0),
+            unverifiable=bool(r.get("unverifiable")), state_diff=_json(r.get("state_diff"), None),
+            state_hash=r.get("state_hash"),
         )
     cur = con.execute("SELECT * FROM steps WHERE run_id = ? ORDER BY case_id, candidate, repeat, step", [run_id])
     names = [d[0] for d in cur.description or []]

@@ -96,6 +96,7 @@ def case_index(data: ReportData) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             case.case_id, cand_ix.get(case.candidate, 0), [tag_ix[t] for t in case.tags], case.n, case.correct,
             case.verdict, case.change, _finite(sum(r.cost_usd for r in case.runs) / max(case.n, 1)),
             _finite(sum(r.latency_s for r in case.runs) / max(case.n, 1)), [_clip(r) for r in case.reasons[:3]],
+            case.unverifiable,
         ])
         details.append(_detail(case))
     return {"candidates": data.candidates, "tags": tags, "cases": rows}, details
@@ -113,6 +114,11 @@ def _detail(case: CaseOutcome) -> dict[str, Any]:
                        for s in r.scores],
             "steps": [_step_view(s) for s in r.timeline],
             "user_turns": r.user_turns, "user_cost": _finite(r.user_cost_usd),
+            "unverifiable": r.unverifiable,
+            "state_diff": None if r.state_diff is None else [
+                {k: _clip(json.dumps(scrub_mapping(v), ensure_ascii=False, default=str)) if k != "path" else _clip(v)
+                 for k, v in d.items()} for d in r.state_diff
+            ],
         })
     diff = None
     if case.diff is not None:

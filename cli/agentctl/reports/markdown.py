@@ -82,7 +82,8 @@ def render_markdown(data: ReportData, *, max_cases: int = 10) -> str:
         if regressed:
             lines += ["| case | candidate | tags | correct | reasons |", "|---|---|---|---|---|"]
             for c in regressed[:max_cases]:
-                lines.append(f"| {md(c.case_id)} | {md(c.candidate)} | {md(', '.join(c.tags))} | {c.correct}/{c.n} "
+                mark = f" ({c.unverifiable} unverifiable)" if c.unverifiable else ""
+                lines.append(f"| {md(c.case_id)} | {md(c.candidate)} | {md(', '.join(c.tags))} | {c.correct}/{c.n}{mark} "
                              f"| {md('; '.join(c.reasons[:2]), 200)} |")
             if len(regressed) > max_cases:
                 lines.append(f"\n…and {len(regressed) - max_cases} more in the HTML report.")

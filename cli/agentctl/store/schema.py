@@ -205,4 +205,11 @@ TABLES: dict[str, str] = {
 ADDED_COLUMNS: list[tuple[str, str, str]] = [
     ("steps", "attempts", "INTEGER"),
     ("results", "user_cost_usd", "DOUBLE"),
+    # stateful environments (who answered each call; what a run changed)
+    ("steps", "answered_by", "VARCHAR"),     # environment | fixture | recording | none
+    ("steps", "traceback", "VARCHAR"),       # the environment raised: its traceback
+    ("steps", "env_output", "VARCHAR"),      # replays: the environment's answer when it differs from the recording
+    ("results", "unverifiable", "BOOLEAN"),  # a tool call nothing could answer (divergence)
+    ("results", "state_diff", "JSON"),       # [{path, old, new}] from the initial to the final state
+    ("results", "state_hash", "VARCHAR"),    # identifies the final state of the case's world
 ]

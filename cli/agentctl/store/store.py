@@ -193,6 +193,9 @@ class Store:
             for k in ("prompt_tokens", "completion_tokens"):
                 data[k] = data.get(k) or 0
             data["model"] = data.get("model") or ""
+            data["unverifiable"] = bool(data.get("unverifiable"))
+            if isinstance(data.get("state_diff"), str):
+                data["state_diff"] = json.loads(data["state_diff"])
             data["scores"] = scores.get((row["case_id"], row["candidate"], int(row["repeat"])), {})
             out.append(RunResult(**data))
         return out
@@ -304,6 +307,7 @@ def _finite_or_none(value: float | None) -> float | None:
 def _result_row(r: RunResult, finished: datetime) -> dict[str, Any]:
     row = {k: v for k, v in asdict(r).items() if k != "scores"}
     row["finished_at"] = finished
+    row["state_diff"] = _json(r.state_diff)
     return row
 
 
@@ -321,6 +325,7 @@ def _step_rows(r: RunResult, t: Trajectory) -> list[dict[str, Any]]:
             "divergence": s.divergence, "prompt_tokens": s.prompt_tokens,
             "completion_tokens": s.completion_tokens, "cost_usd": s.cost_usd, "latency_s": s.latency_s,
             "cached": s.cached, "attempts": s.attempts if s.kind in ("model", "user") else None,
+            "answered_by": s.answered_by, "traceback": s.traceback, "env_output": s.env_output,
         })
     return rows
 

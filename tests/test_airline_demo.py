@@ -126,3 +126,51 @@ def test_the_generator_is_deterministic(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(copy / "generate.py")], check=True, capture_output=True)
     for name in ("cases.jsonl", "runs.jsonl", "state.json"):
         assert (copy / name).read_bytes() == (DATA / name).read_bytes(), name
+
+
+def test_a_live_candidate_with_the_recorded_customer_is_judged_by_state(tmp_path: Path) -> None:
+    """A model (the fake server) talks to prod's recorded customer of AIR-001 on a path of its own:
+    no get_user_details, the environment answers every call, and the final state is right."""
+    import yaml
+
+    from agentctl.runner import RunOptions, run_suite
+    from fake_openai import FakeOpenAI, assistant_turns, text, tool_calls
+
+    case = json.loads((DATA / "cases.jsonl").read_text().splitlines()[0])
+    write = case["expected"]["actions"][0]
+    args = write["args"]
+    state = json.loads((DATA / "state.json").read_text())
+    r = state["reservations"][args["reservation_id"]]
+    script = [
+        text("Happy to help. What is your user id and the reservation code?"),
+        tool_calls(("get_reservation_details", {"reservation_id": args["reservation_id"]})),
+        tool_calls(("search_direct_flight", {"origin": r["origin"], "destination": r["destination"],
+                                             "date": args["flights"][0]["date"]})),
+        text("The same flight a day later has seats. Gift card or credit card?"),
+        text(f"Confirm: move {args['reservation_id']} to {args['flights'][0]['date']}, settled on the gift card?"),
+        tool_calls((write["tool"], args)),
+        text("Done."),
+    ]
+    with FakeOpenAI() as fake:
+        fake.script(lambda body: script[min(assistant_turns(body), len(script) - 1)])
+        suite = yaml.safe_load(SUITE.read_text())
+        suite["dataset"] = str(DATA)
+        suite["agent"]["system_prompt"] = str(DATA / "prompts" / "agent.md")
+        suite["candidates"] = [{"name": "live", "model": "openai/fake-agent",
+                                "params": {"api_base": fake.base_url, "api_key": "sk-test-dummy-1234567890"},
+                                "user_simulator": {"model": "replay", "label": "prod-2026-06"}}]
+        suite.pop("baseline")
+        suite["gates"] = []
+        path = tmp_path / "live.yaml"
+        path.write_text(yaml.safe_dump(suite))
+        db = tmp_path / "live.duckdb"
+        run_suite(path, db=db, options=RunOptions(limit=1))
+        assert len(fake.requests) == 7
+    con = duckdb.connect(str(db), read_only=True)
+    row = con.execute("SELECT case_id, status, correct, critical_error, reasons FROM results").fetchone()
+    assert row == ("AIR-001", "completed", True, False, [])
+    steps = con.execute("SELECT kind, content, answered_by FROM steps ORDER BY step").fetchall()
+    recorded = json.loads((DATA / "runs.jsonl").read_text().splitlines()[0])
+    assert recorded["run_id"] == "prod-2026-06-AIR-001-1"
+    assert [c for k, c, _ in steps if k == "user"] == [m["content"] for m in recorded["messages"] if m["role"] == "user"]
+    assert [a for k, _, a in steps if k == "tool"] == ["environment"] * 3

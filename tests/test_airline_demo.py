@@ -174,3 +174,42 @@ def test_a_live_candidate_with_the_recorded_customer_is_judged_by_state(tmp_path
     assert recorded["run_id"] == "prod-2026-06-AIR-001-1"
     assert [c for k, c, _ in steps if k == "user"] == [m["content"] for m in recorded["messages"] if m["role"] == "user"]
     assert [a for k, _, a in steps if k == "tool"] == ["environment"] * 3
+
+
+def test_user_turns_render_in_their_own_style_in_chromium(demo: tuple, tmp_path: Path) -> None:
+    import os
+
+    if not Path(os.environ.get("AGENTCTL_CHROMIUM", "/usr/bin/chromium")).exists() and not os.environ.get("CI"):
+        pytest.skip("headless Chromium not installed (apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from agentctl.reports import load_report_data, render_html
+
+    _, _, con, run_id = demo
+    page = tmp_path / "report.html"
+    page.write_text(render_html(load_report_data(con, run_id)), encoding="utf-8")
+    options = webdriver.ChromeOptions()
+    options.binary_location = os.environ.get("AGENTCTL_CHROMIUM", "/usr/bin/chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(os.environ.get("AGENTCTL_CHROMEDRIVER", "/usr/bin/chromedriver")),
+                              options=options)
+    try:
+        driver.get(page.as_uri())
+        driver.find_element(By.ID, "f-search").send_keys("AIR-012")
+        row = driver.find_elements(By.CSS_SELECTOR, "#case-rows tr.row")[0]
+        row.click()
+        detail = WebDriverWait(driver, 10).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, "#case-rows tr.detail[data-loaded]"))
+        users = detail.find_elements(By.CSS_SELECTOR, "li.step-user")
+        assert [u.find_element(By.TAG_NAME, "b").text for u in users][:1] == ["user"]
+        assert users[-1].find_element(By.TAG_NAME, "pre").text.endswith("###STOP###")
+        assert users[0].value_of_css_property("border-left-color") != \
+            detail.find_elements(By.CSS_SELECTOR, "li.step-model")[0].value_of_css_property("border-left-color")
+        assert "user turns" in detail.find_element(By.TAG_NAME, "summary").text
+    finally:
+        driver.quit()

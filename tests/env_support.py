@@ -77,12 +77,12 @@ class Environment:
 
 
 def write_env_dataset(root: Path, cases: list[dict[str, Any]], *, runs: list[dict[str, Any]] | None = None,
-                      environment: str = ENVIRONMENT, state: Any = STATE) -> Path:
+                      environment_py: str = ENVIRONMENT, state: Any = STATE) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "tools.yaml").write_text(yaml.safe_dump(TOOLS), encoding="utf-8")
     (root / "cases.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cases), encoding="utf-8")
     (root / "state.json").write_text(state if isinstance(state, str) else json.dumps(state, indent=1), encoding="utf-8")
-    (root / "environment.py").write_text(environment, encoding="utf-8")
+    (root / "environment.py").write_text(environment_py, encoding="utf-8")
     if runs is not None:
         (root / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in runs), encoding="utf-8")
     return root
@@ -94,7 +94,7 @@ def live(name: str, base_url: str, model: str = "openai/fake-agent") -> dict[str
 
 def write_env_suite(tmp: Path, cases: list[dict[str, Any]], candidates: list[dict[str, Any]], **extra: Any) -> Path:
     runs = extra.pop("runs", None)
-    env_kwargs = {k: extra.pop(k) for k in ("environment", "state") if k in extra}
+    env_kwargs = {k: extra.pop(k) for k in ("environment_py", "state") if k in extra}
     write_env_dataset(tmp / "data", cases, runs=runs, **env_kwargs)
     spec: dict[str, Any] = {
         "version": 1, "name": "env", "dataset": "data",

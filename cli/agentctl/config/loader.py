@@ -146,6 +146,13 @@ class _SuiteChecks:
             self.users(self.files)
             if self.files.tools_ok:
                 self.tools(self.files)
+            self.environment(self.files)
+
+    def environment(self, files: DatasetFiles) -> None:
+        from agentctl.environments.validate import check_environment
+
+        line = self.doc.line_of(("environment",)) if self.suite.environment else None
+        check_environment(self.suite, files, self.problems, line)
 
     def prompts(self) -> None:
         values: list[tuple[str | None, KeyPath]] = [

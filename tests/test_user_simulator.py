@@ -407,3 +407,26 @@ def test_a_simulator_shipped_as_a_package_is_found_by_its_entry_point(tmp_path: 
     assert [s["content"] for s in steps if s["kind"] == "user"] == [OPENING, "It is ZFA04Y.", f"bye {STOP}"]
     assert (results[0]["status"], results[0]["user_cost_usd"]) == ("completed", 1.0)
     assert user_requests(fake_openai) == []
+
+
+def test_an_unauthorised_simulator_opens_its_own_breaker_and_the_message_names_it(tmp_path: Path,
+                                                                                 fake_openai: FakeOpenAI) -> None:
+    from fake_openai import error
+
+    def handler(body: dict[str, Any]) -> Reply:
+        return error(401) if body.get("model") == "fake-user" else text("Which reservation?")
+
+    fake_openai.script(handler)
+    path = write_suite(tmp_path, fake_openai)
+    cases = tmp_path / "ds" / "cases.jsonl"
+    first = json.loads(cases.read_text())
+    cases.write_text("".join(json.dumps({**first, "id": f"move-{i}"}) + "\n" for i in range(1, 4)))
+    outcome = run_suite(path, db=tmp_path / "o.duckdb", options=RunOptions(concurrency=1))
+    # The first run fails on the simulator's 401 (an infra error); the breaker of the user's
+    # model is then open, so the other runs are not run, and the message says whose breaker it is.
+    assert [(r.case_id, r.status, r.failure_reason, r.infra_error) for r in outcome.results] == [
+        ("move-1", "failed", "provider_error", True)]
+    assert outcome.results[0].reasons[0].startswith("provider failed: user simulator: AuthenticationError (HTTP 401)")
+    assert (outcome.exit_code, outcome.not_run) == (3, 2)
+    assert outcome.message is not None and outcome.message.startswith("circuit breaker open for openai/fake-user")
+    assert len(user_requests(fake_openai)) == 1

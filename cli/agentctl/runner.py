@@ -131,7 +131,9 @@ async def _run_all(
             except CallsStopped as exc:
                 # Stopped between two model calls: what it did so far is not a verdict. It stays
                 # out of the results, so --resume (with more budget) runs it again from scratch.
-                not_run("budget" if isinstance(exc, BudgetExhausted) else "breaker:" + run.candidate.model)
+                # The breaker may be a simulated user's model, not the candidate's.
+                not_run("budget" if isinstance(exc, BudgetExhausted)
+                        else "breaker:" + (getattr(exc, "model", None) or run.candidate.model))
                 return
             verdict = score_outcome(run.case, trajectory, suite, dataset.tools)
             verdict_scores: list[ScoreResult] = []

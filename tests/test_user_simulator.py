@@ -430,3 +430,10 @@ def test_an_unauthorised_simulator_opens_its_own_breaker_and_the_message_names_i
     assert (outcome.exit_code, outcome.not_run) == (3, 2)
     assert outcome.message is not None and outcome.message.startswith("circuit breaker open for openai/fake-user")
     assert len(user_requests(fake_openai)) == 1
+
+
+def test_a_dry_run_says_the_simulators_calls_are_not_estimated(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    outcome = run_suite(write_suite(tmp_path, fake_openai), db=tmp_path / "d.duckdb", options=RunOptions(dry_run=True))
+    assert "1 live run(s) are conversations whose user is played by openai/fake-user: its calls " \
+           "(user_cost_usd) are not in this estimate" in outcome.notes
+    assert fake_openai.requests == []

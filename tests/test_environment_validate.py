@@ -107,7 +107,7 @@ def test_the_suite_may_name_a_file_a_module_or_a_registered_plugin(tmp_path: Pat
     monkeypatch.syspath_prepend(str(plugins))
     (tmp_path / "envs").mkdir()
     (tmp_path / "envs" / "accounts.py").write_text(ENVIRONMENT, encoding="utf-8")
-    for i, value in enumerate(["envs/accounts.py", "accounts_sandbox", "accounts"]):
+    for value in ["envs/accounts.py", "accounts_sandbox", "accounts"]:
         suite = write_env_suite(tmp_path, [GOOD_CASE], [{"name": "p", "model": "openai/x"}], environment=value)
         (tmp_path / "data" / "environment.py").unlink()
         assert _errors(suite) == [], value

@@ -27,13 +27,21 @@ _MISSING: Any = object()
 
 def copy_json(value: Any) -> Any:
     """A deep copy of a JSON value (several times faster than ``copy.deepcopy``)."""
+    t = type(value)
+    if t is dict:
+        return {k: v if type(v) in _ATOMS else copy_json(v) for k, v in value.items()}
+    if t is list:
+        return [v if type(v) in _ATOMS else copy_json(v) for v in value]
+    if t is LazyRecords:
+        return value.fork()
     if isinstance(value, dict):
         return {k: copy_json(v) for k, v in value.items()}
     if isinstance(value, list):
         return [copy_json(v) for v in value]
-    if isinstance(value, LazyRecords):
-        return value.fork()
     return value
+
+
+_ATOMS = frozenset({str, int, float, bool, type(None)})
 
 
 class LazyRecords(MutableMapping[str, Any]):
@@ -214,9 +222,24 @@ def state_diff(before: Any, after: Any, *, limit: int | None = None) -> list[dic
 def _diff(a: Any, b: Any, path: str, out: list[dict[str, Any]], limit: int | None) -> None:
     if a is b or (limit is not None and len(out) >= limit):
         return
-    if isinstance(a, (Mapping, LazyRecords)) and isinstance(b, (Mapping, LazyRecords)):
-        if isinstance(a, LazyRecords) and isinstance(b, LazyRecords) and a._original is b._original:
-            keys = sorted(a.touched() | b.touched())
+    ta, tb = type(a), type(b)
+    if ta is dict and tb is dict:
+        for key, old in a.items():
+            new = b.get(key, _MISSING)
+            if old is new:
+                continue
+            sub = f"{path}.{key}" if path else str(key)
+            if new is _MISSING:
+                out.append({"path": sub, "old": to_json(old)})
+            else:
+                _diff(old, new, sub, out, limit)
+        for key, new in b.items():
+            if key not in a:
+                out.append({"path": f"{path}.{key}" if path else str(key), "new": to_json(new)})
+        return
+    if _is_mapping(a) and _is_mapping(b):
+        if ta is LazyRecords and tb is LazyRecords and a._original is b._original:
+            keys: list[Any] = sorted(a.touched() | b.touched())
         else:
             keys = list(a) + [k for k in b if k not in a]
         for key in keys:
@@ -231,7 +254,7 @@ def _diff(a: Any, b: Any, path: str, out: list[dict[str, Any]], limit: int | Non
             else:
                 _diff(old, new, sub, out, limit)
         return
-    if isinstance(a, list) and isinstance(b, list):
+    if ta is list and tb is list:
         for i in range(max(len(a), len(b))):
             sub = f"{path}.{i}" if path else str(i)
             if i >= len(a):
@@ -241,12 +264,20 @@ def _diff(a: Any, b: Any, path: str, out: list[dict[str, Any]], limit: int | Non
             else:
                 _diff(a[i], b[i], sub, out, limit)
         return
+    if ta is tb and ta in (str, int, float, bool, type(None)):
+        if a != b:
+            out.append({"path": path, "old": to_json(a), "new": to_json(b)})
+        return
     if not _scalar_equal(a, b):
         out.append({"path": path, "old": to_json(a), "new": to_json(b)})
 
 
+def _is_mapping(value: Any) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _peek(value: Any, key: str) -> Any:
-    if isinstance(value, LazyRecords):
+    if type(value) is LazyRecords:
         return value.peek(key)
     return value.get(key, _MISSING) if isinstance(value, Mapping) else _MISSING
 
@@ -257,6 +288,8 @@ def _scalar_equal(a: Any, b: Any) -> bool:
     numbers = (int, float)
     if isinstance(a, numbers) and isinstance(b, numbers):
         return bool(a == b)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return not state_diff(list(a), list(b), limit=1)
     return type(a) is type(b) and bool(a == b)
 
 

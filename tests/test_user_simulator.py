@@ -437,3 +437,25 @@ def test_a_dry_run_says_the_simulators_calls_are_not_estimated(tmp_path: Path, f
     assert "1 live run(s) are conversations whose user is played by openai/fake-user: its calls " \
            "(user_cost_usd) are not in this estimate" in outcome.notes
     assert fake_openai.requests == []
+
+
+def test_the_simulator_shares_the_rate_limits(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    # One call in flight at a time for every openai/* model: agent and user calls of four
+    # concurrent conversations queue behind one limiter (without it the peak would be 4 or more).
+    def slow(reply: Reply) -> Reply:
+        reply.delay_s = 0.05
+        return reply
+
+    handler = two_sides(agent=[text("Which reservation?"), text("Moved.")], user=[text("ZFA04Y."), text(STOP)])
+    fake_openai.script(lambda body: slow(handler(body)))
+    path = write_suite(tmp_path, fake_openai)
+    suite = yaml.safe_load(path.read_text())
+    suite["execution"] = {"limits": {"openai/*": {"concurrency": 1}}}
+    path.write_text(yaml.safe_dump(suite))
+    cases = tmp_path / "ds" / "cases.jsonl"
+    first = json.loads(cases.read_text())
+    cases.write_text("".join(json.dumps({**first, "id": f"move-{i}"}) + "\n" for i in range(1, 5)))
+    outcome = run_suite(path, db=tmp_path / "l.duckdb", options=RunOptions(concurrency=4))
+    assert [r.status for r in outcome.results] == ["completed"] * 4
+    assert (len(agent_requests(fake_openai)), len(user_requests(fake_openai))) == (8, 8)
+    assert fake_openai.peak_concurrency == 1

@@ -459,3 +459,21 @@ def test_the_simulator_shares_the_rate_limits(tmp_path: Path, fake_openai: FakeO
     assert [r.status for r in outcome.results] == ["completed"] * 4
     assert (len(agent_requests(fake_openai)), len(user_requests(fake_openai))) == (8, 8)
     assert fake_openai.peak_concurrency == 1
+
+
+def test_the_simulators_api_key_never_reaches_the_store(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(two_sides(agent=[text("Which reservation?")], user=[text(STOP)]))
+    params = {"api_base": fake_openai.base_url, "api_key": API_KEY}
+    candidates = [{"name": "live", "model": "openai/fake-agent", "params": params,
+                   "user_simulator": {"model": "openai/fake-user", "params": params}}]
+    run(write_suite(tmp_path, fake_openai, candidates=candidates), tmp_path)
+    con = duckdb.connect(str(tmp_path / "r.duckdb"), read_only=True)
+    try:
+        for table in ("eval_runs", "results", "steps", "cases"):
+            rows = con.execute(f"SELECT * FROM {table}").fetchall()
+            assert rows and API_KEY not in json.dumps(rows, default=str), table
+        config = json.loads(con.execute("SELECT suite_config FROM eval_runs").fetchone()[0])
+        assert config["user_simulator"]["params"]["api_key"] != API_KEY
+        assert config["candidates"][0]["user_simulator"]["params"]["api_key"] != API_KEY
+    finally:
+        con.close()

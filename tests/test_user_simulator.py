@@ -477,3 +477,16 @@ def test_the_simulators_api_key_never_reaches_the_store(tmp_path: Path, fake_ope
         assert config["candidates"][0]["user_simulator"]["params"]["api_key"] != API_KEY
     finally:
         con.close()
+
+
+def test_a_simulator_error_that_echoes_its_key_is_redacted(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    from fake_openai import error
+
+    key = "plainvalue1234567"  # nothing key-like about it: only knowing it is the simulator's hides it
+    fake_openai.script(lambda body: error(400, body={"error": {"message": f"bad request for key {key}"}})
+                       if body.get("model") == "fake-user" else text("Which reservation?"))
+    user = {"model": "openai/fake-user", "params": {"api_base": fake_openai.base_url, "api_key": key}}
+    outcome, results, _ = run(write_suite(tmp_path, fake_openai, user=user), tmp_path)
+    reasons = " ".join(results[0]["reasons"])
+    assert results[0]["failure_reason"] == "provider_error" and "user simulator" in reasons
+    assert key not in reasons and "***" in reasons

@@ -81,6 +81,7 @@ class AgentLoop:
         """Plays the user of cases that carry ``user`` (none configured: they end on the first reply)."""
         if self.user_spec is not None and any(c.user is not None for c in dataset.cases):
             self.user = make_user_simulator(self.user_spec, candidate, suite, dataset, settings)
+            self._secrets += secret_values(self.user_spec.params)  # its errors are redacted too
 
     def _offered_tools(self) -> list[dict[str, Any]] | None:
         offered = self.policy.offered_tools()

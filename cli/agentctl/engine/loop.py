@@ -165,7 +165,8 @@ class AgentLoop:
             if budget is not None and _spent(traj) > budget:
                 _fail(traj, "budget", detail=f"spent ${_spent(traj):.4f} > max_usd_per_run ${budget:g}")
                 return
-        _fail(traj, "max_steps", detail=f"no final answer after {self.suite.agent.max_steps} model calls")
+        unfinished = "the conversation was not over" if user is not None else "no final answer"
+        _fail(traj, "max_steps", detail=f"{unfinished} after {self.suite.agent.max_steps} model calls")
 
     async def _user_turn(self, case: Case, traj: Trajectory) -> bool:
         """The simulated user's next message, appended to the conversation; True when it ends.

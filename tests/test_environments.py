@@ -252,3 +252,65 @@ def test_the_demo_replays_agree_with_its_environment(tmp_path: Path) -> None:
     ]
     claimed = verdicts["T-813785"]  # said it refunded, never did: a missing write
     assert (claimed.correct, claimed.critical_error, claimed.escaped_error) == (False, False, True)
+
+
+def test_reports_show_unverifiable_runs_and_the_state_diff(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    import base64
+    import gzip
+    import re
+    import xml.etree.ElementTree as ET
+
+    import duckdb
+
+    from agentctl.reports import load_report_data, render_html, render_json, render_junit, render_markdown
+
+    fake_openai.script(per_case({
+        "Lima": [tool_calls(("get_weather", {"city": "Lima"})), text("Sunny.")],
+        "pro": [tool_calls(("set_plan", {"account_id": "acc_1", "plan": "pro"})), text("Done.")],
+    }))
+    cases = [_case("diverged", "Weather in Lima?"),
+             _case("write", "Put Ada on pro.", state={"accounts.acc_1.plan": "pro"})]
+    db, run_id = _run(tmp_path, fake_openai, cases)
+    with duckdb.connect(str(db), read_only=True) as con:
+        data = load_report_data(con, run_id)
+
+    page = render_html(data)
+    blob = json.loads(re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S)[1])
+    rows = {row[0]: row for row in blob["cases"]}
+    assert (rows["diverged"][10], rows["write"][10]) == (1, 0)  # the page marks it beside the verdict
+    packed = re.search(r'id="report-details" data-encoding="gzip\+base64">(.*?)</script>', page, re.S)[1]
+    details = json.loads(gzip.decompress(base64.b64decode(packed)))
+    by_case = {row[0]: details[i] for i, row in enumerate(blob["cases"])}
+    (run,) = by_case["write"]["runs"]
+    assert run["state_diff"] == [{"path": "accounts.acc_1.plan", "old": '"free"', "new": '"pro"'}]
+    assert [s.get("answered_by") for s in run["steps"] if s["kind"] == "tool"] == ["environment"]
+
+    report = json.loads(render_json(data))
+    by_result = {r["case_id"]: r for r in report["results"]}
+    assert (by_result["diverged"]["unverifiable"], by_result["write"]["unverifiable"]) == (True, False)
+    assert by_result["write"]["state_diff"] == [{"path": "accounts.acc_1.plan", "old": "free", "new": "pro"}]
+    assert {c["case_id"]: c["unverifiable"] for c in report["cases"]} == {"diverged": 1, "write": 0}
+
+    markdown = render_markdown(data)
+    assert "### Unverifiable: 1 runs made a tool call nothing could answer" in markdown
+    assert "| diverged | live | pass · unverifiable | 1/1 (1 unverifiable) |" in markdown
+
+    suites = ET.fromstring(render_junit(data))
+    out = {tc.get("name"): tc.find("system-out").text for tc in suites.iter("testcase")}
+    assert "1 unverifiable (a tool call nothing could answer)" in out["diverged"]
+    assert "unverifiable" not in out["write"]
+
+
+def test_eval_run_output_marks_unverifiable_runs(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    from typer.testing import CliRunner
+
+    from agentctl.main import app
+
+    fake_openai.script(per_case({"Lima": [tool_calls(("get_weather", {"city": "Lima"})), text("Sunny.")]}))
+    suite = write_env_suite(tmp_path, [_case("diverged", "Weather in Lima?", answer={"contains": ["rain"]})],
+                            [live("live", fake_openai.base_url)])
+    result = CliRunner().invoke(app, ["eval", "run", str(suite), "--db", str(tmp_path / "s.duckdb"),
+                                      "--report-dir", str(tmp_path / "reports")], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert ("unverifiable: 1 run(s) made a tool call nothing could answer; their verdicts are not verified: "
+            "diverged (live, incorrect)") in result.output

@@ -66,12 +66,15 @@ def test_a_typo_in_an_expected_state_path_is_an_error(tmp_path: Path) -> None:
     cases = [GOOD_CASE,
              {"id": "typo", "input": "hi", "expected": {"state": {"accounts.acc_1.plna": "pro"}}},
              {"id": "append", "input": "hi", "expected": {"state": {"log.0": "acc_1"}}},  # past a list's end: fine
+             {"id": "matcher", "input": "hi", "expected": {"state": {"accounts.acc_1.plan": {"$regx": "^p"}}}},
              {"id": "patched", "input": "hi", "initial_state": {"accounts": {"acc_3": {"plan": "free"}}},
               "expected": {"state": {"accounts.acc_3.plan": "pro"}}}]
     suite = write_env_suite(tmp_path, cases, [{"name": "p", "model": "openai/x"}])
     assert _errors(suite) == [
         f"{tmp_path / 'data' / 'cases.jsonl'}:2: expected.state.accounts.acc_1.plna: path not in the initial state: "
-        "no key 'plna' in accounts.acc_1 (keys: name, plan, email, credit_cents)"
+        "no key 'plna' in accounts.acc_1 (keys: name, plan, email, credit_cents)",
+        f"{tmp_path / 'data' / 'cases.jsonl'}:4: expected.state.accounts.acc_1.plan: unknown matcher '$regx' "
+        "(expected one of $any, $regex, $in, $approx, $contains, $text, $optional)",
     ]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agentctl.runner import RunOptions, run_suite
-from env_support import ENVIRONMENT, live, rows, write_env_suite
+from env_support import ENVIRONMENT, PRICING, live, rows, write_env_suite
 from fake_openai import FakeOpenAI, Reply, per_case, text, tool_calls, turns
 
 
@@ -252,3 +252,114 @@ def test_the_demo_replays_agree_with_its_environment(tmp_path: Path) -> None:
     ]
     claimed = verdicts["T-813785"]  # said it refunded, never did: a missing write
     assert (claimed.correct, claimed.critical_error, claimed.escaped_error) == (False, False, True)
+
+
+def test_reports_show_unverifiable_runs_and_the_state_diff(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    import base64
+    import gzip
+    import re
+    import xml.etree.ElementTree as ET
+
+    import duckdb
+
+    from agentctl.reports import load_report_data, render_html, render_json, render_junit, render_markdown
+
+    fake_openai.script(per_case({
+        "Lima": [tool_calls(("get_weather", {"city": "Lima"})), text("Sunny.")],
+        "pro": [tool_calls(("set_plan", {"account_id": "acc_1", "plan": "pro"})), text("Done.")],
+    }))
+    cases = [_case("diverged", "Weather in Lima?"),
+             _case("write", "Put Ada on pro.", state={"accounts.acc_1.plan": "pro"})]
+    db, run_id = _run(tmp_path, fake_openai, cases)
+    with duckdb.connect(str(db), read_only=True) as con:
+        data = load_report_data(con, run_id)
+
+    page = render_html(data)
+    blob = json.loads(re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S)[1])
+    rows = {row[0]: row for row in blob["cases"]}
+    assert (rows["diverged"][10], rows["write"][10]) == (1, 0)  # the page marks it beside the verdict
+    packed = re.search(r'id="report-details" data-encoding="gzip\+base64">(.*?)</script>', page, re.S)[1]
+    details = json.loads(gzip.decompress(base64.b64decode(packed)))
+    by_case = {row[0]: details[i] for i, row in enumerate(blob["cases"])}
+    (run,) = by_case["write"]["runs"]
+    assert run["state_diff"] == [{"path": "accounts.acc_1.plan", "old": '"free"', "new": '"pro"'}]
+    assert [s.get("answered_by") for s in run["steps"] if s["kind"] == "tool"] == ["environment"]
+
+    report = json.loads(render_json(data))
+    by_result = {r["case_id"]: r for r in report["results"]}
+    assert (by_result["diverged"]["unverifiable"], by_result["write"]["unverifiable"]) == (True, False)
+    assert by_result["write"]["state_diff"] == [{"path": "accounts.acc_1.plan", "old": "free", "new": "pro"}]
+    assert {c["case_id"]: c["unverifiable"] for c in report["cases"]} == {"diverged": 1, "write": 0}
+
+    markdown = render_markdown(data)
+    assert "### Unverifiable: 1 runs made a tool call nothing could answer" in markdown
+    assert "| diverged | live | pass · unverifiable | 1/1 (1 unverifiable) |" in markdown
+
+    suites = ET.fromstring(render_junit(data))
+    out = {tc.get("name"): tc.find("system-out").text for tc in suites.iter("testcase")}
+    assert "1 unverifiable (a tool call nothing could answer)" in out["diverged"]
+    assert "unverifiable" not in out["write"]
+
+
+def test_eval_run_output_marks_unverifiable_runs(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    from typer.testing import CliRunner
+
+    from agentctl.main import app
+
+    fake_openai.script(per_case({"Lima": [tool_calls(("get_weather", {"city": "Lima"})), text("Sunny.")]}))
+    suite = write_env_suite(tmp_path, [_case("diverged", "Weather in Lima?", answer={"contains": ["rain"]})],
+                            [live("live", fake_openai.base_url)])
+    result = CliRunner().invoke(app, ["eval", "run", str(suite), "--db", str(tmp_path / "s.duckdb"),
+                                      "--report-dir", str(tmp_path / "reports")], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert ("unverifiable: 1 run(s) made a tool call nothing could answer; their verdicts are not verified: "
+            "diverged (live, incorrect)") in result.output
+
+
+def _demo_case_suite(tmp_path: Path, case_id: str, base_url: str) -> Path:
+    """A suite over one case of the support-triage demo, with its environment, and a live candidate."""
+    import shutil
+
+    import yaml
+
+    demo = Path(__file__).resolve().parent.parent / "datasets" / "support-triage"
+    data = tmp_path / "data"
+    data.mkdir(parents=True)
+    for name in ("tools.yaml", "environment.py", "state.json"):
+        shutil.copy(demo / name, data / name)
+    line = next(x for x in (demo / "cases.jsonl").read_text(encoding="utf-8").splitlines() if f'"{case_id}"' in x)
+    (data / "cases.jsonl").write_text(line + "\n", encoding="utf-8")
+    spec = yaml.safe_load((demo.parent.parent / "evalsuites" / "support-triage.yaml").read_text(encoding="utf-8"))
+    spec.update(dataset="data", candidates=[live("live", base_url)], scorers=[], gates=[], baseline=None,
+                agent={**spec["agent"], "system_prompt": "You are Lumen Home's support agent."},
+                pricing={"openai/fake-agent": PRICING}, execution={"retry": {"max_attempts": 1}, "cache": False})
+    path = tmp_path / "suite.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_a_candidate_that_leaves_the_recorded_path_and_does_the_right_thing_is_correct(
+    tmp_path: Path, fake_openai: FakeOpenAI
+) -> None:
+    """On the demo: re-routes the ticket, refunds the duplicate in two halves, checks the charge
+    afterwards (a read no recording has) and replies. The writes do not pair with the expected
+    actions one to one, but the shop ends up as it should."""
+    dup = "ch_3PStZFTMa9vqLiJS4jvLo"
+    fake_openai.script(turns(
+        tool_calls(("update_ticket", {"ticket_id": 812230, "priority": "low", "group": "technical"})),
+        tool_calls(("update_ticket", {"ticket_id": 812230, "priority": "high", "group": "billing"})),
+        tool_calls(("issue_refund", {"charge_id": dup, "amount_cents": 1799, "reason": "duplicate"}),
+                   ("issue_refund", {"charge_id": dup, "amount_cents": 1799, "reason": "duplicate"})),
+        tool_calls(("get_charge", {"charge_id": dup})),
+        tool_calls(("send_reply", {"ticket_id": 812230, "body": "We refunded the duplicate $35.98 charge."})),
+        text("Refunded the duplicate charge of $35.98 and replied."),
+    ))
+    suite = _demo_case_suite(tmp_path, "T-812230", fake_openai.base_url)
+    db = tmp_path / "s.duckdb"
+    outcome = run_suite(suite, db=db, options=RunOptions(no_cache=True))
+    (result,) = outcome.results
+    assert (result.correct, result.critical_error, result.reasons) == (True, False, [])
+    read = next(s for s in _tool_steps(db, "T-812230") if s["tool"] == "get_charge")
+    assert (read["answered_by"], json.loads(read["output"])["amount_refunded_cents"]) == ("environment", 3598)
+    changed = {d["path"]: d["new"] for d in result.state_diff or []}
+    assert changed[f"charges.{dup}.amount_refunded_cents"] == 3598 and changed["tickets.812230.priority"] == "high"

@@ -146,10 +146,12 @@ class EnvironmentRun:
         except NotImplementedError:
             return None
         except Exception as exc:  # a bug in environment.py: shown on the step, never hidden
-            text = traceback.format_exc()
+            from agentctl.secrets import redact_text
+
+            text = redact_text(traceback.format_exc())  # a traceback may quote a key from the environment
             if len(text) > _TRACEBACK_LIMIT:
                 text = text[:1000] + "\n...\n" + text[-(_TRACEBACK_LIMIT - 1005):]
-            message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            message = redact_text(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
             return EnvAnswer(message, traceback=text)
 
     def finish(self) -> StateOutcome:

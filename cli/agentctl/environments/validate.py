@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from agentctl.environments.state import path_problem
+from agentctl.scorers.matchers import matcher_problems
 
 if TYPE_CHECKING:
     from agentctl.config.models import Suite
@@ -53,7 +54,9 @@ def check_environment(suite: Suite, files: DatasetFiles, problems: list[Problem]
                                     cases_path, line, where))
             continue
         if isinstance(case.expected.state, dict):
-            for path in case.expected.state:
+            for path, want in case.expected.state.items():
+                for bad in matcher_problems(want):
+                    problems.append(Problem(bad, cases_path, line, f"expected.state.{path}"))
                 why = path_problem(run.initial_snapshot, path)
                 if why is not None:
                     problems.append(Problem(f"path not in the initial state: {why}", cases_path, line,

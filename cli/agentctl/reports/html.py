@@ -30,7 +30,7 @@ MAX_CHANGED_LISTED = 200
 
 SIDE_BY_SIDE_METRICS = (
     "success_rate", "escaped_error_rate", "critical_error_rate", "policy_violation_rate", "completion_rate",
-    "escalation_rate", "infra_error_rate", "cost_usd", "cost_per_success_usd", "mean_cost_usd",
+    "escalation_rate", "infra_error_rate", "divergence_rate", "cost_usd", "cost_per_success_usd", "mean_cost_usd",
     "p50_latency_s", "p95_latency_s", "mean_steps", "mean_tool_calls", "runs",
 )
 

@@ -22,7 +22,7 @@ from agentctl.datasets.models import Case, RecordedRun, Tool, ToolCatalog
 ROOT = Path(__file__).resolve().parents[1]
 DATASET = ROOT / "datasets" / "support-triage"
 SUITE = ROOT / "evalsuites" / "support-triage.yaml"
-GENERATED = ("tools.yaml", "cases.jsonl", "runs.jsonl")
+GENERATED = ("tools.yaml", "cases.jsonl", "runs.jsonl", "state.json")
 # Published list prices (USD per million tokens) of the two recorded models.
 PRICES = {"gpt-4o-2024-08-06": (2.50, 10.00), "gpt-4o-mini-2024-07-18": (0.15, 0.60)}
 

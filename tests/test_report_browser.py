@@ -105,3 +105,32 @@ def test_an_unescaped_payload_would_have_been_caught(driver, tmp_path: Path) -> 
     driver.get(page.as_uri())
     assert driver.execute_script("return window.__xss") == 1
     assert any(e["level"] == "SEVERE" for e in driver.get_log("browser"))
+
+
+def test_a_runs_state_diff_shows_beside_its_trajectory(driver, tmp_path: Path, fake_openai) -> None:  # type: ignore[no-untyped-def]
+    import duckdb
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from agentctl.runner import RunOptions, run_suite
+    from env_support import live, write_env_suite
+    from fake_openai import text, tool_calls, turns
+
+    fake_openai.script(turns(tool_calls(("set_plan", {"account_id": "acc_1", "plan": "pro"})), text("Done.")))
+    case = {"id": "plan", "input": "Put Ada on pro.", "expected": {"state": {"accounts.acc_1.plan": "pro"}}}
+    suite = write_env_suite(tmp_path, [case], [live("live", fake_openai.base_url)])
+    outcome = run_suite(suite, db=tmp_path / "s.duckdb", options=RunOptions(no_cache=True))
+    with duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True) as con:
+        html = render_html(load_report_data(con, outcome.run_id))
+    page = tmp_path / "report.html"
+    page.write_text(html, encoding="utf-8")
+    driver.get(page.as_uri())
+    driver.find_element(By.CSS_SELECTOR, "#case-rows tr.row").click()
+    body = WebDriverWait(driver, 10).until(lambda d: d.find_element(By.CSS_SELECTOR, "tr.detail[data-loaded] .run-body"))
+    timeline = body.find_element(By.CSS_SELECTOR, ".timeline")
+    state = body.find_element(By.CSS_SELECTOR, ".state-diff")
+    assert "answered by environment" in timeline.text
+    assert '~ accounts.acc_1.plan: "free" → "pro"' in state.text
+    top, bottom = timeline.location["y"], timeline.location["y"] + timeline.size["height"]
+    assert state.location["x"] > timeline.location["x"] and top - 20 <= state.location["y"] < bottom  # beside it
+    assert [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")] == []

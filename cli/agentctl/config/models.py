@@ -88,6 +88,29 @@ class AgentConfig(_Strict):
     """The tool that hands the case to a person; calling it ends the run as ``escalated``."""
 
 
+DEFAULT_USER_STOP = "###STOP###"
+
+
+class UserSimulatorSpec(_Strict):
+    """Who plays the user of cases that carry ``user`` (multi-turn runs)."""
+
+    model: str
+    """``replay`` (send a recording's user turns in order) or any litellm model string."""
+    params: dict[str, Any] = {}
+    """Passed to litellm unchanged with every simulator call (temperature, api_base, ...)."""
+    system_prompt: str | None = None
+    """A file (ending .md, .txt or .j2, relative to the suite) or the prompt text; the case's
+    ``user.instructions`` follow it. Default: a built-in prompt."""
+    max_turns: int = Field(default=10, ge=1)
+    """User messages per conversation (the first included); the run fails with reason
+    ``max_turns`` when the agent answers the last of them and the user would have to go on."""
+    stop: str = Field(default=DEFAULT_USER_STOP, min_length=1)
+    """A user message containing this ends the conversation (status ``completed``)."""
+    label: str | None = None
+    """For ``model: replay`` with a model candidate: the label of the recordings whose user
+    turns are sent. A replay candidate uses its own label."""
+
+
 class CandidateSpec(_Strict):
     name: str
     """Name used in reports, gates and ``--candidate``."""
@@ -97,6 +120,8 @@ class CandidateSpec(_Strict):
     """Overrides the suite's ``agent.system_prompt`` for this candidate."""
     params: dict[str, Any] = {}
     """Passed to litellm unchanged (temperature, max_tokens, api_base, ...)."""
+    user_simulator: UserSimulatorSpec | None = None
+    """Replaces the suite's ``user_simulator`` for this candidate."""
 
     @property
     def is_replay(self) -> bool:
@@ -249,6 +274,8 @@ class Suite(_Strict):
     repeats: int | None = Field(default=None, ge=1)
     """Runs per case and candidate; replay candidates default to their number of recordings."""
     scorers: list[ScorerSpec] = []
+    user_simulator: UserSimulatorSpec | None = None
+    """Plays the user of cases that carry ``user``; a candidate may set its own."""
     policy: Policy = Policy()
     budget: Budget = Budget()
     costs: Costs = Costs()
@@ -257,6 +284,10 @@ class Suite(_Strict):
     pricing: dict[str, Price] = {}
     """Prices of models litellm does not know, by litellm model string."""
     gates: list[Gate] = []
+    environment: str | None = None
+    """Stateful tools: a ``.py`` file (relative to the suite), a module (``package.module``) or a
+    name registered in the ``agentctl.environments`` entry-point group, defining ``Environment``.
+    Default: the dataset's ``environment.py`` when there is one."""
 
     _source: Path | None = PrivateAttr(default=None)
 
@@ -285,6 +316,10 @@ class Suite(_Strict):
 
     def system_prompt_for(self, candidate: CandidateSpec) -> str | None:
         return self.resolve_prompt(candidate.system_prompt or self.agent.system_prompt)
+
+    def user_simulator_for(self, candidate: CandidateSpec) -> UserSimulatorSpec | None:
+        """The candidate's own ``user_simulator``, else the suite's."""
+        return candidate.user_simulator or self.user_simulator
 
 
 def is_prompt_file(value: str) -> bool:

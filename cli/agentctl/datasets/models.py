@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Status = Literal["completed", "escalated", "failed"]
 
@@ -53,6 +53,10 @@ class Expected(_Strict):
     ordered: bool = False
     forbidden: list[ForbiddenCall] = []
     answer: AnswerCheck | None = None
+    state: Literal["from_actions"] | dict[str, Any] | None = None
+    """Outcome by state (needs an environment): ``from_actions`` (the snapshot ``actions`` produce
+    on a fresh environment) or ``{"dotted.path": VALUE_OR_MATCHER}`` checks of the final snapshot.
+    Replaces the comparison of writes with ``actions``."""
 
     @property
     def statuses(self) -> list[str]:
@@ -68,12 +72,22 @@ class Fixture(_Strict):
     output: Any = None
 
 
+class UserSpec(_Strict):
+    """The simulated user of a multi-turn case (played by the suite's ``user_simulator``)."""
+
+    instructions: str
+    """Who the user is and what they want; appended to the simulator's system prompt."""
+
+
 class Case(_Strict):
     """One golden case (a line of cases.jsonl)."""
 
     id: str
-    input: str | list[dict[str, Any]]
-    """One user message, or a list of chat messages."""
+    input: str | list[dict[str, Any]] | None = None
+    """One user message, or a list of chat messages. May be left out when ``user`` is given:
+    the simulated user then writes the first message."""
+    user: UserSpec | None = None
+    """A simulated user: the conversation goes on after each final reply of the agent."""
     tags: list[str] = []
     expected: Expected = Expected()
     fixtures: list[Fixture] = []
@@ -84,14 +98,26 @@ class Case(_Strict):
     review: str | None = None
     """``pending`` for drafts made by ``dataset import`` that nobody has reviewed yet."""
     metadata: dict[str, Any] = {}
+    initial_state: dict[str, Any] | None = None
+    """JSON Merge Patch (RFC 7396) applied to the dataset's state.json for this case's runs."""
+
+    @model_validator(mode="after")
+    def _input_or_user(self) -> Case:
+        if self.input is None and self.user is None:
+            raise ValueError("a case needs 'input' (or 'user', whose simulator then writes the first message)")
+        return self
 
     def input_messages(self) -> list[dict[str, Any]]:
+        if self.input is None:
+            return []
         if isinstance(self.input, str):
             return [{"role": "user", "content": self.input}]
         return [dict(m) for m in self.input]
 
     def input_text(self) -> str:
         """The user's words, for scorers that want one string."""
+        if self.input is None:
+            return ""
         if isinstance(self.input, str):
             return self.input
         return "\n".join(str(m.get("content") or "") for m in self.input if m.get("role") == "user")

@@ -10,8 +10,8 @@ import pytest
 from agentctl.errors import InputError
 from agentctl.metrics.compare import compare_candidates, compare_runs, comparison_rows, pair_runs
 from agentctl.store.schema import TABLES
-from test_metrics_stats import mcnemar_by_hand
-from test_metrics_support import run
+from support.runs import run
+from support.stats import mcnemar_by_hand
 
 
 def two_candidates(base: list[bool], cand: list[bool], **kw) -> list:  # type: ignore[no-untyped-def]

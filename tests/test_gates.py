@@ -10,8 +10,8 @@ from agentctl.config.models import Suite
 from agentctl.metrics.compute import compute_metrics
 from agentctl.metrics.gates import evaluate_gates, gates_passed
 from agentctl.metrics.types import GateResult
-from test_metrics_stats import mcnemar_by_hand, wilson_closed, z_of
-from test_metrics_support import run
+from support.runs import run
+from support.stats import mcnemar_by_hand, wilson_closed, z_of
 
 
 def suite(gates: list[dict[str, Any]], baseline: str | None = "base") -> Suite:

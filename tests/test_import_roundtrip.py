@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from agentctl.datasets.redact import KEY_FILE, Redactor
-from test_import_support import TRACES, calls_of, final_text, runs_of, scenario_of
+from support.traces import TRACES, calls_of, final_text, runs_of, scenario_of
 
 SOURCES = {
     "openai": ["openai/support.jsonl"],
@@ -91,7 +91,7 @@ def test_redacted_import_leaks_nothing_and_still_replays(tmp_path: Path) -> None
 
 
 def scenario_of_redacted(run: dict[str, object], redactor: Redactor) -> dict[str, object]:
-    from test_import_support import scenarios
+    from support.traces import scenarios
 
     user = next(m["content"] for m in run["messages"] if m["role"] == "user")  # type: ignore[attr-defined]
     return next(s for s in scenarios().values() if redactor.text(s["messages"][1]["content"]) == user)

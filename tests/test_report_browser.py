@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from agentctl.reports import load_report_data, render_html
-from test_report_store import RUN_ID, XSS_CASE, XSS_MODEL, XSS_TOOL, build_known_run
+from support.reports import RUN_ID, XSS_CASE, XSS_MODEL, XSS_TOOL, build_known_run
 
 # Debian's packages by default; another browser build (GitHub's runners ship Chrome) by env.
 CHROMIUM = Path(os.environ.get("AGENTCTL_CHROMIUM", "/usr/bin/chromium"))

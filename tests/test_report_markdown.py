@@ -13,7 +13,7 @@ import pytest
 
 from agentctl.reports import append_step_summary, load_report_data, render_markdown
 from agentctl.reports.markdown import md
-from test_report_store import CANARY, RUN_ID, XSS_REASON, build_known_run
+from support.reports import CANARY, RUN_ID, XSS_REASON, build_known_run
 
 GOLDEN = Path(__file__).parent / "golden" / "report_summary.md"
 

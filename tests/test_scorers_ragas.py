@@ -20,8 +20,8 @@ from agentctl.config.models import ScorerSpec
 from agentctl.errors import MissingExtra
 from agentctl.scorers.judge import JSON_INSTRUCTION
 from agentctl.scorers.registry import ScorerRegistry
-from fake_openai import FakeOpenAI, text
-from test_scorers_deepeval import (
+from support.fake_openai import FakeOpenAI, text
+from support.scoring import (
     REFUND,
     fill,
     judge_spec,

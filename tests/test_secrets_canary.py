@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fake_openai import FakeOpenAI, Reply, error
-from test_faults_support import FaultSchedule, all_rows, write_suite
+from support.fake_openai import FakeOpenAI, Reply, error
+from support.faults import FaultSchedule, all_rows, write_suite
 
 CANARY = "sk-canary-7Qx2ZpL9mW4rT8vY1nB6"
 ENV_CANARY = "sk-canary-env-K3j8Hs5Df2Ga9Lq4"

@@ -62,7 +62,7 @@ def test_report_renders_in_chromium_without_errors_or_injected_code(driver, tmp_
     assert verdict.get_attribute("data-verdict") == "fail" and "FAIL" in verdict.text
     assert "success_rate >= 0.95" in driver.find_element(By.ID, "failed-gates").text
     charts = driver.find_elements(By.CSS_SELECTOR, "svg.chart")
-    assert len(charts) >= 6 and all(c.size["width"] > 100 and c.size["height"] > 40 for c in charts)
+    assert len(charts) == 6 and all(c.size["width"] > 100 and c.size["height"] > 40 for c in charts)
     assert driver.find_elements(By.CSS_SELECTOR, "svg.chart rect.bar")
     shot = tmp_path / "report.png"
     driver.get_screenshot_as_file(str(shot))

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agentctl.datasets.importers.transcript import looks_like_error
 from agentctl.datasets.models import Case
+from agentctl.engine.tools import is_error_output
 
 TRACES = Path(__file__).resolve().parents[1] / "data" / "traces"
 
@@ -58,4 +58,4 @@ def final_text(messages: list[dict[str, Any]]) -> str | None:
 
 
 def is_error_answer(message: dict[str, Any]) -> bool:
-    return message.get("error") is True or looks_like_error(message.get("content"))
+    return is_error_output(message)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -61,15 +60,13 @@ def run(
 
 def _write_reports(db: Path, run_id: str, report_dir: Path, junit: Path | None) -> None:
     from agentctl import _console
-    from agentctl.reports import write_reports
+    from agentctl.reports import append_step_summary, write_reports
     from agentctl.store.store import Store
 
     with Store(db, read_only=True) as store:
         paths = write_reports(store.con, run_id, report_dir=report_dir, junit_path=junit)
-        summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        if summary and "md" in paths:
-            with open(summary, "a", encoding="utf-8") as fh:
-                fh.write(paths["md"].read_text(encoding="utf-8") + "\n")
+        if "md" in paths:  # a blank line after it, before the next step's summary
+            append_step_summary(paths["md"].read_text(encoding="utf-8") + "\n")
     for kind, path in paths.items():
         _console.err_console.print(f"{kind} report: {path}")
 

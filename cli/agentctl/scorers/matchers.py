@@ -26,7 +26,7 @@ import re
 import unicodedata
 from typing import Any
 
-from agentctl.normalize import MATCHER_OPERATORS, is_matcher, normalize
+from agentctl.normalize import is_matcher, normalize
 
 MAX_REASONS = 3
 """Differences listed in one reason before the rest is summarised as "(and N more)"."""
@@ -71,48 +71,6 @@ def match_subset(expected_args: dict[str, Any] | None, actual_args: dict[str, An
             continue
         problems += _diff(want, actual[key], key)
     return _join(problems)
-
-
-def matcher_problems(expected: Any, path: str = "") -> list[str]:
-    """Malformed matchers in expected arguments (for dataset validation), as ``key.path: message``."""
-    problems: list[str] = []
-    if is_matcher(expected):
-        op, arg = next(iter(expected.items()))
-        where = f"{path}: " if path else ""
-        if op not in MATCHER_OPERATORS:
-            problems.append(f"{where}unknown matcher '{op}' (expected one of {', '.join(MATCHER_OPERATORS)})")
-        elif op == "$any" and arg is not True:
-            problems.append(f"{where}$any takes true")
-        elif op == "$regex":
-            if not isinstance(arg, str):
-                problems.append(f"{where}$regex takes a pattern string")
-            else:
-                try:
-                    re.compile(arg)
-                except re.error as exc:
-                    problems.append(f"{where}$regex: invalid pattern ({exc})")
-        elif op == "$in":
-            if not isinstance(arg, list) or not arg:
-                problems.append(f"{where}$in takes a non-empty list of alternatives")
-            else:
-                for i, alt in enumerate(arg):
-                    problems += matcher_problems(alt, f"{path}.$in[{i}]" if path else f"$in[{i}]")
-        elif op == "$approx":
-            if not (
-                isinstance(arg, list) and len(arg) == 2 and all(_is_number(v) for v in arg) and arg[1] >= 0
-            ):
-                problems.append(f"{where}$approx takes [value, tolerance] with tolerance >= 0")
-        elif op == "$text" and not isinstance(arg, str):
-            problems.append(f"{where}$text takes a string")
-        elif op in ("$contains", "$optional"):
-            problems += matcher_problems(arg, f"{path}.{op}" if path else op)
-    elif isinstance(expected, dict):
-        for key, value in expected.items():
-            problems += matcher_problems(value, f"{path}.{key}" if path else str(key))
-    elif isinstance(expected, list):
-        for i, value in enumerate(expected):
-            problems += matcher_problems(value, f"{path}[{i}]")
-    return problems
 
 
 # --- comparison ------------------------------------------------------------------------

@@ -36,7 +36,7 @@ demo: install
 
 ## The test suite on every core (pytest-xdist); lint is its own target, not part of it.
 test: dev
-	$(BIN)/python -m pytest -q -n auto
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 lint: dev
 	$(BIN)/ruff check cli tests scripts

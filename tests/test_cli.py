@@ -45,6 +45,11 @@ def run_id_of(db: Path) -> str:
         return con.execute("SELECT run_id FROM eval_runs ORDER BY started_at DESC LIMIT 1").fetchone()[0]
 
 
+# Tests of the demo run share one worker under pytest-xdist (make test: --dist loadgroup), so
+# the module fixture runs the demo once rather than once per worker.
+DEMO = pytest.mark.xdist_group("cli-demo-run")
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     tmp = tmp_path_factory.mktemp("demo")
@@ -55,6 +60,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     return db, run_id_of(db), out
 
 
+@DEMO
 def test_exit_1_when_a_gate_fails_and_everything_is_stored(demo_run: tuple[Path, str, str]) -> None:
     db, run_id, out = demo_run
     assert run_id in out and "FAIL" in out
@@ -140,6 +146,7 @@ def test_exit_3_when_the_provider_is_unreachable_for_every_call(tmp_path: Path, 
     assert "sk-test-unreachable-000" not in out
 
 
+@DEMO
 def test_list_show_gate_report_compare_read_the_store(demo_run: tuple[Path, str, str], tmp_path: Path) -> None:
     db, run_id, _ = demo_run
     code, out = invoke("eval", "list", "--db", str(db))
@@ -202,6 +209,7 @@ def test_reports_keep_the_expected_actions_after_the_dataset_moves(tmp_path: Pat
 GOLDEN = ROOT / "tests" / "golden" / "demo_results.json"
 
 
+@DEMO
 def test_demo_results_match_the_golden_file(demo_run: tuple[Path, str, str]) -> None:
     """The demo's stored metrics and gates, kept in a committed golden file so a change in
     scoring or statistics shows up as a diff. Regenerate on purpose with

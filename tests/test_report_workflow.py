@@ -64,7 +64,7 @@ def test_project_ci_lints_then_runs_the_readme_test_command() -> None:
     assert commands == ["make lint", "make test"]
     assert "make test" in (REPO / "README.md").read_text()
     makefile = (REPO / "Makefile").read_text()
-    assert "\t$(BIN)/python -m pytest -q -n auto\n" in makefile.split("\ntest:", 1)[1].split("\n\n")[0] + "\n"
+    assert "\t$(BIN)/python -m pytest -q -n auto --dist loadgroup\n" in makefile.split("\ntest:", 1)[1].split("\n\n")[0] + "\n"
 
 
 def test_the_schema_check_catches_a_broken_workflow() -> None:

@@ -41,6 +41,7 @@ test: dev
 lint: dev
 	$(BIN)/ruff check cli tests scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## Regenerate the reference in docs/ (field tables, store schema, CLI reference, JSON Schemas).
 docs: dev

@@ -64,9 +64,9 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
 def test_exit_1_when_a_gate_fails_and_everything_is_stored(demo_run: tuple[Path, str, str]) -> None:
     db, run_id, out = demo_run
     assert run_id in out and "FAIL" in out
-    # on GitHub Actions the Markdown summary goes to the job summary too, a blank line after it
+    # on GitHub Actions the Markdown summary goes to the job summary too
     md = next((db.parent / "reports").glob("*.md")).read_text(encoding="utf-8")
-    assert (db.parent / "step-summary.md").read_text(encoding="utf-8") == md + "\n"
+    assert (db.parent / "step-summary.md").read_text(encoding="utf-8") == md
     with duckdb.connect(str(db), read_only=True) as con:
         runs = con.execute("SELECT count(*), count(DISTINCT (case_id, candidate, repeat)) FROM results").fetchone()
         assert runs == (440, 440)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agentctl.errors import InputError
+from agentctl.core.errors import InputError
 from agentctl.metrics.compare import compare_candidates, compare_runs, comparison_rows, pair_runs
 from agentctl.store import Store
 from support.runs import run

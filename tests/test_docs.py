@@ -161,7 +161,7 @@ def test_the_schemas_reject_what_the_loader_rejects() -> None:
 
 
 def test_exit_codes_page_lists_exactly_the_exit_codes() -> None:
-    from agentctl import errors
+    from agentctl.core import errors
 
     codes = sorted(v for k, v in vars(errors).items() if k.startswith("EXIT_"))
     page = (DOCS / "exit-codes.md").read_text(encoding="utf-8")

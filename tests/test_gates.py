@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from agentctl.config.models import Suite
+from agentctl.core.values import GateResult
 from agentctl.metrics.compute import compute_metrics
 from agentctl.metrics.gates import evaluate_gates
-from agentctl.metrics.types import GateResult
 from support.runs import run
 from support.stats import mcnemar_by_hand, wilson_closed, z_of
 

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from agentctl.datasets import validate_dataset_dir
-from agentctl.scorers.matchers import (
+from agentctl.core.matchers import (
     match_args,
     match_subset,
     match_value,
     render_call,
     render_value,
 )
+from agentctl.datasets import validate_dataset_dir
 
 # --- strict equality -------------------------------------------------------------------
 

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
+from agentctl.core.metric_names import RATE_METRICS, VALUE_METRICS
+from agentctl.core.results import ScoreResult
 from agentctl.metrics.compute import compute_metrics, metric_index
-from agentctl.metrics.names import RATE_METRICS, VALUE_METRICS
-from agentctl.results import ScoreResult
 from support.runs import many_runs, run
 from support.stats import wilson_closed
 

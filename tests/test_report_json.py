@@ -9,7 +9,7 @@ import duckdb
 import jsonschema
 import pytest
 
-from agentctl.errors import InputError
+from agentctl.core.errors import InputError
 from agentctl.reports import REPORT_SCHEMA, load_report_data, render, render_json
 from agentctl.store import Store
 from support.reports import CANARY, RUN_ID, XSS_CASE, XSS_TAG, build_known_run
@@ -67,7 +67,7 @@ def test_unknown_format_is_an_input_error(con: duckdb.DuckDBPyConnection) -> Non
 
 def test_comparisons_table_rows_show_up_when_present(tmp_path: Path) -> None:
     con = build_known_run(tmp_path)
-    with Store(tmp_path / "known.duckdb") as store:  # as eval run stores its comparisons
+    with Store(con) as store:  # as eval run stores its comparisons
         store.replace_rows(RUN_ID, "comparisons", [{
             "run_id": RUN_ID, "baseline": "prod", "candidate": "mini", "tag": None, "metric": "success_rate", "baseline_value": 0.8333,
             "candidate_value": 0.6, "delta": -0.2333, "ci_low": -0.6, "ci_high": 0.1, "test": "mcnemar_exact",

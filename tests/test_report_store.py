@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from agentctl.errors import InputError
+from agentctl.core.errors import InputError
 from agentctl.reports import load_report_data
 from support.reports import CANARY, RUN_ID, XSS_CASE, build_known_run
 

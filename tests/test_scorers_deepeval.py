@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from agentctl.config.models import ScorerSpec
-from agentctl.results import ScoreResult
+from agentctl.config.scorer_registry import ScorerRegistry
+from agentctl.core.results import ScoreResult
 from agentctl.scorers.judge import JSON_INSTRUCTION
-from agentctl.scorers.registry import ScorerRegistry
 from support.fake_openai import FakeOpenAI, error, text
 from support.scoring import (
     REFUND,

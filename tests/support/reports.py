@@ -14,9 +14,9 @@ from typing import Any
 
 import duckdb
 
-from agentctl.engine.trajectory import Step, ToolCall, Trajectory
-from agentctl.metrics.types import GateResult, MetricValue
-from agentctl.results import RunResult, ScoreResult
+from agentctl.core.results import RunResult, ScoreResult
+from agentctl.core.trajectory import Step, ToolCall, Trajectory
+from agentctl.core.values import GateResult, MetricValue
 from agentctl.store.store import Store
 
 RUN_ID = "r-known-0001"

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from agentctl.config.models import ScorerSpec, Suite
+from agentctl.config.scorer_registry import ScorerRegistry
+from agentctl.core.results import ScoreResult, Verdict
+from agentctl.core.trajectory import Step, Trajectory
 from agentctl.datasets.models import Case, Dataset
-from agentctl.engine.trajectory import Step, Trajectory
-from agentctl.results import ScoreResult, Verdict
 from agentctl.scorers.base import ScoringContext
 from agentctl.scorers.judge import JSON_INSTRUCTION
-from agentctl.scorers.registry import ScorerRegistry
 from support.fake_openai import FakeOpenAI, text
 
 REFUND = {"charge_id": "ch_1", "amount_cents": 7500}

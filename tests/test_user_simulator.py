@@ -17,7 +17,7 @@ import yaml
 
 from agentctl.core import plugins
 from agentctl.runner import RunOptions, run_suite
-from fake_openai import FakeOpenAI, Reply, assistant_turns, text, tool_calls
+from support.fake_openai import FakeOpenAI, Reply, assistant_turns, text, tool_calls
 
 API_KEY = "sk-test-dummy-key-1234567890"
 STOP = "###STOP###"

@@ -51,10 +51,6 @@ class ReplayProvider:
         """The recordings of a case with this label, in file order (repeat i is the i-th)."""
         return self.index.runs(case_id, self.label)
 
-    def repeats_for(self, case_id: str) -> int:
-        """How many repeats a case has by default: its number of recordings."""
-        return len(self.recordings(case_id))
-
     async def run(self, case: Case, repeat: int) -> Trajectory:
         """The trajectory of the ``repeat``-th recording (from 1) of ``case``."""
         return self.replay(case, repeat)

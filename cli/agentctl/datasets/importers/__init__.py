@@ -34,6 +34,7 @@ from agentctl.datasets.importers.drafts import (
     draft_case,
     expected_actions,
 )
+from agentctl.datasets.importers.grouping import GROUPINGS, group_runs
 from agentctl.datasets.importers.registry import available, get_importer, importer
 from agentctl.datasets.models import Case, RecordedRun
 from agentctl.datasets.redact import Redactor, redactor_for
@@ -66,6 +67,10 @@ class ImportReport:
     prompt_file: str | None = None
     problems: list[Problem] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    grouping: str = ""
+    """How segments (traces, logged calls) were grouped into runs, e.g. ``grouped auto (10 by message chaining)``."""
+    segments_read: int = 0
+    """Traces or logged calls read, before grouping into conversations."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,7 +79,8 @@ class ImportReport:
             "cases_drafted": self.cases_drafted, "cases_matched": self.cases_matched, "tools_file": self.tools_file,
             "tools_missing": self.tools_missing, "escalation_tools": self.escalation_tools,
             "redacted": self.redaction is not None, "redaction": self.redaction, "prompt_file": self.prompt_file,
-            "skipped": self.skipped, "problems": [str(p) for p in self.problems],
+            "skipped": self.skipped, "problems": [str(p) for p in self.problems], "grouping": self.grouping,
+            "segments_read": self.segments_read,
         }
 
 
@@ -138,9 +144,12 @@ def import_traces(
     read_tools: list[str] | None = None,
     redact: bool = True,
     redact_patterns: list[str] | None = None,
+    group_by: str = "auto",
 ) -> ImportReport:
     """Import recordings from ``sources`` (files or folders) in format ``fmt`` into the dataset folder ``out``."""
     reader = get_importer(fmt)
+    if group_by not in GROUPINGS:
+        raise InputError(f"--group-by: unknown grouping '{group_by}'; expected one of {', '.join(GROUPINGS)}")
     read_patterns = list(read_tools or [])
     paths = expand_sources(sources)
     missing = [p for p in paths if not p.exists()]
@@ -163,7 +172,11 @@ def import_traces(
     log = ProblemLog()
     redactor = redactor_for(out, redact_patterns) if redact else None
     runs: list[ImportedRun] = []
-    for run in reader(paths, log):
+    segments = list(reader(paths, log))
+    report.segments_read = len(segments)
+    grouped, grouping = group_runs(segments, group_by, log)
+    report.grouping = grouping.describe()
+    for run in grouped:
         report.runs_read += 1
         if run.run_id in existing_run_ids or any(r.run_id == run.run_id for r in runs):
             report.already_imported += 1

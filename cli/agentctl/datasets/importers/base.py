@@ -43,6 +43,12 @@ class ImportedRun:
     tags: list[str] = field(default_factory=list)
     tool_definitions: list[dict[str, Any]] = field(default_factory=list)
     """Tool definitions recorded with the run (OpenAI function form), used to infer tools.yaml."""
+    conversation_id: str | None = None
+    """``gen_ai.conversation.id`` (or a logged ``conversation_id``): the conversation the run belongs to."""
+    session_id: str | None = None
+    """OpenInference ``session.id``."""
+    trace_ids: list[str] = field(default_factory=list)
+    """The traces the run was read from (several once a conversation is grouped across traces)."""
 
 
 @dataclass

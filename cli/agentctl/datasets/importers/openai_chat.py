@@ -26,7 +26,7 @@ KNOWN_KEYS = frozenset({
     "messages", "request", "response", "run_id", "id", "case_id", "model", "agent_id", "usage", "cost_usd",
     "tools", "tags", "latency_s", "duration_s", "latency_ms", "duration_ms", "started_at", "created_at",
     "timestamp", "created", "label", "metadata", "custom_id", "object", "parallel_tool_calls", "tool_choice",
-    "temperature", "system_fingerprint", "choices",
+    "temperature", "system_fingerprint", "choices", "conversation_id", "session_id",
 })
 
 
@@ -103,7 +103,9 @@ def _record_run(doc: Document, log: ProblemLog, unknown: dict[str, tuple[Documen
         cost_usd=float(cost) if isinstance(cost, (int, float)) else None,
         latency_s=_latency(record), started_at=_started_at(record),
         case_id=str(record["case_id"]) if record.get("case_id") else None,
-        tags=[str(t) for t in tags], tool_definitions=tools,
+        tags=[str(t) for t in tags], tool_definitions=tools, trace_ids=[where],
+        conversation_id=str(record["conversation_id"]) if record.get("conversation_id") else None,
+        session_id=str(record["session_id"]) if record.get("session_id") else None,
     )
 
 

@@ -23,7 +23,7 @@ from agentctl.datasets.importers.base import ImportedRun, ProblemLog, as_text, i
 from agentctl.datasets.importers.messages import openai_message, text_of, tool_definition
 from agentctl.datasets.importers.otel import report_unknown
 from agentctl.datasets.importers.registry import importer
-from agentctl.datasets.importers.spans import Span, read_spans, run_units, unit_timing
+from agentctl.datasets.importers.spans import Span, innermost, read_spans, run_units, unit_timing
 from agentctl.datasets.importers.transcript import (
     ModelCall,
     ToolRecord,
@@ -39,7 +39,7 @@ _CONTENT_KEY = re.compile(r"^contents\.(\d+)\.message_content\.(.+)$")
 KNOWN_ATTRIBUTES = frozenset({
     "openinference.span.kind", "llm.model_name", "llm.provider", "llm.system", "llm.invocation_parameters",
     "llm.function_call", "tool.name", "tool.description", "tool.parameters", "tool.json_schema", "tool.id",
-    "tool_call.id", "tool_call.function.name", "tool_call.function.arguments",
+    "tool_call.id", "tool_call.function.name", "tool_call.function.arguments", "session.id", "user.id",
 })
 KNOWN_PREFIXES = ("llm.input_messages.", "llm.output_messages.", "llm.tools.", "llm.token_count.",
                   "llm.prompt_template.", "llm.prompts.", "llm.choices.", "llm.cost.")
@@ -145,7 +145,7 @@ def read_openinference(paths: list[Path], log: ProblemLog) -> Iterator[ImportedR
         first = unit.root or unit.spans[0]
         where = f"trace {unit.trace_id}" + (f" agent span {unit.root.span_id}" if unit.split and unit.root is not None
                                             else "")
-        calls = [_model_call(s) for s in unit.spans if span_kind(s) == "LLM"]
+        calls = [_model_call(s) for s in innermost(unit, lambda s: span_kind(s) == "LLM")]
         tools = [_tool_record(s) for s in unit.spans if span_kind(s) == "TOOL"]
         agent = unit.root if unit.root is not None and span_kind(unit.root) in ("AGENT", "CHAIN") else next(
             (s for s in unit.spans if span_kind(s) == "AGENT"), None)
@@ -179,5 +179,7 @@ def read_openinference(paths: list[Path], log: ProblemLog) -> Iterator[ImportedR
             usage={"prompt_tokens": sum(u["prompt_tokens"] for u in usages),
                    "completion_tokens": sum(u["completion_tokens"] for u in usages)} if usages else None,
             latency_s=round(latency, 6) if latency is not None else None, started_at=iso_from_ns(start_ns),
-            case_id=case_id, tags=tags, tool_definitions=definitions,
+            case_id=case_id, tags=tags, tool_definitions=definitions, trace_ids=[unit.trace_id],
+            session_id=next((str(s.attributes["session.id"]) for s in unit.spans if s.attributes.get("session.id")),
+                            None),
         )

@@ -36,7 +36,7 @@ from agentctl.datasets.importers.messages import (
     tool_definition,
 )
 from agentctl.datasets.importers.registry import importer
-from agentctl.datasets.importers.spans import Span, SpanEvent, read_spans, run_units, unit_timing
+from agentctl.datasets.importers.spans import Span, SpanEvent, innermost, read_spans, run_units, unit_timing
 from agentctl.datasets.importers.transcript import (
     ModelCall,
     ToolRecord,
@@ -222,7 +222,7 @@ def read_otel(paths: list[Path], log: ProblemLog) -> Iterator[ImportedRun]:
         first = unit.root or unit.spans[0]
         where = f"trace {unit.trace_id}" + (f" agent span {unit.root.span_id}" if unit.split and unit.root is not None
                                             else "")
-        calls = [_model_call(s) for s in unit.spans if operation(s) in CHAT_OPERATIONS]
+        calls = [_model_call(s) for s in innermost(unit, lambda s: operation(s) in CHAT_OPERATIONS)]
         tools = [_tool_record(s) for s in unit.spans if operation(s) == "execute_tool"]
         agent = next((s for s in unit.spans if operation(s) == "invoke_agent"), None)
         if any(c.inputs or c.output for c in calls):
@@ -251,5 +251,7 @@ def read_otel(paths: list[Path], log: ProblemLog) -> Iterator[ImportedRun]:
             usage={"prompt_tokens": sum(u["prompt_tokens"] for u in usages),
                    "completion_tokens": sum(u["completion_tokens"] for u in usages)} if usages else None,
             latency_s=round(latency, 6) if latency is not None else None, started_at=iso_from_ns(start_ns),
-            case_id=case_id, tags=tags, tool_definitions=definitions,
+            case_id=case_id, tags=tags, tool_definitions=definitions, trace_ids=[unit.trace_id],
+            conversation_id=next((str(s.attributes["gen_ai.conversation.id"]) for s in unit.spans
+                                  if s.attributes.get("gen_ai.conversation.id")), None),
         )

@@ -35,6 +35,7 @@ from agentctl.datasets.importers.drafts import (
     expected_actions,
 )
 from agentctl.datasets.importers.grouping import GROUPINGS, group_runs
+from agentctl.datasets.importers.messages import python_literal
 from agentctl.datasets.importers.registry import available, get_importer, importer
 from agentctl.datasets.models import Case, RecordedRun
 from agentctl.datasets.redact import Redactor, redactor_for
@@ -123,6 +124,16 @@ def _redact_run(run: ImportedRun, redactor: Redactor) -> None:
         run.case_id = redactor.text(run.case_id)
 
 
+def _mark_repr_errors(run: ImportedRun) -> None:
+    """A tool answer recorded as a Python repr (``str(dict)``: the Agents SDK) that holds an ``error`` key is an
+    error, as its JSON form would be: flagged so replay and drafts never take it for a write that took effect."""
+    for m in run.messages:
+        if m.get("role") == "tool" and not m.get("error"):
+            value = python_literal(m.get("content"))
+            if isinstance(value, dict) and "error" in value:
+                m["error"] = True
+
+
 def _most_common_system_prompt(runs: list[ImportedRun]) -> str | None:
     prompts = Counter(str(m["content"]) for r in runs for m in r.messages[:1]
                       if m.get("role") == "system" and isinstance(m.get("content"), str) and m["content"].strip())
@@ -184,6 +195,7 @@ def import_traces(
         checked = check_transcript(run, log)
         if checked is None:
             continue
+        _mark_repr_errors(checked)
         if redactor is not None:
             _redact_run(checked, redactor)
         runs.append(checked)

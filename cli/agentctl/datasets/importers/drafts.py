@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from agentctl.datasets.importers.catalog import is_escalation
+from agentctl.datasets.importers.messages import python_literal
 from agentctl.datasets.models import Case, Expected, ExpectedAction, Fixture
 from agentctl.engine.tools import RecordedCall, recorded_calls_in
 from agentctl.normalize import canonical
@@ -52,7 +53,8 @@ def _output_value(content: Any) -> Any:
         try:
             return json.loads(content)
         except ValueError:
-            return content
+            literal = python_literal(content)  # str(dict), as the Agents SDK sends tool results
+            return literal if isinstance(literal, (dict, list)) else content
     return content
 
 

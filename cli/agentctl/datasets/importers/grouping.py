@@ -65,10 +65,19 @@ def message_key(m: dict[str, Any]) -> tuple[Any, ...]:
     return (m.get("role"), content, calls)
 
 
+def same_message(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Two records of one message. A turn with tool calls may lose its text in one of them (openai-v2's
+    legacy ``gen_ai.assistant.message`` event keeps only the calls)."""
+    ka, kb = message_key(a), message_key(b)
+    if ka == kb:
+        return True
+    return ka[0] == kb[0] == "assistant" and bool(ka[2]) and ka[2] == kb[2] and "" in (ka[1], kb[1])
+
+
 def _is_prefix(head: list[dict[str, Any]], whole: list[dict[str, Any]]) -> bool:
     if len(head) >= len(whole):
         return False
-    return all(message_key(a) == message_key(b) for a, b in zip(head, whole, strict=False))
+    return all(same_message(a, b) for a, b in zip(head, whole, strict=False))
 
 
 def merge(first: ImportedRun, later: ImportedRun) -> None:
@@ -76,7 +85,7 @@ def merge(first: ImportedRun, later: ImportedRun) -> None:
     have = first.messages
     shared = 0
     for a, b in zip(have, later.messages, strict=False):
-        if message_key(a) != message_key(b):
+        if not same_message(a, b):
             break
         shared += 1
     new = later.messages[shared:]

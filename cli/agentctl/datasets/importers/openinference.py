@@ -27,6 +27,7 @@ from agentctl.datasets.importers.spans import Span, innermost, read_spans, run_u
 from agentctl.datasets.importers.transcript import (
     ModelCall,
     ToolRecord,
+    attach_unseen_tools,
     build_from_calls,
     build_from_tools,
     fill_tool_results,
@@ -154,7 +155,7 @@ def read_openinference(paths: list[Path], log: ProblemLog) -> Iterator[ImportedR
         else:
             inputs, final = _agent_io(agent)
             messages = build_from_tools(inputs, calls, tools, final)
-        fill_tool_results(messages, tools)
+        attach_unseen_tools(messages, fill_tool_results(messages, tools))
         start_ns, latency = unit_timing(unit)
         usages = [c.usage for c in calls if c.usage]
         definitions = []

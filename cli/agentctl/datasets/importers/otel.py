@@ -40,6 +40,7 @@ from agentctl.datasets.importers.spans import Span, SpanEvent, innermost, read_s
 from agentctl.datasets.importers.transcript import (
     ModelCall,
     ToolRecord,
+    attach_unseen_tools,
     build_from_calls,
     build_from_tools,
     fill_tool_results,
@@ -231,7 +232,7 @@ def read_otel(paths: list[Path], log: ProblemLog) -> Iterator[ImportedRun]:
             agent_in = semconv_messages(agent.attributes.get("gen_ai.input.messages")) if agent else []
             agent_out = semconv_messages(agent.attributes.get("gen_ai.output.messages")) if agent else []
             messages = build_from_tools(agent_in, calls, tools, agent_out[-1] if agent_out else None)
-        fill_tool_results(messages, tools)
+        attach_unseen_tools(messages, fill_tool_results(messages, tools))
         start_ns, latency = unit_timing(unit)
         usages = [c.usage for c in calls if c.usage]
         definitions = []

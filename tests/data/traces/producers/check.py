@@ -42,6 +42,23 @@ def imported_view(run: dict[str, Any]) -> dict[str, Any]:
 KEYS = ("user_turns", "tool_calls", "tool_outputs", "final_text", "usage")
 
 
+def output_value(text: Any) -> Any:
+    """A tool output as a value: JSON, or the Python repr some producers record (``str(dict)``), else the text.
+    Producers differ in how they serialise the same output (the Agents SDK sends ``str(dict)`` to the model,
+    its instrumentation records ``json.dumps``); the value is what must survive the import."""
+    import ast
+
+    if isinstance(text, str):
+        try:
+            return json.loads(text)
+        except ValueError:
+            try:
+                return ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                return text
+    return text
+
+
 def differences(runs: list[dict[str, Any]], truth: list[dict[str, Any]]) -> list[str]:
     """What differs, conversation by conversation ([] when the import is exact)."""
     out: list[str] = []
@@ -54,7 +71,10 @@ def differences(runs: list[dict[str, Any]], truth: list[dict[str, Any]]) -> list
             out.append(f"{t['conversation']}: {len(match)} runs")
             continue
         for key in KEYS:
-            if match[0][key] != t[key]:
+            got, sent = match[0][key], t[key]
+            if key == "tool_outputs":
+                got, sent = [output_value(x) for x in got], [output_value(x) for x in sent]
+            if got != sent:
                 out.append(f"{t['conversation']}: {key}: imported {match[0][key]!r}, sent {t[key]!r}")
     return out
 

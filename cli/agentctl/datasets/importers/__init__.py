@@ -39,7 +39,7 @@ from agentctl.datasets.importers.messages import python_literal
 from agentctl.datasets.importers.registry import available, get_importer, importer
 from agentctl.datasets.models import Case, RecordedRun
 from agentctl.datasets.redact import Redactor, redactor_for
-from agentctl.engine.tools import recorded_calls_in
+from agentctl.engine.tools import is_error_output, recorded_calls_in
 from agentctl.errors import InputError, Problem, ValidationFailed
 from agentctl.normalize import canonical
 
@@ -128,7 +128,7 @@ def _mark_repr_errors(run: ImportedRun) -> None:
     """A tool answer recorded as a Python repr (``str(dict)``: the Agents SDK) that holds an ``error`` key is an
     error, as its JSON form would be: flagged so replay and drafts never take it for a write that took effect."""
     for m in run.messages:
-        if m.get("role") == "tool" and not m.get("error"):
+        if m.get("role") == "tool" and not is_error_output(m):
             value = python_literal(m.get("content"))
             if isinstance(value, dict) and "error" in value:
                 m["error"] = True

@@ -118,7 +118,7 @@ def _key(run: ImportedRun, how: str) -> tuple[str, str] | None:
 
 
 def group_runs(runs: list[ImportedRun], how: str, log: ProblemLog) -> tuple[list[ImportedRun], Grouping]:
-    """The runs, one per conversation by the rule ``how``; the order is that of each conversation's start."""
+    """The runs, one per conversation by the rule ``how``, in the order their first segment was read."""
     if how not in GROUPINGS:
         raise InputError(f"--group-by: unknown grouping '{how}'; expected one of {', '.join(GROUPINGS)}")
     summary = Grouping(how)
@@ -151,6 +151,8 @@ def group_runs(runs: list[ImportedRun], how: str, log: ProblemLog) -> tuple[list
         out.append(run)
     for r in out:
         rule.setdefault(id(r), "trace")
+    position = {id(r): n for n, r in enumerate(runs)}
+    out.sort(key=lambda r: position[id(r)])  # the order of the sources
     per_trace = Counter(t for r in out for t in set(r.trace_ids))
     summary.shared_traces = sorted(t for t, n in per_trace.items() if n > 1)
     summary.multi_trace = sum(1 for r in out if len(r.trace_ids) > 1)

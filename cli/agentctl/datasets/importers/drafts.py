@@ -1,7 +1,7 @@
 """Draft golden cases from recorded runs, marked ``review: pending``.
 
-A draft is what the recording did, not what it should have done: its input is the first
-user turn(s), its fixtures the recorded tool outputs, its ``expected`` the write calls that
+A draft is what the recording did, not what it should have done: its input is the user
+side of the conversation, its fixtures the recorded tool outputs, its ``expected`` the write calls that
 succeeded and the final status. A person reviews it and removes the ``review`` mark.
 """
 
@@ -31,13 +31,10 @@ def final_status(messages: list[dict[str, Any]], escalation: set[str]) -> str:
 
 
 def case_input(messages: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
-    """The user turn(s) before the first assistant turn: one string, or a list of user messages."""
-    users: list[dict[str, Any]] = []
-    for m in messages:
-        if m.get("role") == "assistant":
-            break
-        if m.get("role") == "user":
-            users.append({"role": "user", "content": m.get("content")})
+    """The whole user side of the run: one string, or the list of its user messages (an earlier exchange
+    and the request it leads to, or a multi-turn chat), so the input holds the request the expected action
+    answers and two chats that open alike stay two cases."""
+    users = [{"role": "user", "content": m.get("content")} for m in messages if m.get("role") == "user"]
     if len(users) == 1 and isinstance(users[0]["content"], str):
         return str(users[0]["content"])
     return users

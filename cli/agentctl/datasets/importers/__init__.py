@@ -170,18 +170,20 @@ def import_traces(
         raise InputError("no source files (.json, .jsonl, .ndjson) found in " + ", ".join(map(str, sources)))
     if tools is not None and not tools.exists():
         raise InputError(f"--tools: file not found: {tools}")
-    out.mkdir(parents=True, exist_ok=True)
     cases_path, runs_path, tools_path = out / "cases.jsonl", out / "runs.jsonl", out / "tools.yaml"
     existing_cases = _existing_cases(cases_path)
     existing_run_ids = {str(v.get("run_id")) for _, v in _read_jsonl(runs_path)}
     catalog = load_catalog(tools_path) if tools_path.exists() else (load_catalog(tools) if tools else None)
+    empty_catalog = tools_path.exists() and catalog is not None and not catalog.tools and tools is None
+    if empty_catalog:
+        catalog = None  # an empty tools.yaml (left by an earlier import that found nothing) is inferred anew
     if tools is not None and tools_path.exists() and tools.resolve() != tools_path.resolve():
         if load_catalog(tools) != load_catalog(tools_path):
             raise InputError(f"--tools {tools}: {tools_path} already exists and differs; edit it or remove it first")
 
     report = ImportReport(out=out, label=label, format=fmt)
     log = ProblemLog()
-    redactor = redactor_for(out, redact_patterns) if redact else None
+    redactor: Redactor | None = None
     runs: list[ImportedRun] = []
     segments = list(reader(paths, log))
     report.segments_read = len(segments)
@@ -196,9 +198,11 @@ def import_traces(
         if checked is None:
             continue
         _mark_repr_errors(checked)
-        if redactor is not None:
-            _redact_run(checked, redactor)
         runs.append(checked)
+    if runs and redact:  # the dataset's key is made only when something is written
+        redactor = redactor_for(out, redact_patterns)
+        for run in runs:
+            _redact_run(run, redactor)
 
     calls_by_tool: dict[str, list[dict[str, Any]]] = {}
     definitions: dict[str, dict[str, Any]] = {}
@@ -252,6 +256,7 @@ def import_traces(
         run_lines.append(json.dumps(record, ensure_ascii=False))
 
     if run_lines:
+        out.mkdir(parents=True, exist_ok=True)
         with runs_path.open("a", encoding="utf-8") as fh:
             fh.write("".join(line + "\n" for line in run_lines))
     if drafts:
@@ -261,7 +266,9 @@ def import_traces(
                 # Spelled out so a reviewer sees what the draft claims, defaults included.
                 data["expected"] = {"status": case.expected.status, **data.get("expected", {})}
                 fh.write(json.dumps(data, ensure_ascii=False) + "\n")
-    if not tools_path.exists():
+    if not run_lines:
+        report.tools_file = "none" if not tools_path.exists() or empty_catalog else "kept"
+    elif not tools_path.exists() or empty_catalog:
         if report.tools_file == "copied" and tools is not None:
             shutil.copyfile(tools, tools_path)
         else:
@@ -270,13 +277,13 @@ def import_traces(
                 "Review each tool's effect (read | write) and parameters before trusting a suite on it.")))
     prompt = _most_common_system_prompt(runs)
     prompt_path = out / "prompts" / f"{label}.md"
-    if prompt and not prompt_path.exists():
+    if prompt and run_lines and not prompt_path.exists():
         prompt_path.parent.mkdir(parents=True, exist_ok=True)
         prompt_path.write_text(prompt + "\n", encoding="utf-8")
         report.prompt_file = str(prompt_path)
     report.runs_written = len(run_lines)
     report.cases_drafted = list(drafts)
-    report.redaction = redactor.report() if redactor is not None else None
+    report.redaction = redactor.report() if redactor is not None else ({} if redact else None)
     report.problems = log.problems
     report.skipped = log.skipped
     return report

@@ -124,8 +124,8 @@ def read_documents(path: Path, log: ProblemLog) -> Iterator[Document]:
         except json.JSONDecodeError as exc:
             stream = _concatenated(text)
             if stream is not None:  # JSON values back to back (ConsoleSpanExporter output)
-                for line, value in stream:
-                    yield Document(value, path, line)
+                for start, value in stream:
+                    yield Document(value, path, start)
                 return
             first = text.lstrip().split("\n", 1)[0]
             if not _parses(first) or text.strip().count("\n") == 0:

@@ -57,7 +57,7 @@ def _args(text: Any) -> Any:
 
 def message_key(m: dict[str, Any]) -> tuple[Any, ...]:
     """What makes two records of a message the same message (ids and producer-specific extras aside)."""
-    calls = tuple((c.get("function") or {}).get("name") + "|" + json.dumps(_args((c.get("function") or {}).get(
+    calls = tuple(f"{(c.get('function') or {}).get('name')}|" + json.dumps(_args((c.get("function") or {}).get(
         "arguments")), sort_keys=True) for c in m.get("tool_calls") or [])
     content = _text(m.get("content"))
     if m.get("role") == "tool":

@@ -58,6 +58,15 @@ def _usage(raw: Any) -> dict[str, int] | None:
     return {"prompt_tokens": int(prompt or 0), "completion_tokens": int(completion or 0)}
 
 
+def _message_usage(messages: list[Any]) -> dict[str, int] | None:
+    """The run's usage as the sum of its assistant turns' ``usage`` (a conversation logged without a total)."""
+    turns = [u for m in messages if isinstance(m, dict) and m.get("role") == "assistant"
+             for u in [_usage(m.get("usage"))] if u]
+    if not turns:
+        return None
+    return {k: sum(u[k] for u in turns) for k in ("prompt_tokens", "completion_tokens")}
+
+
 def _record_run(doc: Document, log: ProblemLog, unknown: dict[str, tuple[Document, int]]) -> ImportedRun | None:
     record = doc.value
     where = f"{doc.path.name}:{doc.line}" if doc.line else doc.path.name
@@ -97,9 +106,10 @@ def _record_run(doc: Document, log: ProblemLog, unknown: dict[str, tuple[Documen
     cost = record.get("cost_usd")
     return ImportedRun(
         run_id=str(run_id), messages=messages, where=where, path=doc.path, line=doc.line, ref=f"run {run_id}",
-        model=record.get("model") or request.get("model") or response.get("model"),
+        model=record.get("model") or response.get("model") or request.get("model"),  # the served model
         agent_id=record.get("agent_id"),
-        usage=_usage(record.get("usage")) or (_usage(response.get("usage")) if not record.get("messages") else None),
+        usage=_usage(record.get("usage")) or (_usage(response.get("usage")) if not record.get("messages") else None)
+        or _message_usage(messages),
         cost_usd=float(cost) if isinstance(cost, (int, float)) else None,
         latency_s=_latency(record), started_at=_started_at(record),
         case_id=str(record["case_id"]) if record.get("case_id") else None,

@@ -160,6 +160,11 @@ def read_openinference(paths: list[Path], log: ProblemLog) -> Iterator[ImportedR
         usages = [c.usage for c in calls if c.usage]
         definitions = []
         for s in unit.spans:
+            if span_kind(s) == "TOOL" and s.attributes.get("tool.parameters") and s.attributes.get("tool.name"):
+                td = tool_definition({"name": s.attributes["tool.name"], "parameters": s.attributes["tool.parameters"],
+                                      "description": s.attributes.get("tool.description") or ""})
+                if td is not None:
+                    definitions.append(td)
             for key, value in s.attributes.items():
                 if key.startswith("llm.tools.") and key.endswith(".tool.json_schema"):
                     td = tool_definition(value)

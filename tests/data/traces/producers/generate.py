@@ -16,7 +16,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -112,11 +111,10 @@ def _instrument(names: tuple[str, ...], provider: Any, logger_provider: Any) -> 
 
 def produce(mode: Mode, out: Path, formats: tuple[str, ...]) -> None:
     """In a fresh interpreter: run the ten conversations under ``mode`` and write its exports."""
-    from support_agent import run_client_agent, run_langgraph_agent, run_sdk_agent
+    from exports import Telemetry
     from scenarios import SCENARIOS, ground_truth
     from server import start
-
-    from exports import Telemetry
+    from support_agent import run_client_agent, run_langgraph_agent, run_sdk_agent
 
     out.mkdir(parents=True, exist_ok=True)
     fake, model = start()
@@ -132,7 +130,6 @@ def produce(mode: Mode, out: Path, formats: tuple[str, ...]) -> None:
         client = OpenAI(base_url=fake.base_url, api_key="sk-test", max_retries=0)
     tracer = telemetry.tracer_provider.get_tracer("support-agent") if telemetry and mode.agent == "client-app" \
         else None
-    run: Callable[[Any], Any]
     for scenario in SCENARIOS:
         if mode.agent.startswith("client"):
             before = len(model.exchanges)

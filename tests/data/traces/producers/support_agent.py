@@ -81,7 +81,14 @@ def _streamed(chunks: Any) -> dict[str, Any]:
 
 def run_sdk_agent(base_url: str, scenario: Scenario, *, responses: bool) -> None:
     """The OpenAI Agents SDK: one ``Runner.run`` per conversation, the earlier exchange as input."""
-    from agents import Agent, OpenAIChatCompletionsModel, OpenAIResponsesModel, RunConfig, Runner, function_tool
+    from agents import (
+        Agent,
+        OpenAIChatCompletionsModel,
+        OpenAIResponsesModel,
+        RunConfig,
+        Runner,
+        function_tool,
+    )
     from openai import AsyncOpenAI
 
     async def go() -> None:

@@ -132,3 +132,42 @@ def test_replaying_every_imported_label_reproduces_the_conversations(generated: 
             texts = db.execute(f"SELECT content FROM steps WHERE {where} AND kind = 'model' AND content IS NOT NULL "
                                "ORDER BY step", [label, case_id]).fetchall()
             assert texts[-1][0] == t["final_text"], (label, case_id)
+
+
+MODEL_SPANS = ("ChatCompletion", "chat gpt-4o-mini", "generation", "response")
+
+
+def _split_by_end_time(export: Path, marker: str, a: Path, b: Path) -> None:
+    """The export as two files, as a collector rotating its file mid-run would leave it: the spans that ended
+    up to the first model call whose record holds ``marker`` in the first, the rest in the second."""
+    spans = []
+    for line in export.read_text().splitlines():
+        doc = json.loads(line)
+        for rs in doc["resourceSpans"]:
+            for ss in rs["scopeSpans"]:
+                for span in ss["spans"]:
+                    spans.append(({"resource": rs["resource"], "scope": ss["scope"]}, span))
+    spans.sort(key=lambda item: int(item[1]["endTimeUnixNano"]))
+    n = 1 + next(i for i, (_, s) in enumerate(spans) if s["name"] in MODEL_SPANS and marker in json.dumps(s))
+    for path, part in ((a, spans[:n]), (b, spans[n:])):
+        path.write_text("".join(json.dumps({"resourceSpans": [{"resource": w["resource"], "scopeSpans": [
+            {"scope": w["scope"], "spans": [s]}]}]}) + "\n" for w, s in part))
+
+
+@pytest.mark.parametrize("mode", ["oi-openai-app-spans", "otel-v2-span-only", "agents-oi-chat"])
+def test_a_trace_cut_across_two_exports_is_completed_by_the_second_import(mode: str, tmp_path: Path) -> None:
+    from agentctl.datasets.importers import import_traces
+
+    mode_dir = COMMITTED / mode
+    fmt = json.loads((mode_dir / "producer.json").read_text())["format"]
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    _split_by_end_time(mode_dir / "otlp.jsonl", "A103", a, b)  # in the middle of the fourth conversation
+    out = tmp_path / "ds"
+    first = import_traces(fmt, [a], out, "prod", redact=False)
+    second = import_traces(fmt, [b], out, "prod", redact=False)
+    assert (first.runs_written, second.runs_written, second.runs_completed) == (4, 6, 1)
+    runs = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
+    assert check.differences(runs, _truth(mode_dir)) == []
+    cases = [json.loads(line) for line in (out / "cases.jsonl").read_text().splitlines()]
+    refund = next(c for c in cases if "A103" in json.dumps(c["input"]))
+    assert refund["expected"]["actions"] == [{"tool": "issue_refund", "args": {"order_id": "A103", "amount_cents": 2000}}]

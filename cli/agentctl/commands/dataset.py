@@ -73,6 +73,9 @@ def _print_import(report: ImportReport) -> None:
     _console.print_problems(report.problems)
     con.print(f"[bold]{report.out}[/]: {report.runs_written} run(s) written with label '{report.label}' "
               f"({report.runs_read} read, {report.already_imported} already imported)", soft_wrap=True)
+    if report.runs_completed:
+        con.print(f"  {report.runs_completed} run(s) of an earlier import completed by this one (cases still pending "
+                  "review drafted again)", soft_wrap=True)
     if report.grouping:
         con.print(f"  {report.segments_read} trace(s) or logged call(s) {report.grouping}", soft_wrap=True)
     if report.cases_drafted:

@@ -34,7 +34,7 @@ from agentctl.datasets.importers.drafts import (
     draft_case,
     expected_actions,
 )
-from agentctl.datasets.importers.grouping import GROUPINGS, group_runs
+from agentctl.datasets.importers.grouping import GROUPINGS, continues, group_runs, join_messages
 from agentctl.datasets.importers.messages import python_literal
 from agentctl.datasets.importers.registry import available, get_importer, importer
 from agentctl.datasets.models import Case, RecordedRun
@@ -56,6 +56,8 @@ class ImportReport:
     runs_read: int = 0
     runs_written: int = 0
     already_imported: int = 0
+    runs_completed: int = 0
+    """Runs of an earlier import that this one carried further (a trace cut across two exports)."""
     cases_drafted: list[str] = field(default_factory=list)
     cases_matched: int = 0
     tools_file: str = "kept"
@@ -77,6 +79,7 @@ class ImportReport:
         return {
             "out": str(self.out), "label": self.label, "format": self.format, "runs_read": self.runs_read,
             "runs_written": self.runs_written, "already_imported": self.already_imported,
+            "runs_completed": self.runs_completed,
             "cases_drafted": self.cases_drafted, "cases_matched": self.cases_matched, "tools_file": self.tools_file,
             "tools_missing": self.tools_missing, "escalation_tools": self.escalation_tools,
             "redacted": self.redaction is not None, "redaction": self.redaction, "prompt_file": self.prompt_file,
@@ -122,6 +125,51 @@ def _redact_run(run: ImportedRun, redactor: Redactor) -> None:
     run.tool_definitions = redactor.value(run.tool_definitions)
     if run.case_id is not None:
         run.case_id = redactor.text(run.case_id)
+
+
+def _earlier_record(run: ImportedRun, existing: list[tuple[int, dict[str, Any]]],
+                    label: str) -> tuple[int, dict[str, Any]] | None:
+    """The run of an earlier import that this one is (same run id) or carries further (same label, its
+    transcript continued), with its line in runs.jsonl."""
+    for number, record in existing:
+        if str(record.get("run_id")) == run.run_id:
+            return number, record
+    for number, record in existing:
+        if record.get("label") == label and isinstance(record.get("messages"), list) \
+                and continues(record["messages"], run.messages):
+            return number, record
+    return None
+
+
+def _turn_usage(messages: list[dict[str, Any]]) -> dict[str, int] | None:
+    turns = [m["usage"] for m in messages if m.get("role") == "assistant" and isinstance(m.get("usage"), dict)]
+    if not turns:
+        return None
+    return {k: sum(int(u.get(k) or 0) for u in turns) for k in ("prompt_tokens", "completion_tokens")}
+
+
+def _rewrite_lines(path: Path, replaced: dict[int, dict[str, Any]]) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number, record in replaced.items():
+        lines[number - 1] = json.dumps(record, ensure_ascii=False)
+    _write_atomic(path, "".join(line + "\n" for line in lines))
+
+
+def _redraft(cases_path: Path, completed: dict[int, dict[str, Any]], effects: dict[str, str]) -> None:
+    """Drafts still pending review that were made from a run now completed are drafted again from all of it."""
+    by_run = {str(r["run_id"]): r for r in completed.values()}
+    redrafted: dict[int, dict[str, Any]] = {}
+    for number, value in _read_jsonl(cases_path):
+        record = by_run.get(str((value.get("metadata") or {}).get("run_id")))
+        if record is None or value.get("review") != "pending":
+            continue
+        meta = {k: v for k, v in value["metadata"].items() if k not in ("recorded_status", "escalation_tools")}
+        case = draft_case(str(value["id"]), record["messages"], effects, list(value.get("tags") or []), meta)
+        data = case.model_dump(mode="json", exclude_defaults=True)
+        data["expected"] = {"status": case.expected.status, **data.get("expected", {})}
+        redrafted[number] = data
+    if redrafted:
+        _rewrite_lines(cases_path, redrafted)
 
 
 def _mark_repr_errors(run: ImportedRun) -> None:
@@ -172,7 +220,8 @@ def import_traces(
         raise InputError(f"--tools: file not found: {tools}")
     cases_path, runs_path, tools_path = out / "cases.jsonl", out / "runs.jsonl", out / "tools.yaml"
     existing_cases = _existing_cases(cases_path)
-    existing_run_ids = {str(v.get("run_id")) for _, v in _read_jsonl(runs_path)}
+    existing_runs = _read_jsonl(runs_path)
+    existing_ids = {str(v.get("run_id")) for _, v in existing_runs}
     catalog = load_catalog(tools_path) if tools_path.exists() else (load_catalog(tools) if tools else None)
     empty_catalog = tools_path.exists() and catalog is not None and not catalog.tools and tools is None
     if empty_catalog:
@@ -191,8 +240,11 @@ def import_traces(
     report.grouping = grouping.describe()
     for run in grouped:
         report.runs_read += 1
-        if run.run_id in existing_run_ids or any(r.run_id == run.run_id for r in runs):
+        if any(r.run_id == run.run_id for r in runs):
             report.already_imported += 1
+            continue
+        if run.run_id in existing_ids and not any(m.get("role") in ("user", "assistant") for m in run.messages):
+            report.already_imported += 1  # the rest of a run imported before, with nothing to add to it
             continue
         checked = check_transcript(run, log)
         if checked is None:
@@ -231,7 +283,20 @@ def import_traces(
     known = {c.id for c in existing_cases}
     drafts: dict[str, Case] = {}
     run_lines: list[str] = []
+    completed: dict[int, dict[str, Any]] = {}
     for run in runs:
+        earlier = _earlier_record(run, existing_runs, label)
+        if earlier is not None:
+            number, record = earlier
+            merged = join_messages(record["messages"], run.messages)
+            if len(merged) > len(record["messages"]):
+                record = {**record, "messages": merged, "usage": _turn_usage(merged) or record.get("usage")}
+                RecordedRun.model_validate(record)
+                completed[number] = record
+                report.runs_completed += 1
+            else:
+                report.already_imported += 1
+            continue
         value = case_input(run.messages)
         key = canonical(value if isinstance(value, str) else [{"role": "user", "content": m["content"]}
                                                                for m in value])
@@ -255,6 +320,9 @@ def import_traces(
         RecordedRun.model_validate(record)
         run_lines.append(json.dumps(record, ensure_ascii=False))
 
+    if completed:
+        _rewrite_lines(runs_path, completed)
+        _redraft(cases_path, completed, effects)
     if run_lines:
         out.mkdir(parents=True, exist_ok=True)
         with runs_path.open("a", encoding="utf-8") as fh:
@@ -266,7 +334,7 @@ def import_traces(
                 # Spelled out so a reviewer sees what the draft claims, defaults included.
                 data["expected"] = {"status": case.expected.status, **data.get("expected", {})}
                 fh.write(json.dumps(data, ensure_ascii=False) + "\n")
-    if not run_lines:
+    if not run_lines and not completed:
         report.tools_file = "none" if not tools_path.exists() or empty_catalog else "kept"
     elif not tools_path.exists() or empty_catalog:
         if report.tools_file == "copied" and tools is not None:

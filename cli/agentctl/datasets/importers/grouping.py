@@ -75,24 +75,33 @@ def same_message(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def _is_prefix(head: list[dict[str, Any]], whole: list[dict[str, Any]]) -> bool:
-    if len(head) >= len(whole):
+    if len(head) >= len(whole) or not any(m.get("role") == "user" for m in head):
         return False
     return all(same_message(a, b) for a, b in zip(head, whole, strict=False))
 
 
-def merge(first: ImportedRun, later: ImportedRun) -> None:
-    """Append ``later``'s new messages to ``first`` (the part its transcript shares with ``first`` is dropped)."""
-    have = first.messages
+def join_messages(have: list[dict[str, Any]], later: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``have`` followed by what ``later`` adds to it (the part ``later`` shares with ``have`` is dropped)."""
     shared = 0
-    for a, b in zip(have, later.messages, strict=False):
+    for a, b in zip(have, later, strict=False):
         if not same_message(a, b):
             break
         shared += 1
-    new = later.messages[shared:]
+    new = later[shared:]
     if shared == 0:  # only the new turn was sent: skip the history it repeats
         keys = {message_key(m) for m in have}
         new = [m for m in new if m.get("role") != "system" and message_key(m) not in keys]
-    first.messages = [*have, *new]
+    return [*have, *new]
+
+
+def continues(have: list[dict[str, Any]], later: list[dict[str, Any]]) -> bool:
+    """Whether ``later`` is ``have`` carried further (a call whose input is the previous call's input and output)."""
+    return _is_prefix(have, later)
+
+
+def merge(first: ImportedRun, later: ImportedRun) -> None:
+    """Append ``later``'s new messages to ``first``, and add up what it used."""
+    first.messages = join_messages(first.messages, later.messages)
     if later.usage:
         usage = dict(first.usage or {"prompt_tokens": 0, "completion_tokens": 0})
         for k in ("prompt_tokens", "completion_tokens"):

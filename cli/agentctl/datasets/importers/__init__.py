@@ -1,7 +1,8 @@
 """Import production traces into a golden dataset folder (``agentctl dataset import``).
 
 :func:`import_traces` reads sources with the importer of a format (``openai``, ``otel``,
-``openinference``, or a plugin's), redacts, and writes ``runs.jsonl`` (new runs appended;
+``openinference``, or a plugin's), groups what it read into one run per conversation
+(``--group-by``), redacts, and writes ``runs.jsonl`` (new runs appended;
 a run whose ``run_id`` is already there is not written twice), ``cases.jsonl`` drafts
 (``review: pending``) for runs whose case the file lacks, and ``tools.yaml`` when the
 folder has none (copied from ``--tools``, else inferred). An existing ``cases.jsonl`` is

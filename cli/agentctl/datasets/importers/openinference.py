@@ -1,6 +1,7 @@
 """Arize Phoenix / OpenInference spans (``--from openinference``), as JSON or JSONL.
 
-One trace becomes one run (one per top-level ``AGENT`` span when a trace has several). Span
+One trace is one segment (one per root ``AGENT`` span when a trace has several), grouped into
+conversations afterwards (``session.id``, message chaining); nested ``LLM`` spans of one call count once. Span
 kinds come from ``openinference.span.kind`` (or Phoenix's ``span_kind``). ``LLM`` spans give
 the model calls: ``llm.input_messages.N.message.*`` and ``llm.output_messages.N.message.*``
 (``role``, ``content`` or ``contents.M.message_content.text``, ``tool_calls.M.tool_call.id`` /

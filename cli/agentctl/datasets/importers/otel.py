@@ -1,7 +1,9 @@
 """OpenTelemetry GenAI semantic conventions (``--from otel``).
 
-One trace becomes one run; a trace holding several top-level ``invoke_agent`` spans gives one
-run per agent span. Spans are classified by ``gen_ai.operation.name`` (``chat``,
+One trace is one segment (a trace whose roots are several ``invoke_agent`` spans gives one per
+agent span); segments are grouped into conversations afterwards (see ``grouping``). A model call
+recorded at two levels (an agent span's ``chat`` around the client instrumentation's) keeps the
+inner one. OTLP log records (``gen_ai.*`` events) are joined to their spans. Spans are classified by ``gen_ai.operation.name`` (``chat``,
 ``text_completion``, ``generate_content``; ``execute_tool``; ``invoke_agent``), falling back
 to the span name's first word. Messages come from ``gen_ai.input.messages`` /
 ``gen_ai.output.messages`` / ``gen_ai.system_instructions`` (span attributes, or the

@@ -57,6 +57,7 @@ def _assert_exact(mode_dir: Path, out: Path) -> None:
 
 
 @pytest.mark.producers
+@pytest.mark.timeout(900)  # the first one generates every producer's export (a few minutes on 2 cores)
 @pytest.mark.parametrize("mode", MODES)
 def test_producer_export_imports_exactly(generated: Path, mode: str, tmp_path: Path) -> None:
     _assert_exact(generated / mode, tmp_path / "dataset")
@@ -68,6 +69,7 @@ def test_committed_export_imports_exactly(mode: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.producers
+@pytest.mark.timeout(900)  # the first one generates every producer's export (a few minutes on 2 cores)
 @pytest.mark.parametrize("mode", [m.name for m in generate.MODES if m.instrument])
 def test_sdk_span_json_and_console_output_import_like_otlp(generated: Path, mode: str, tmp_path: Path) -> None:
     from agentctl.datasets.importers import import_traces
@@ -102,6 +104,7 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.producers
+@pytest.mark.timeout(900)  # the first one generates every producer's export (a few minutes on 2 cores)
 def test_replaying_every_imported_label_reproduces_the_conversations(generated: Path, tmp_path: Path) -> None:
     dataset = tmp_path / "datasets" / "support"
     labels = [m.replace("+", "-plus-") for m in MODES]
@@ -171,3 +174,13 @@ def test_a_trace_cut_across_two_exports_is_completed_by_the_second_import(mode: 
     cases = [json.loads(line) for line in (out / "cases.jsonl").read_text().splitlines()]
     refund = next(c for c in cases if "A103" in json.dumps(c["input"]))
     assert refund["expected"]["actions"] == [{"tool": "issue_refund", "args": {"order_id": "A103", "amount_cents": 2000}}]
+
+
+def test_logged_conversations_one_per_line_import_exactly(tmp_path: Path) -> None:
+    from agentctl.datasets.importers import import_traces
+
+    mode_dir = COMMITTED / "openai-client-logs"
+    report = import_traces("openai", [mode_dir / "conversations.jsonl"], tmp_path / "ds", "prod", redact=False)
+    runs = [json.loads(line) for line in (tmp_path / "ds" / "runs.jsonl").read_text().splitlines()]
+    assert check.differences(runs, _truth(mode_dir)) == []
+    assert report.grouping == "grouped auto (10 by conversation id)"

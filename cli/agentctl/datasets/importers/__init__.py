@@ -21,6 +21,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agentctl.core.errors import InputError, Problem, ValidationFailed
+from agentctl.core.normalize import canonical
 from agentctl.datasets.importers.base import ImportedRun, ProblemLog, check_transcript, expand_sources
 from agentctl.datasets.importers.catalog import (
     dump_catalog,
@@ -37,14 +39,12 @@ from agentctl.datasets.importers.drafts import (
 )
 from agentctl.datasets.importers.grouping import GROUPINGS, continues, group_runs, join_messages
 from agentctl.datasets.importers.messages import python_literal
-from agentctl.datasets.importers.registry import available, get_importer, importer
+from agentctl.datasets.importers.registry import available, get_importer
 from agentctl.datasets.models import Case, RecordedRun
+from agentctl.datasets.recorded_calls import is_error_output, recorded_calls_in
 from agentctl.datasets.redact import Redactor, redactor_for
-from agentctl.engine.tools import is_error_output, recorded_calls_in
-from agentctl.errors import InputError, Problem, ValidationFailed
-from agentctl.normalize import canonical
 
-__all__ = ["ImportReport", "import_traces", "available", "importer"]
+__all__ = ["ImportReport", "available", "import_traces"]
 
 
 @dataclass

@@ -19,8 +19,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentctl.core.errors import InputError
 from agentctl.datasets.importers.base import ImportedRun, ProblemLog
-from agentctl.errors import InputError
 
 GROUPINGS = ("auto", "trace", "conversation", "session")
 

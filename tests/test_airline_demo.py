@@ -134,7 +134,7 @@ def test_a_live_candidate_with_the_recorded_customer_is_judged_by_state(tmp_path
     import yaml
 
     from agentctl.runner import RunOptions, run_suite
-    from fake_openai import FakeOpenAI, assistant_turns, text, tool_calls
+    from support.fake_openai import FakeOpenAI, assistant_turns, text, tool_calls
 
     case = json.loads((DATA / "cases.jsonl").read_text().splitlines()[0])
     write = case["expected"]["actions"][0]

@@ -15,24 +15,7 @@ from typer.testing import CliRunner
 from agentctl.main import app
 from agentctl.metrics.history import fisher_exact, load_history
 from agentctl.reports import load_report_data, render_html, render_markdown
-from agentctl.runner import run_suite
-from test_merge import make_suite
-
-CASES = 120
-
-
-def build_history_store(root: Path) -> tuple[Path, list[str]]:
-    """Three runs of one suite: A, B the same recordings; C with the candidate replaying prod's (it improves)."""
-    suite = make_suite(root, name="triage-history", cases=CASES)
-    db = root / "history.duckdb"
-    ids = [run_suite(suite, db=db).run_id for _ in range(2)]
-    runs = root / "dataset" / "runs.jsonl"
-    lines = [json.loads(line) for line in runs.read_text().splitlines()]
-    fixed = [r for r in lines if r["label"] == "prod"]
-    fixed += [{**r, "label": "candidate", "run_id": r["run_id"] + "-c"} for r in lines if r["label"] == "prod"]
-    runs.write_text("".join(json.dumps(r) + "\n" for r in fixed))
-    ids.append(run_suite(suite, db=db).run_id)
-    return db, ids
+from support.suites import build_history_store
 
 
 @pytest.fixture(scope="module")

@@ -18,33 +18,7 @@ from agentctl.merge import merge_shards
 from agentctl.plan import _in_shard, make_plan, parse_shard
 from agentctl.runner import RunOptions, run_suite
 from agentctl.store.export import EXPORTED_TABLES
-
-REPO = Path(__file__).resolve().parents[1]
-DEMO = REPO / "datasets" / "support-triage"
-CASES = 36
-
-
-def make_suite(root: Path, *, name: str = "triage-small", cases: int = CASES) -> Path:
-    """The demo suite (no library scorers) over its first ``cases`` cases, copied under ``root``."""
-    ds = root / "dataset"
-    if not ds.exists():
-        ds.mkdir(parents=True)
-        kept = [json.loads(line) for line in (DEMO / "cases.jsonl").read_text().splitlines()[:cases]]
-        ids = {c["id"] for c in kept}
-        (ds / "cases.jsonl").write_text("".join(json.dumps(c) + "\n" for c in kept))
-        runs = [line for line in (DEMO / "runs.jsonl").read_text().splitlines() if json.loads(line)["case_id"] in ids]
-        (ds / "runs.jsonl").write_text("\n".join(runs) + "\n")
-        shutil.copy(DEMO / "tools.yaml", ds / "tools.yaml")
-    text = (REPO / "evalsuites" / "support-triage.yaml").read_text()
-    head, tail = text.split("\nscorers:", 1)
-    tail = tail[tail.index("\npolicy:"):]
-    text = (head + tail).replace("dataset: ../datasets/support-triage", "dataset: dataset")
-    text = text.replace("../datasets/support-triage/prompts/", str(DEMO / "prompts") + "/")
-    text = text.replace("name: support-triage\n", f"name: {name}\n")
-    text = text.replace('  - {metric: "mean:ragas.tool_call_f1", min: 0.95}\n', "")
-    suite = root / f"{name}.yaml"
-    suite.write_text(text)
-    return suite
+from support.suites import make_suite
 
 
 @pytest.fixture(scope="module")

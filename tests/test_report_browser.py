@@ -140,7 +140,7 @@ def test_history_section_renders_in_chromium_without_errors(driver, tmp_path: Pa
     import duckdb
     from selenium.webdriver.common.by import By
 
-    from test_history import build_history_store
+    from support.suites import build_history_store
 
     db, (first, _, last) = build_history_store(tmp_path / "store")
     con = duckdb.connect(str(db), read_only=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -154,11 +155,15 @@ class Store:
             scores.extend(_score_row(result, s) for s in result.scores.values())
         self.con.execute("BEGIN TRANSACTION")
         try:
-            keys = [(r.run_id, r.case_id, r.candidate, r.repeat) for r, _ in batch]
-            for table in ("results", "steps", "scores"):
-                self.con.executemany(
-                    f"DELETE FROM {table} WHERE run_id=? AND case_id=? AND candidate=? AND repeat=?", keys
-                )
+            keys = [{"run_id": r.run_id, "case_id": r.case_id, "candidate": r.candidate, "repeat": r.repeat}
+                    for r, _ in batch]
+            # One set-based DELETE per table (a DELETE per key made big batches take minutes).
+            with self._registered(keys) as view:
+                for table in ("results", "steps", "scores"):
+                    self.con.execute(
+                        f"DELETE FROM {table} t USING {view} k WHERE t.run_id = k.run_id "
+                        "AND t.case_id = k.case_id AND t.candidate = k.candidate AND t.repeat = k.repeat"
+                    )
             self._insert("results", results)
             self._insert("steps", steps)
             self._insert("scores", scores)
@@ -277,10 +282,39 @@ class Store:
             self.con.execute("ROLLBACK")
             raise
 
+    @contextmanager
+    def _registered(self, rows: list[dict[str, Any]]) -> Iterator[str]:
+        """Rows as a temporary view (an Arrow table), for set-based statements."""
+        import pyarrow as pa
+
+        columns = list(rows[0])
+        name = f"_agentctl_rows_{id(rows)}"
+        self.con.register(name, pa.table({c: [r.get(c) for r in rows] for c in columns}))
+        try:
+            yield name
+        finally:
+            self.con.unregister(name)
+
     def _insert(self, table: str, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
+        import pyarrow as pa
+
         columns = list(rows[0])
+        try:
+            data = pa.table({c: [r.get(c) for r in rows] for c in columns})
+        except (pa.ArrowException, TypeError, ValueError):
+            data = None  # a column of mixed Python types: bind parameters instead
+        if data is not None:
+            # Columnar: orders of magnitude faster than binding parameters row by row.
+            name = f"_agentctl_rows_{id(rows)}"
+            self.con.register(name, data)
+            try:
+                cols = ",".join(columns)
+                self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {name}")
+            finally:
+                self.con.unregister(name)
+            return
         placeholders = "(" + ",".join("?" * len(columns)) + ")"
         # One multi-row INSERT per chunk: much faster than executemany in DuckDB.
         chunk = max(1, 2000 // len(columns))

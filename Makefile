@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 UV      := $(BIN)/uv
 SUITE   ?= evalsuites/support-triage.yaml
 
-.PHONY: install dev demo test lint clean bench
+.PHONY: install dev demo test lint clean bench bench-peer
 .DEFAULT_GOAL := demo
 
 $(BIN)/python:
@@ -41,8 +41,13 @@ lint: dev
 	$(BIN)/ruff check cli tests
 	$(BIN)/mypy
 
+## Issue 13's table (median of 3; synthetic data in a temp dir; a mock on 127.0.0.1). BENCH_ARGS="--only replay_10000"
 bench: install
-	$(BIN)/python tests/bench/bench_cli.py
+	$(BIN)/python tests/bench/bench_perf.py $(BENCH_ARGS)
+
+## The same single-call workloads with promptfoo 0.123.1 (installed with npm into a scratch folder).
+bench-peer: install
+	$(BIN)/python tests/bench/bench_peer.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) reports/*.html reports/*.md reports/*.xml reports/*.json reports/*.duckdb agentctl.duckdb

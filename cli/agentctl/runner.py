@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -143,6 +144,10 @@ async def _run_all(
             # Model and judge calls were charged to the budget as they were made.
             await queue.put((result, trajectory))
             progress.advance(result)
+            if not live:
+                # A replay never awaits I/O: yield, so the writer commits as runs finish and a
+                # signal is handled at once, instead of everything waiting for the last run.
+                await asyncio.sleep(0)
 
     writer_task = asyncio.create_task(writer())
     runs_task = asyncio.gather(*(one(r) for r in plan))
@@ -210,11 +215,44 @@ def run_suite(
     Raises :class:`~agentctl.errors.InputError` for bad input (exit 2) and
     :class:`~agentctl.errors.RunError` when the run cannot be carried out (exit 3).
     """
+    options = options or RunOptions()
+    progress = progress or SilentProgress()
+    with _sigterm_interrupts():
+        return _run_suite(suite, db, options, progress, on_plan)
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM stops the evaluation like Ctrl-C, in every phase (results so far are kept)."""
+    def raise_interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, raise_interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _phase(progress: Progress, name: str | None) -> None:
+    """Tell the progress display which phase runs now (``None``: none); optional in the protocol."""
+    show = getattr(progress, "phase", None)
+    if show is not None:
+        show(name)
+
+
+def _run_suite(
+    suite: Suite | str | Path, db: str | Path, options: RunOptions, progress: Progress,
+    on_plan: Callable[[Plan, str], None] | None,
+) -> EvalOutcome:
     from agentctl.config.loader import load_suite_and_dataset
     from agentctl.datasets.loader import dataset_hash
 
-    options = options or RunOptions()
-    progress = progress or SilentProgress()
+    _phase(progress, "loading and validating the suite and dataset")
     if not isinstance(suite, Suite):
         suite, dataset, warnings = load_suite_and_dataset(Path(suite))
     else:
@@ -225,9 +263,11 @@ def run_suite(
     if options.concurrency < 1:
         raise InputError("--concurrency must be at least 1")
     candidates = select_candidates(suite, options.candidates)
+    _phase(progress, "planning")
     plan = make_plan(suite, dataset, candidates, repeats=options.repeats, tags=options.tags or None,
                      limit=options.limit, shard=parse_shard(options.shard))
     notes += plan.notes
+    _phase(progress, None)
     if not plan.runs:
         raise InputError("nothing to run: no case matches the selection (check --tag, --limit, --shard)")
 
@@ -291,7 +331,16 @@ def run_suite(
         progress.stop()
         if stats.calls:
             notes.append(stats.summary())
-        m = finalize(store, run_id, suite)
+        _phase(progress, "metrics, comparisons and gates")
+        try:
+            m = finalize(store, run_id, suite)
+        except KeyboardInterrupt:
+            store.finish_run(run_id, status="interrupted", exit_code=EXIT_INTERRUPTED,
+                             message="interrupted while computing metrics; every run is stored: "
+                                     "agentctl eval gate " + run_id + " --store")
+            raise
+        finally:
+            _phase(progress, None)
         results, metrics, gates = m.results, m.metrics, m.gates
         exit_code = gate_exit_code(gates)
         live = [r for r in results if not r.model.startswith("replay:") and not _is_replay(suite, r.candidate)]

@@ -55,7 +55,11 @@ def run(
     outcome = run_suite(suite, db=db_path(db), options=options, progress=progress, on_plan=_console.print_plan)
     _console.print_outcome(outcome)
     if outcome.status != "dry_run" and not no_report:
-        _write_reports(db_path(db), outcome.run_id, report_dir, junit)
+        progress.phase("writing reports")
+        try:
+            _write_reports(db_path(db), outcome.run_id, report_dir, junit)
+        finally:
+            progress.phase(None)
     raise typer.Exit(outcome.exit_code)
 
 

@@ -302,6 +302,7 @@ def _load_timelines(
     """Attach step timelines to the runs of at most MAX_TIMELINE_RUNS runs' cases; their case ids."""
     total = sum(len(c.runs) for c in cases)
     chosen: set[str] = set()
+    params: list[Any]
     if total <= MAX_TIMELINE_RUNS:
         chosen = {c.case_id for c in cases}
         where, params = "", [run_id]

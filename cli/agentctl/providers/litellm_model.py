@@ -73,11 +73,19 @@ def _message_dict(message: Any) -> dict[str, Any]:
 
 
 def _cost(litellm: Any, response: Any, price: Price | None, prompt_tokens: int, completion_tokens: int) -> float:
-    """From litellm's local cost map; for a model it does not know, the suite's price; else 0."""
-    try:
-        cost = litellm.completion_cost(completion_response=response)
-    except Exception:  # litellm raises for models missing from its cost map
-        cost = None
+    """From litellm's local cost map; for a model it does not know, the suite's price; else 0.
+
+    litellm prices every response as it logs it (``_hidden_params["response_cost"]``, ``None``
+    for a model missing from its map): that figure is used, never a second calculation.
+    """
+    hidden = getattr(response, "_hidden_params", None)
+    if isinstance(hidden, dict) and "response_cost" in hidden:
+        cost = hidden.get("response_cost")
+    else:  # a response litellm did not price (a custom handler): price it once here
+        try:
+            cost = litellm.completion_cost(completion_response=response)
+        except Exception:  # litellm raises for models missing from its cost map
+            cost = None
     if cost:
         return float(cost)
     if price is not None:

@@ -8,6 +8,7 @@ loses only the runs not yet committed and ``--resume`` re-runs exactly those.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -46,6 +47,13 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.con = self._connect(read_only, wait_s)
         self._cache_cursor: duckdb.DuckDBPyConnection | None = None
+        # Cached replies put during this session, written with the next commit of results (a
+        # DuckDB statement per model call cost more than the call); looked up in memory first.
+        self._cache_keys: set[str] | None = None
+        self._cache_new: dict[str, dict[str, Any]] = {}
+        self._cache_unwritten: list[str] = []
+        self._cache_lock = threading.Lock()
+        self.read_only = read_only
         if not read_only:
             self._migrate()
 
@@ -73,7 +81,7 @@ class Store:
             self.con.execute(ddl)
         for table, column, sql_type in ADDED_COLUMNS:
             self.con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {sql_type}")
-        row = self.con.execute("SELECT max(version) FROM schema_info").fetchone()
+        row = self.con.execute("SELECT max(version) FROM schema_info").fetchall()[0]
         current = row[0] if row else None
         if current is None:
             self.con.execute("INSERT INTO schema_info VALUES (?, ?)", [SCHEMA_VERSION, _now()])
@@ -84,6 +92,10 @@ class Store:
             )
 
     def close(self) -> None:
+        if self._cache_unwritten and not self.read_only:
+            self.con.execute("BEGIN TRANSACTION")
+            self._flush_cache()
+            self.con.execute("COMMIT")
         if self._cache_cursor is not None:
             self._cache_cursor.close()
         self.con.close()
@@ -167,6 +179,7 @@ class Store:
             self._insert("results", results)
             self._insert("steps", steps)
             self._insert("scores", scores)
+            self._flush_cache()
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
@@ -219,20 +232,43 @@ class Store:
 
     def cache_get(self, key: str) -> dict[str, Any] | None:
         """A cached model reply by key (see :mod:`agentctl.providers.cache`)."""
+        with self._cache_lock:
+            row = self._cache_new.get(key)
+            if row is not None:
+                return dict(row)
+            if self._cache_keys is None:  # one query for the keys, not one per model call
+                self._cache_keys = {r[0] for r in self._cache().execute("SELECT key FROM response_cache").fetchall()}
+            if key not in self._cache_keys:
+                return None
         cur = self._cache().execute("SELECT * FROM response_cache WHERE key = ?", [key])
-        row = cur.fetchone()
-        if row is None:
+        found = cur.fetchone()
+        if found is None:
             return None
-        return dict(zip([d[0] for d in cur.description], row, strict=True))
+        return dict(zip([d[0] for d in cur.description], found, strict=True))
 
     def cache_put(self, row: dict[str, Any]) -> None:
-        """Store a model reply (replacing one with the same key)."""
+        """Store a model reply (replacing one with the same key); written with the next commit."""
         row = {**row, "created_at": row.get("created_at") or _now()}
-        columns = list(row)
-        self._cache().execute(
-            f"INSERT OR REPLACE INTO response_cache ({','.join(columns)}) VALUES ({','.join('?' * len(columns))})",
-            [row[c] for c in columns],
-        )
+        with self._cache_lock:
+            if row["key"] not in self._cache_new:
+                self._cache_unwritten.append(row["key"])
+            self._cache_new[row["key"]] = row
+            if self._cache_keys is not None:
+                self._cache_keys.add(row["key"])
+
+    def _flush_cache(self) -> None:
+        """Write the replies put since the last commit (inside the caller's transaction)."""
+        with self._cache_lock:
+            keys, self._cache_unwritten = self._cache_unwritten, []
+            rows = [self._cache_new[k] for k in keys]
+        if not rows:
+            return
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            by_columns.setdefault(tuple(row), []).append(row)
+        self.con.execute("DELETE FROM response_cache WHERE list_contains(?, key)", [keys])
+        for group in by_columns.values():
+            self._insert("response_cache", group)
 
     # ---- metrics and gates ---------------------------------------------------------------
 

@@ -68,6 +68,11 @@ def build_result(
     )
 
 
+COMMIT_EVERY_S = 0.25
+"""Finished runs are committed at least this often (and at once when COMMIT_BATCH are waiting)."""
+COMMIT_BATCH = 2000
+
+
 async def _run_all(
     run_id: str, plan: PlannedRunList, suite: Suite, dataset: Dataset, store: Store, options: RunOptions,
     progress: Progress, stats: CallStats,
@@ -98,10 +103,17 @@ async def _run_all(
         stopped_by[why] = stopped_by.get(why, 0) + 1
 
     async def writer() -> None:
+        loop = asyncio.get_running_loop()
+        last = 0.0
         while True:
             item = await queue.get()
             batch = [] if item is None else [item]
             done = item is None
+            # A commit per finished run cost more CPU than the run: gather what finishes
+            # within COMMIT_EVERY_S (a kill loses at most that much), then commit it at once.
+            wait = last + COMMIT_EVERY_S - loop.time()
+            if not done and wait > 0 and queue.qsize() < COMMIT_BATCH:
+                await asyncio.sleep(wait)
             while not queue.empty():
                 nxt = queue.get_nowait()
                 if nxt is None:
@@ -110,6 +122,7 @@ async def _run_all(
                     batch.append(nxt)
             if batch:
                 await asyncio.to_thread(store.write_results, batch)
+                last = loop.time()
             if done:
                 return
 

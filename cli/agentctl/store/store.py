@@ -27,6 +27,7 @@ from agentctl.store.schema import ADDED_COLUMNS, SCHEMA_VERSION, TABLES
 
 DEFAULT_DB = "agentctl.duckdb"
 _LOCK_WAIT_S = 10.0
+_ARROW_FROM_ROWS = 64
 
 
 def _now() -> datetime:
@@ -169,13 +170,19 @@ class Store:
         try:
             keys = [{"run_id": r.run_id, "case_id": r.case_id, "candidate": r.candidate, "repeat": r.repeat}
                     for r, _ in batch]
-            # One set-based DELETE per table (a DELETE per key made big batches take minutes).
-            with self._registered(keys) as view:
+            if len(keys) < _ARROW_FROM_ROWS:
                 for table in ("results", "steps", "scores"):
-                    self.con.execute(
-                        f"DELETE FROM {table} t USING {view} k WHERE t.run_id = k.run_id "
-                        "AND t.case_id = k.case_id AND t.candidate = k.candidate AND t.repeat = k.repeat"
+                    self.con.executemany(
+                        f"DELETE FROM {table} WHERE run_id=? AND case_id=? AND candidate=? AND repeat=?",
+                        [list(k.values()) for k in keys],
                     )
+            else:  # one set-based DELETE per table (a DELETE per key made big batches take minutes)
+                with self._registered(keys) as view:
+                    for table in ("results", "steps", "scores"):
+                        self.con.execute(
+                            f"DELETE FROM {table} t USING {view} k WHERE t.run_id = k.run_id "
+                            "AND t.case_id = k.case_id AND t.candidate = k.candidate AND t.repeat = k.repeat"
+                        )
             self._insert("results", results)
             self._insert("steps", steps)
             self._insert("scores", scores)
@@ -334,13 +341,15 @@ class Store:
     def _insert(self, table: str, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        import pyarrow as pa
-
         columns = list(rows[0])
-        try:
-            data = pa.table({c: [r.get(c) for r in rows] for c in columns})
-        except (pa.ArrowException, TypeError, ValueError):
-            data = None  # a column of mixed Python types: bind parameters instead
+        data = None
+        if len(rows) >= _ARROW_FROM_ROWS:  # pyarrow's import (~1 s) pays off on big batches only
+            import pyarrow as pa
+
+            try:
+                data = pa.table({c: [r.get(c) for r in rows] for c in columns})
+            except (pa.ArrowException, TypeError, ValueError):
+                data = None  # a column of mixed Python types: bind parameters instead
         if data is not None:
             # Columnar: orders of magnitude faster than binding parameters row by row.
             name = f"_agentctl_rows_{id(rows)}"

@@ -50,4 +50,4 @@ bench-peer: install
 	$(BIN)/python tests/bench/bench_peer.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) reports/*.html reports/*.md reports/*.xml reports/*.json reports/*.duckdb agentctl.duckdb
+	rm -rf $(VENV) reports/*.html reports/*.md reports/*.xml reports/*.json reports/*.duckdb reports/*.duckdb.lock agentctl.duckdb agentctl.duckdb.lock

@@ -330,7 +330,10 @@ def _run_suite(
         progress.start(len(plan.runs), len(plan.runs) - len(todo))
         status, message, not_run = "finished", None, 0
         try:
-            not_run, message = asyncio.run(_run_all(run_id, todo, suite, dataset, store, options, progress, stats))
+            # Other processes read the store between commits while the runs go on.
+            with store.released():
+                not_run, message = asyncio.run(_run_all(run_id, todo, suite, dataset, store, options, progress,
+                                                        stats))
         except KeyboardInterrupt:
             progress.stop()
             store.finish_run(run_id, status="interrupted", exit_code=EXIT_INTERRUPTED,

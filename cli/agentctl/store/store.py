@@ -28,6 +28,9 @@ from agentctl.store.schema import ADDED_COLUMNS, SCHEMA_VERSION, TABLES
 DEFAULT_DB = "agentctl.duckdb"
 _LOCK_WAIT_S = 10.0
 _ARROW_FROM_ROWS = 64
+_REOPEN_WAIT_S = 120.0
+"""How long a commit waits for readers to let go of the file (see Store.released)."""
+_PRELOAD_CACHE_ROWS = 50_000
 
 
 def _now() -> datetime:
@@ -46,7 +49,16 @@ class Store:
         if read_only and not self.path.exists():
             raise RunError(f"no results store at {self.path} (run 'agentctl eval run' first, or pass --db)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = self._connect(read_only, wait_s)
+        self._writer_lock: Any = None
+        if not read_only:
+            self._take_writer_lock(wait_s)
+        try:
+            self.con = self._connect(read_only, wait_s)
+        except BaseException:
+            self._drop_writer_lock()
+            raise
+        self._released = False
+        self._io_lock = threading.Lock()
         self._cache_cursor: duckdb.DuckDBPyConnection | None = None
         # Cached replies put during this session, written with the next commit of results (a
         # DuckDB statement per model call cost more than the call); looked up in memory first.
@@ -77,6 +89,85 @@ class Store:
             except duckdb.Error as exc:
                 raise RunError(f"cannot open results store {self.path}: {exc}") from None
 
+    def _take_writer_lock(self, wait_s: float) -> None:
+        # One writing process per store for its whole run, even while the DuckDB file is closed
+        # between commits (see released()): a second writer gets StoreLocked (exit 3).
+        try:
+            import fcntl
+        except ImportError:  # no flock (Windows): DuckDB's own lock is all there is
+            return
+        fh = open(self.path.with_name(self.path.name + ".lock"), "a+")  # noqa: SIM115
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._writer_lock = fh
+                return
+            except OSError:
+                if time.monotonic() >= deadline:
+                    fh.close()
+                    raise StoreLocked(
+                        f"results store {self.path} is in use by another agentctl process "
+                        f"(waited {wait_s:.0f} s); wait for it to finish or pass a different --db"
+                    ) from None
+                time.sleep(0.2)
+
+    def _drop_writer_lock(self) -> None:
+        if self._writer_lock is not None:
+            self._writer_lock.close()  # closing the file releases the flock
+            self._writer_lock = None
+
+    @contextmanager
+    def released(self) -> Iterator[None]:
+        """While inside, the DuckDB file is open only while a commit writes, so that other
+        processes (``eval list``, ``show``, ``report``) can read the run as it goes.
+
+        The writer lock stays held, so a second writer still fails. Cached replies are read
+        into memory first (model calls look them up without the file); a cache too big for
+        that keeps the file open (readers then wait for the run, as before).
+        """
+        if self.read_only or not self._preload_cache():
+            yield
+            return
+        with self._io_lock:
+            self._close_connection()
+            self._released = True
+        try:
+            yield
+        finally:
+            with self._io_lock:
+                self._released = False
+                self.con = self._connect(False, _REOPEN_WAIT_S)
+
+    def _preload_cache(self) -> bool:
+        (count,) = self.con.execute("SELECT count(*) FROM response_cache").fetchall()[0]
+        if count > _PRELOAD_CACHE_ROWS:
+            return False
+        rows = self._dicts("SELECT * FROM response_cache")
+        with self._cache_lock:
+            for row in rows:
+                self._cache_new.setdefault(row["key"], row)
+            self._cache_keys = set(self._cache_new)
+        return True
+
+    def _close_connection(self) -> None:
+        if self._cache_cursor is not None:
+            self._cache_cursor.close()
+            self._cache_cursor = None
+        self.con.close()
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """The connection for one commit: reopened (waiting for readers) when released."""
+        with self._io_lock:
+            if self._released:
+                self.con = self._connect(False, _REOPEN_WAIT_S)
+            try:
+                yield
+            finally:
+                if self._released:
+                    self._close_connection()
+
     def _migrate(self) -> None:
         for ddl in TABLES.values():
             self.con.execute(ddl)
@@ -93,13 +184,15 @@ class Store:
             )
 
     def close(self) -> None:
-        if self._cache_unwritten and not self.read_only:
-            self.con.execute("BEGIN TRANSACTION")
-            self._flush_cache()
-            self.con.execute("COMMIT")
-        if self._cache_cursor is not None:
-            self._cache_cursor.close()
-        self.con.close()
+        try:
+            if self._cache_unwritten and not self.read_only and not self._released:
+                self.con.execute("BEGIN TRANSACTION")
+                self._flush_cache()
+                self.con.execute("COMMIT")
+            if not self._released:
+                self._close_connection()
+        finally:
+            self._drop_writer_lock()
 
     def __enter__(self) -> Store:
         return self
@@ -166,6 +259,13 @@ class Store:
             results.append(_result_row(result, finished))
             steps.extend(_step_rows(result, trajectory))
             scores.extend(_score_row(result, s) for s in result.scores.values())
+        with self._writing():
+            self._write_batch(batch, results, steps, scores)
+
+    def _write_batch(
+        self, batch: Sequence[tuple[RunResult, Trajectory]], results: list[dict[str, Any]],
+        steps: list[dict[str, Any]], scores: list[dict[str, Any]],
+    ) -> None:
         self.con.execute("BEGIN TRANSACTION")
         try:
             keys = [{"run_id": r.run_id, "case_id": r.case_id, "candidate": r.candidate, "repeat": r.repeat}

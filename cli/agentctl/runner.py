@@ -163,7 +163,15 @@ async def _run_all(
                 await asyncio.sleep(0)
 
     writer_task = asyncio.create_task(writer())
-    runs_task = asyncio.gather(*(one(r) for r in plan))
+    # As many workers as runs may be in flight, taking the next planned run as they finish:
+    # a task per planned run cost ~3 KB each and a scheduler pass over all of them.
+    pending = iter(plan)
+
+    async def worker() -> None:
+        for run in pending:
+            await one(run)
+
+    runs_task = asyncio.gather(*(worker() for _ in range(min(max(1, options.concurrency), len(plan)))))
     loop = asyncio.get_running_loop()
     interrupted = False
 

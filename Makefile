@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 UV      := $(BIN)/uv
 SUITE   ?= evalsuites/support-triage.yaml
 
-.PHONY: install dev demo test lint clean bench bench-peer
+.PHONY: install dev demo test lint docs clean bench bench-peer
 .DEFAULT_GOAL := demo
 
 $(BIN)/python:
@@ -34,16 +34,23 @@ demo: install
 	  code=$$?; echo "agentctl eval run exited $$code"; \
 	  if [ $$code -le 1 ]; then exit 0; else exit $$code; fi
 
+## The test suite on every core (pytest-xdist); lint is its own target, not part of it.
 test: dev
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 lint: dev
-	$(BIN)/ruff check cli tests
+	$(BIN)/ruff check cli tests scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+## Regenerate the reference in docs/ (field tables, store schema, CLI reference, JSON Schemas).
+docs: dev
+	$(BIN)/python scripts/gen_docs.py
 
 ## Issue 13's table (median of 3; synthetic data in a temp dir; a mock on 127.0.0.1). BENCH_ARGS="--only replay_10000"
 bench: install
 	$(BIN)/python tests/bench/bench_perf.py $(BENCH_ARGS)
+	$(BIN)/python tests/bench/bench_compute.py
 
 ## The same single-call workloads with promptfoo 0.123.1 (installed with npm into a scratch folder).
 bench-peer: install

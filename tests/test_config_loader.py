@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from agentctl.config import SuiteCheck, load_suite, load_suite_and_dataset, validate_suite
-from agentctl.config.yamlpos import parse_yaml
-from agentctl.errors import InputError, Problem, ValidationFailed
+from agentctl.core.errors import InputError, Problem, ValidationFailed
+from agentctl.core.yamlpos import parse_yaml
 
 BAD_SUITES = Path(__file__).parent / "data" / "bad_suites"
 GOOD = BAD_SUITES / "good.yaml"
@@ -156,7 +156,7 @@ def test_unknown_key_without_a_close_match_lists_the_allowed_keys(tmp_path: Path
     suite = write_suite(tmp_path, HEAD + "candidates:\n  - name: p\n    model: m\n    zzz: 1\n")
     p = only(validate_suite(suite).problems)
     assert_problem(
-        p, suite, 7, "candidates[0]", "unknown key 'zzz' (allowed keys: name, model, system_prompt, params)"
+        p, suite, 7, "candidates[0]", "unknown key 'zzz' (allowed keys: name, model, system_prompt, params, user_simulator)"
     )
 
 

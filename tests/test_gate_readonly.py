@@ -10,14 +10,14 @@ import duckdb
 from agentctl.measure import measure
 from agentctl.metrics.compare import build_comparison, pair_runs
 from agentctl.store.store import Store
-from test_cli import invoke, run_id_of, write_suite
+from support.cli import invoke, latest_run_id, write_demo_suite
 
 
 def test_gate_is_read_only_unless_store(tmp_path: Path) -> None:
     db = tmp_path / "r.duckdb"
-    code, out = invoke("eval", "run", str(write_suite(tmp_path)), "--db", str(db), "--no-report")
+    code, out = invoke("eval", "run", str(write_demo_suite(tmp_path)), "--db", str(db), "--no-report")
     assert code == 1, out
-    run_id = run_id_of(db)
+    run_id = latest_run_id(db)
     with duckdb.connect(str(db)) as con:
         gates_before = con.execute("SELECT count(*) FROM gates WHERE run_id = ?", [run_id]).fetchone()[0]
         con.execute("DELETE FROM gates WHERE run_id = ?", [run_id])
@@ -37,13 +37,13 @@ def test_gate_is_read_only_unless_store(tmp_path: Path) -> None:
 
 def test_one_pairing_gives_the_gate_and_the_comparison_the_same_numbers(tmp_path: Path) -> None:
     db = tmp_path / "r.duckdb"
-    suite_path = write_suite(tmp_path)
+    suite_path = write_demo_suite(tmp_path)
     code, _ = invoke("eval", "run", str(suite_path), "--db", str(db), "--no-report")
     from agentctl.config.loader import load_suite_and_dataset
 
     suite, _, _ = load_suite_and_dataset(suite_path)
     with Store(db, read_only=True) as store:
-        results = store.load_results(run_id_of(db))
+        results = store.load_results(latest_run_id(db))
     m = measure(results, suite)
     (comparison,) = m.comparisons
     gate = next(g for g in m.gates if g.gate == "regression(success_rate)")

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from agentctl.store.store import Store
-from fake_openai import FakeOpenAI, text
-from test_cli import invoke
+from support.cli import invoke
+from support.fake_openai import FakeOpenAI, text
 
 TOOLS = """\
 - name: get_ticket

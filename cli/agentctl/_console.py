@@ -14,10 +14,10 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from agentctl.errors import Problem
-    from agentctl.metrics.types import GateResult, MetricValue
+    from agentctl.core.errors import Problem
+    from agentctl.core.results import RunResult
+    from agentctl.core.values import GateResult, MetricValue
     from agentctl.plan import Plan
-    from agentctl.results import RunResult
     from agentctl.runner import EvalOutcome
 
 console = Console()
@@ -25,7 +25,7 @@ err_console = Console(stderr=True)
 
 SUMMARY_METRICS = (
     "success_rate", "escaped_error_rate", "critical_error_rate", "policy_violation_rate",
-    "escalation_rate", "completion_rate", "infra_error_rate", "cost_usd", "cost_per_success_usd",
+    "escalation_rate", "completion_rate", "infra_error_rate", "divergence_rate", "cost_usd", "cost_per_success_usd",
     "p50_latency_s", "p95_latency_s", "mean_steps", "mean_tool_calls",
 )
 
@@ -158,6 +158,12 @@ def print_outcome(outcome: EvalOutcome) -> None:
         err_console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
     if outcome.message:
         err_console.print(f"[bold yellow]{outcome.message}[/]", soft_wrap=True)
+    unverifiable = [r for r in outcome.results if r.unverifiable]
+    if unverifiable:
+        shown = ", ".join(f"{r.case_id} ({r.candidate}, {'correct' if r.correct else 'incorrect'})"
+                          for r in unverifiable[:5]) + (" ..." if len(unverifiable) > 5 else "")
+        console.print(Text(f"unverifiable: {len(unverifiable)} run(s) made a tool call nothing could answer; "
+                           f"their verdicts are not verified: {shown}", style="yellow"), soft_wrap=True)
     failed = [g for g in outcome.gates if not g.passed]
     if outcome.status == "interrupted":
         verdict = Text("INTERRUPTED", style="bold yellow")
@@ -220,7 +226,8 @@ def print_run(row: dict[str, Any], results: list[RunResult], metrics: list[Metri
         for col in ("case", "candidate", "rep", "status", "reasons"):
             table.add_column(col)
         for r in wrong:
-            table.add_row(r.case_id, r.candidate, str(r.repeat), r.status + (" (escaped)" if r.escaped_error else ""),
+            table.add_row(r.case_id, r.candidate, str(r.repeat), r.status + (" (escaped)" if r.escaped_error else "")
+                          + (" (unverifiable)" if r.unverifiable else ""),
                           "; ".join(r.reasons)[:200])
         console.print(table)
 

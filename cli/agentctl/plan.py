@@ -6,8 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 
 from agentctl.config.models import CandidateSpec, Suite
+from agentctl.core.errors import InputError
 from agentctl.datasets.models import Case, Dataset, RecordedRun
-from agentctl.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,8 @@ def select_candidates(suite: Suite, wanted: list[str]) -> list[CandidateSpec]:
         if spec is None:
             if ":" not in item and "/" not in item:
                 names = ", ".join(c.name for c in suite.candidates)
-                raise InputError(f"--candidate {item!r} is neither a candidate of the suite ({names}) "
-                                 "nor a model string such as 'openai/gpt-4o-mini'")
+                raise InputError(f"{item!r} is neither a candidate of the suite ({names}) "
+                                 "nor a model string such as 'openai/gpt-4o-mini'", key="candidate")
             spec = CandidateSpec(name=item, model=item)
         if spec.name not in {c.name for c in chosen}:
             chosen.append(spec)
@@ -68,9 +68,9 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     try:
         i, n = (int(x) for x in text.split("/", 1))
     except ValueError:
-        raise InputError(f"--shard {text!r}: expected I/N, e.g. 1/4") from None
+        raise InputError(f"{text!r}: expected I/N, e.g. 1/4", key="shard") from None
     if not (n >= 1 and 1 <= i <= n):
-        raise InputError(f"--shard {text!r}: I must be between 1 and N")
+        raise InputError(f"{text!r}: I must be between 1 and N", key="shard")
     return i, n
 
 
@@ -163,8 +163,13 @@ def estimate_plan(plan: Plan, suite: Suite, dataset: Dataset) -> tuple[dict[tupl
     prices: dict[str, tuple[float, float] | None] = {}
     unpriced: set[str] = set()
     unrecorded = 0
+    simulated: dict[str, int] = {}
+    """Simulator model -> live multi-turn runs that will call it (not part of the estimate)."""
     for run in plan.runs:
         case_id, name, repeat = run.key
+        user = suite.user_simulator_for(run.candidate)
+        if not run.candidate.is_replay and run.case.user is not None and user is not None and user.model != "replay":
+            simulated[user.model] = simulated.get(user.model, 0) + 1
         if run.candidate.is_replay:
             recs = dataset.runs_for(case_id, run.candidate.replay_label)
             rec = recs[repeat - 1] if len(recs) >= repeat else None
@@ -191,4 +196,7 @@ def estimate_plan(plan: Plan, suite: Suite, dataset: Dataset) -> tuple[dict[tupl
         notes.append(f"{unrecorded} live run(s) have no recording to estimate from: counted as 1 call and $0")
     for model in sorted(unpriced):
         notes.append(f"{model} has no price (not in litellm's cost map nor the suite's pricing): estimated at $0")
+    for model, n in sorted(simulated.items()):
+        notes.append(f"{n} live run(s) are conversations whose user is played by {model}: its calls "
+                     "(user_cost_usd) are not in this estimate")
     return estimates, notes

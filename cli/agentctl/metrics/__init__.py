@@ -3,6 +3,7 @@
 Nothing here imports scipy or numpy at module level: they load on first computation.
 """
 
+from agentctl.core.values import GateResult, MetricValue
 from agentctl.metrics.compare import (
     Comparison,
     MetricDelta,
@@ -12,7 +13,7 @@ from agentctl.metrics.compare import (
     pair_runs,
 )
 from agentctl.metrics.compute import compute_metrics, metric_index
-from agentctl.metrics.gates import evaluate_gates, gates_passed
+from agentctl.metrics.gates import evaluate_gates
 from agentctl.metrics.intervals import (
     mcnemar_exact,
     paired_bootstrap,
@@ -21,7 +22,6 @@ from agentctl.metrics.intervals import (
     wilson,
 )
 from agentctl.metrics.passk import pass_at_k, pass_hat_k
-from agentctl.metrics.types import GateResult, MetricValue
 
 __all__ = [
     "Comparison",
@@ -33,7 +33,6 @@ __all__ = [
     "comparison_rows",
     "compute_metrics",
     "evaluate_gates",
-    "gates_passed",
     "mcnemar_exact",
     "metric_index",
     "pair_runs",

@@ -17,7 +17,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from agentctl.errors import AgentctlError, RunError
+from agentctl.core.errors import AgentctlError, RunError
 
 if TYPE_CHECKING:
     from agentctl.config.models import BreakerConfig
@@ -36,6 +36,9 @@ class CallsStopped(RunError):
 
 class BreakerOpen(CallsStopped):
     """The model's circuit breaker is open."""
+
+    model: str | None = None
+    """The model whose breaker it is (the agent's, a simulated user's)."""
 
 
 class CallTimeout(Exception):
@@ -215,7 +218,9 @@ class CircuitBreaker:
     def check(self) -> None:
         """Raise :class:`BreakerOpen` when no call may be made."""
         if self.reason is not None:
-            raise BreakerOpen(f"circuit breaker open for {self.model}: {self.reason}")
+            exc = BreakerOpen(f"circuit breaker open for {self.model}: {self.reason}")
+            exc.model = self.model
+            raise exc
 
     def record_success(self) -> None:
         self.recent.append(False)

@@ -19,10 +19,11 @@ from typing import Any
 
 import duckdb
 
-from agentctl.engine.trajectory import Trajectory
-from agentctl.errors import RunError, StoreLocked
-from agentctl.metrics.types import GateResult, MetricValue
-from agentctl.results import RunResult, ScoreResult
+from agentctl.core.errors import RunError, StoreLocked
+from agentctl.core.jsonvalues import finite_or_none
+from agentctl.core.results import RunResult, ScoreResult
+from agentctl.core.trajectory import Trajectory
+from agentctl.core.values import GateResult, MetricValue
 from agentctl.store.schema import ADDED_COLUMNS, SCHEMA_VERSION, TABLES
 
 DEFAULT_DB = "agentctl.duckdb"
@@ -42,14 +43,36 @@ def _json(value: Any) -> str | None:
 
 
 class Store:
-    """A DuckDB results store. Use as a context manager, or call :meth:`close`."""
+    """A DuckDB results store: the one handle every library entry point takes (a ``Store``, or
+    a path that becomes one). Use as a context manager, or call :meth:`close`.
 
-    def __init__(self, path: str | Path, *, read_only: bool = False, wait_s: float = _LOCK_WAIT_S) -> None:
+    Like sqlite-utils' ``Database``, it also wraps an open DuckDB connection (which it then
+    neither migrates nor closes).
+    """
+
+    def __init__(
+        self, path: str | Path | duckdb.DuckDBPyConnection, *, read_only: bool = False, wait_s: float = _LOCK_WAIT_S
+    ) -> None:
+        self._cache_cursor: duckdb.DuckDBPyConnection | None = None
+        self._owned = not isinstance(path, duckdb.DuckDBPyConnection)
+        self.read_only = read_only
+        self._writer_lock: Any = None
+        self._released = False
+        self._io_lock = threading.Lock()
+        # Cached replies put during this session, written with the next commit of results (a
+        # DuckDB statement per model call cost more than the call); looked up in memory first.
+        self._cache_keys: set[str] | None = None
+        self._cache_new: dict[str, dict[str, Any]] = {}
+        self._cache_unwritten: list[str] = []
+        self._cache_lock = threading.Lock()
+        if isinstance(path, duckdb.DuckDBPyConnection):
+            self.path = Path("<duckdb connection>")
+            self.con = path
+            return
         self.path = Path(path)
         if read_only and not self.path.exists():
             raise RunError(f"no results store at {self.path} (run 'agentctl eval run' first, or pass --db)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer_lock: Any = None
         if not read_only:
             self._take_writer_lock(wait_s)
         try:
@@ -57,16 +80,6 @@ class Store:
         except BaseException:
             self._drop_writer_lock()
             raise
-        self._released = False
-        self._io_lock = threading.Lock()
-        self._cache_cursor: duckdb.DuckDBPyConnection | None = None
-        # Cached replies put during this session, written with the next commit of results (a
-        # DuckDB statement per model call cost more than the call); looked up in memory first.
-        self._cache_keys: set[str] | None = None
-        self._cache_new: dict[str, dict[str, Any]] = {}
-        self._cache_unwritten: list[str] = []
-        self._cache_lock = threading.Lock()
-        self.read_only = read_only
         if not read_only:
             self._migrate()
 
@@ -126,7 +139,7 @@ class Store:
         into memory first (model calls look them up without the file); a cache too big for
         that keeps the file open (readers then wait for the run, as before).
         """
-        if self.read_only or not self._preload_cache():
+        if self.read_only or not self._owned or not self._preload_cache():
             yield
             return
         with self._io_lock:
@@ -154,7 +167,8 @@ class Store:
         if self._cache_cursor is not None:
             self._cache_cursor.close()
             self._cache_cursor = None
-        self.con.close()
+        if self._owned:
+            self.con.close()
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
@@ -313,11 +327,14 @@ class Store:
             data = {k: v for k, v in row.items() if k in fields}
             data["tags"] = list(row.get("tags") or [])
             data["reasons"] = list(row.get("reasons") or [])
-            for k in ("inference_cost_usd", "tool_cost_usd", "review_cost_usd", "judge_cost_usd"):
+            for k in ("inference_cost_usd", "tool_cost_usd", "review_cost_usd", "judge_cost_usd", "user_cost_usd"):
                 data[k] = data.get(k) or 0.0
             for k in ("prompt_tokens", "completion_tokens"):
                 data[k] = data.get(k) or 0
             data["model"] = data.get("model") or ""
+            data["unverifiable"] = bool(data.get("unverifiable"))
+            if isinstance(data.get("state_diff"), str):
+                data["state_diff"] = json.loads(data["state_diff"])
             data["scores"] = scores.get((row["case_id"], row["candidate"], int(row["repeat"])), {})
             out.append(RunResult(**data))
         return out
@@ -381,7 +398,7 @@ class Store:
 
     def replace_metrics(self, run_id: str, metrics: Iterable[MetricValue]) -> None:
         rows = [
-            {"run_id": run_id, **{k: _finite_or_none(v) if k in ("ci_low", "ci_high") else v
+            {"run_id": run_id, **{k: finite_or_none(v) if k in ("ci_low", "ci_high") else v
                                   for k, v in asdict(m).items()}}
             for m in metrics
         ]
@@ -474,15 +491,31 @@ class Store:
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def _finite_or_none(value: float | None) -> float | None:
-    if value is None or value != value or value in (float("inf"), float("-inf")):
-        return None
-    return value
+
+
+
+StoreHandle = Store | str | Path
+"""What every library entry point takes as its results store."""
+
+
+@contextmanager
+def open_store(handle: StoreHandle | duckdb.DuckDBPyConnection, *, read_only: bool = False) -> Iterator[Store]:
+    """The :class:`Store` of ``handle``: a ``Store`` is used as it is (and left open for its
+    owner); a path (or a DuckDB connection) is opened here and closed on leaving."""
+    if isinstance(handle, Store):
+        yield handle
+        return
+    store = Store(handle, read_only=read_only)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def _result_row(r: RunResult, finished: datetime) -> dict[str, Any]:
     row = {k: v for k, v in asdict(r).items() if k != "scores"}
     row["finished_at"] = finished
+    row["state_diff"] = _json(r.state_diff)
     return row
 
 
@@ -499,7 +532,8 @@ def _step_rows(r: RunResult, t: Trajectory) -> list[dict[str, Any]]:
             "effect": s.effect, "error": s.error, "policy": s.policy, "invalid": s.invalid,
             "divergence": s.divergence, "prompt_tokens": s.prompt_tokens,
             "completion_tokens": s.completion_tokens, "cost_usd": s.cost_usd, "latency_s": s.latency_s,
-            "cached": s.cached, "attempts": s.attempts if s.kind == "model" else None,
+            "cached": s.cached, "attempts": s.attempts if s.kind in ("model", "user") else None,
+            "answered_by": s.answered_by, "traceback": s.traceback, "env_output": s.env_output,
         })
     return rows
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from agentctl.datasets.importers.base import as_text
 from agentctl.datasets.importers.spans import Span
-from agentctl.engine.tools import is_error_output
+from agentctl.datasets.recorded_calls import is_error_output
 
 
 @dataclass
@@ -114,11 +114,6 @@ def fill_tool_results(messages: list[dict[str, Any]], tools: list[ToolRecord]) -
         out.append(m)
     answer_pending()
     messages[:] = out
-
-
-def looks_like_error(content: Any) -> bool:
-    """Whether a tool answer's content alone makes it an error, by the engine's test (:func:`is_error_output`)."""
-    return is_error_output({"content": content})
 
 
 def build_from_tools(

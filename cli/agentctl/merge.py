@@ -188,7 +188,7 @@ def merge_shards(out: Path, paths: list[Path]) -> EvalOutcome:
         finally:
             for alias in aliases:
                 store.con.execute(f"DETACH {alias}")
-    outcome = gate_stored_run(out, run_id)
+    outcome = gate_stored_run(out, run_id, store_results=True)  # eval gate --store
     with Store(out) as store:
         store.con.execute("UPDATE eval_runs SET status = 'finished', exit_code = ?, finished_at = ? WHERE run_id = ?",
                           [outcome.exit_code, max(finished) if finished else None, run_id])

@@ -57,7 +57,7 @@ def main(runs: int = 10_000, shards: int = 4) -> None:
             paths.append(path)
         import agentctl.measure as measure
 
-        finalize, spent = measure.finalize, [0.0]
+        finalize, spent = measure.measure, [0.0]
 
         def timed_finalize(*args, **kwargs):  # type: ignore[no-untyped-def]
             t = time.perf_counter()
@@ -66,12 +66,12 @@ def main(runs: int = 10_000, shards: int = 4) -> None:
             finally:
                 spent[0] += time.perf_counter() - t
 
-        measure.finalize = timed_finalize  # type: ignore[assignment]
+        measure.measure = timed_finalize  # type: ignore[assignment]
         t0 = time.perf_counter()
         outcome = merge_shards(root / "merged.duckdb", paths)
         merge_s = time.perf_counter() - t0
         print(f"merge of {shards} shards, {len(outcome.results)} runs: {merge_s:.2f}s (exit {outcome.exit_code}); "
-              f"of which finalize (metrics, comparisons, gates) {spent[0]:.2f}s, copy and checks "
+              f"of which measure (metrics, comparisons, gates) {spent[0]:.2f}s, copy, checks and storing "
               f"{merge_s - spent[0]:.2f}s")
         t0 = time.perf_counter()
         tables = export_run(root / "merged.duckdb", outcome.run_id, root / "parquet")

@@ -143,6 +143,8 @@ def print_outcome(outcome: EvalOutcome) -> None:
         verdict = Text("INTERRUPTED", style="bold yellow")
     elif outcome.exit_code == 3:
         verdict = Text("COULD NOT RUN", style="bold red")
+    elif outcome.exit_code == 2:
+        verdict = Text("NOTHING TO JUDGE: a gate applies to no candidate with runs", style="bold red")
     elif failed:
         verdict = Text(f"FAIL: {len(failed)} of {len(outcome.gates)} gates failed", style="bold red")
     else:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.config.models import Suite
-from agentctl.errors import EXIT_GATE_FAILED, EXIT_OK, InputError
+from agentctl.errors import EXIT_BAD_INPUT, EXIT_GATE_FAILED, EXIT_OK, InputError
 from agentctl.outcome import EvalOutcome
 from agentctl.store.store import Store
 
@@ -23,19 +23,34 @@ class Measured:
     metrics: list[MetricValue]
     gates: list[GateResult]
     comparisons: list[Comparison]
+    unjudged: list[str]
+    """Why each gate that applied to no candidate had nothing to judge (exit 2)."""
+
+    @property
+    def exit_code(self) -> int:
+        if self.unjudged:
+            return EXIT_BAD_INPUT
+        return gate_exit_code(self.gates)
+
+    @property
+    def gate_message(self) -> str | None:
+        return "; ".join(self.unjudged) if self.unjudged else None
 
 
 def finalize(store: Store, run_id: str, suite: Suite) -> Measured:
     """Compute metrics, comparisons and gates from the stored results, and store them."""
     from agentctl.metrics.compare import compare_candidates, comparison_rows
     from agentctl.metrics.compute import compute_metrics
-    from agentctl.metrics.gates import evaluate_gates
+    from agentctl.metrics.gates import evaluate_gates, unjudged_gates
 
     results = store.load_results(run_id)
     metrics = compute_metrics(results, scorers=[s.name for s in suite.scorers])
     candidates = sorted({r.candidate for r in results})
     baseline = suite.baseline if suite.baseline in candidates else None
     gates = evaluate_gates(suite, results, metrics, baseline=baseline)
+    order = [c.name for c in suite.candidates]
+    present = sorted(candidates, key=lambda c: (order.index(c) if c in order else len(order), c))
+    unjudged = unjudged_gates(suite, present, baseline)
     store.replace_metrics(run_id, metrics)
     store.replace_gates(run_id, gates)
     comparisons = []
@@ -50,7 +65,10 @@ def finalize(store: Store, run_id: str, suite: Suite) -> Measured:
                 tables.setdefault(table, []).extend(rows)
         for table, rows in tables.items():
             store.replace_rows(run_id, table, rows)
-    return Measured(results, metrics, gates, comparisons)
+    return Measured(results, metrics, gates, comparisons, unjudged)
+
+
+NO_GATES = "the suite has no gates: nothing is gated, exit 0"
 
 
 def gate_exit_code(gates: list[GateResult]) -> int:
@@ -70,8 +88,8 @@ def gate_stored_run(db: str | Path, run_id: str) -> EvalOutcome:
         if source:
             suite._source = Path(source)
         m = finalize(store, row["run_id"], suite)
-        code = gate_exit_code(m.gates)
-        return EvalOutcome(row["run_id"], suite, m.results, m.metrics, m.gates, code, row["status"],
-                           planned=row.get("planned_runs") or len(m.results), comparisons=m.comparisons)
+        return EvalOutcome(row["run_id"], suite, m.results, m.metrics, m.gates, m.exit_code, row["status"],
+                           planned=row.get("planned_runs") or len(m.results), comparisons=m.comparisons,
+                           message=m.gate_message, notes=[] if suite.gates else [NO_GATES])
     finally:
         store.close()

@@ -19,7 +19,7 @@ from agentctl.config.models import Suite
 from agentctl.datasets.models import Case, Dataset
 from agentctl.engine.trajectory import Trajectory
 from agentctl.errors import EXIT_CANNOT_RUN, EXIT_INTERRUPTED, EXIT_OK, InputError, RunError
-from agentctl.measure import finalize, gate_exit_code, gate_stored_run
+from agentctl.measure import NO_GATES, finalize, gate_stored_run
 from agentctl.outcome import DEFAULT_CONCURRENCY, EvalOutcome, Progress, RunOptions, SilentProgress
 from agentctl.plan import Plan, PlannedRun, make_plan, parse_shard, select_candidates
 from agentctl.provenance import candidate_record, git_commit, new_run_id, suite_config
@@ -215,6 +215,9 @@ def run_suite(
 
     options = options or RunOptions()
     progress = progress or SilentProgress()
+    bad_options = options.problems()
+    if bad_options:
+        raise InputError("; ".join(bad_options))
     if not isinstance(suite, Suite):
         suite, dataset, warnings = load_suite_and_dataset(Path(suite))
     else:
@@ -222,8 +225,6 @@ def run_suite(
 
         dataset, warnings = load_dataset(suite.dataset_dir()), []
     notes = [str(w) for w in warnings]
-    if options.concurrency < 1:
-        raise InputError("--concurrency must be at least 1")
     candidates = select_candidates(suite, options.candidates)
     plan = make_plan(suite, dataset, candidates, repeats=options.repeats, tags=options.tags or None,
                      limit=options.limit, shard=parse_shard(options.shard))
@@ -293,7 +294,11 @@ def run_suite(
             notes.append(stats.summary())
         m = finalize(store, run_id, suite)
         results, metrics, gates = m.results, m.metrics, m.gates
-        exit_code = gate_exit_code(gates)
+        exit_code = m.exit_code
+        if m.gate_message:
+            message = "; ".join(x for x in (message, m.gate_message) if x)
+        if not suite.gates:
+            notes.append(NO_GATES)
         live = [r for r in results if not r.model.startswith("replay:") and not _is_replay(suite, r.candidate)]
         if not_run:
             status, exit_code = "aborted", EXIT_CANNOT_RUN

@@ -15,7 +15,7 @@ PROMPT_FILE_SUFFIXES = (".md", ".txt", ".j2")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Condition(_Strict):
@@ -33,7 +33,7 @@ class Condition(_Strict):
     len_gt: int | None = None
     """For list arguments: more than this many items (bulk actions)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _one_operator(self) -> Condition:

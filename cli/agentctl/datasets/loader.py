@@ -7,7 +7,6 @@ its line number and the reader keeps going, so one pass reports everything.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,23 +110,37 @@ def _on_line(line: int) -> Callable[[KeyPath], int]:
 
 
 def _read_jsonl(path: Path, problems: list[Problem], required: bool) -> Iterator[tuple[int, dict[str, Any]]]:
+    from agentctl.jsonsafe import JsonInputError, loads_strict
+
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        if path.exists() and not path.is_file():
+            problems.append(Problem("not a regular file (a FIFO, device or folder cannot be read as JSONL)", path))
+            return
+        data = path.read_bytes()
     except FileNotFoundError:
         if required:
             problems.append(Problem(f"file not found (a dataset needs {path.name})", path))
         return
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(Problem(f"cannot read file: {exc}", path))
+    except OSError as exc:
+        problems.append(Problem(f"cannot read file: {exc.strerror or exc}", path))
         return
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
     # split on "\n" only: JSON strings may hold U+2028 and friends, which splitlines() breaks on
-    for number, raw in enumerate(text.split("\n"), start=1):
+    for number, chunk in enumerate(data.split(b"\n"), start=1):
+        try:
+            raw = chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(f"not UTF-8 text (byte {exc.start + 1} of the line)", path, number))
+            continue
         if not raw.strip():
             continue
         try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            problems.append(Problem(f"invalid JSON: {exc.msg} (column {exc.colno})", path, number))
+            value = loads_strict(raw)
+        except JsonInputError as exc:
+            message = str(exc)
+            problems.append(Problem(message if message.startswith("invalid JSON") else f"invalid JSON: {message}",
+                                    path, number))
             continue
         if not isinstance(value, dict):
             kind = "a list" if isinstance(value, list) else type(value).__name__
@@ -190,11 +203,18 @@ def _read_tool(
         )
         return None, key
     if "function" not in item and item.get("type") != "function":
+        tool: Tool | None = None
         try:
-            return Tool.model_validate(item), key
+            tool = Tool.model_validate(item)
         except ValidationError as exc:
             problems += validation_problems(exc, item, Tool, path, doc.line_of, prefix=key)
-            return None, key
+        if "effect" not in item:
+            # A silent default would turn every read of a correct model into an "unexpected write".
+            name = f" '{item['name']}'" if isinstance(item.get("name"), str) else ""
+            problems.append(Problem(f"required key is missing: effect (read or write) of tool{name}",
+                                    path, doc.line_of(key), _kp(key)))
+            tool = None
+        return tool, key
     # The plain OpenAI form: {type: function, function: {name, description, parameters}}.
     fn_key = (*key, "function")
     ok = True
@@ -253,6 +273,10 @@ def _read_tool(
     except ValidationError as exc:
         problems += validation_problems(exc, flat, Tool, path, doc.line_of, relocate=relocate)
         return None, fn_key
+    if "effect" not in item:
+        problems.append(Problem(f"tool '{tool.name}' has no effect: the plain OpenAI form defaults to write "
+                                "(add effect: read for tools that change nothing)", path, doc.line_of(key),
+                                _kp(key), severity="warning"))
     return (tool if ok else None), fn_key
 
 

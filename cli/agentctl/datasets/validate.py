@@ -16,7 +16,7 @@ from agentctl.config.yamlpos import KeyPath, key_path
 from agentctl.datasets.loader import DatasetFiles, read_dataset
 from agentctl.datasets.models import ToolCatalog
 from agentctl.errors import Problem
-from agentctl.normalize import MATCHER_OPERATORS, parse_arguments
+from agentctl.normalize import MATCHER_OPERATORS, is_matcher, parse_arguments
 
 
 def validate_dataset_dir(path: Path) -> list[Problem]:
@@ -40,6 +40,8 @@ def check_dataset(files: DatasetFiles, problems: list[Problem]) -> None:
     if files.tools_ok:
         _check_case_tools(files, problems)
     _check_tool_schemas(files, problems)
+    if files.tools_ok:
+        _check_action_args(files, problems)
 
 
 def unknown_tool(name: str, catalog: ToolCatalog) -> str:
@@ -185,6 +187,50 @@ def _show(value: Any) -> str:
     if isinstance(value, list):
         return f"a list of {len(value)}"
     return repr(value)
+
+
+def _literal(value: Any) -> tuple[bool, Any]:
+    """``(True, value)`` when ``value`` holds no matcher at any depth, else ``(False, None)``;
+    objects keep their literal keys (keys whose value is or holds a matcher are left out)."""
+    if is_matcher(value):
+        return False, None
+    if isinstance(value, list):
+        items = [_literal(v) for v in value]
+        return (True, [v for _, v in items]) if all(ok for ok, _ in items) else (False, None)
+    if isinstance(value, dict):
+        return True, {k: v for k, (ok, v) in ((k, _literal(v)) for k, v in value.items()) if ok}
+    return True, value
+
+
+def _check_action_args(files: DatasetFiles, problems: list[Problem]) -> None:
+    """Expected actions whose literal arguments break the tool's own JSON Schema: no correct
+    model could make that call, so the case would score every right answer as wrong."""
+    import jsonschema
+
+    catalog = files.dataset.tools
+    validators: dict[str, Any] = {}
+    for case, line in zip(files.dataset.cases, files.case_lines, strict=True):
+        for i, action in enumerate(case.expected.actions):
+            tool = catalog.get(action.tool)
+            if tool is None or action.args is None:
+                continue
+            if tool.name not in validators:
+                try:
+                    cls = jsonschema.validators.validator_for(tool.parameters)
+                    cls.check_schema(tool.parameters)
+                    validators[tool.name] = cls(tool.parameters)
+                except jsonschema.exceptions.SchemaError:
+                    validators[tool.name] = None  # reported by _check_tool_schemas
+            validator = validators[tool.name]
+            if validator is None:
+                continue
+            _, literal = _literal(action.args)
+            for err in validator.iter_errors(literal):
+                if err.validator == "required":
+                    continue  # keys left out (matchers, $optional) are not the case's mistake
+                key: KeyPath = ("expected", "actions", i, "args", *err.absolute_path)
+                message = f"'{tool.name}' cannot be called with these arguments (its schema says: {err.message})"
+                problems.append(Problem(message, files.cases_path, line, key_path(key)))
 
 
 def _check_tool_schemas(files: DatasetFiles, problems: list[Problem]) -> None:

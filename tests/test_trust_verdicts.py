@@ -176,19 +176,15 @@ def test_live_candidate_without_price_is_warned_in_validate_and_run(tmp_path: Pa
 
 def test_dry_run_estimates_live_candidates_from_prompt_and_catalog(tmp_path: Path) -> None:
     price = {"input_usd_per_mtok": 1_000_000, "output_usd_per_mtok": 0}  # $1 per prompt token
-    suite = _live_suite(tmp_path, "http://127.0.0.1:9", pricing={"openai/no-such-priced-model": price})
-    (tmp_path / "data" / "runs.jsonl").write_text(
-        "".join(json.dumps(recording(i, "prod")) + "\n" for i in (1, 2)))
-    # recordings exist for both cases; drop them so the estimate must come from the prompt
-    (tmp_path / "data" / "runs.jsonl").unlink()
-    spec = yaml.safe_load(suite.read_text())
-    spec["candidates"] = spec["candidates"][1:]
-    spec.pop("baseline")
-    suite.write_text(yaml.safe_dump(spec))
+    suite = write_suite(tmp_path, candidates=[{"name": "live", "model": "openai/priced-model"}], baseline=None,
+                        pricing={"openai/priced-model": price})
+    (tmp_path / "data" / "runs.jsonl").unlink()  # no recording to estimate from: prompt and catalog it is
     code, out = invoke("eval", "run", str(suite), "--dry-run", "--db", str(tmp_path / "x.duckdb"))
     assert code == 0, out
-    row = next(line for line in out.splitlines() if line.strip().startswith("live"))
-    assert "$0.0000" not in row and "$0.00 " not in row, out
+    row = next(line for line in out.splitlines() if "│ live" in line)
+    cost = float(row.split("$")[1].split()[0].replace(",", ""))
+    assert cost > 100, out  # two runs of ~ (prompt + input + catalog) / 4 tokens at $1 each
+    assert "tool catalog" in out
 
 
 # --- 7. replay cost from recorded tokens ---------------------------------------------------
@@ -205,7 +201,7 @@ def test_replay_without_cost_is_priced_from_tokens_and_says_which_source(tmp_pat
     with duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True) as con:
         costs = {r[0] for r in con.execute("SELECT cost_usd FROM results").fetchall()}
         options = con.execute("SELECT CAST(options AS VARCHAR) FROM eval_runs").fetchone()[0]
-    assert costs == {pytest.approx(2.0)}
+    assert costs and all(c == pytest.approx(2.0) for c in costs), costs
     assert "suite pricing" in options
 
 

@@ -231,6 +231,8 @@ def run_suite(
     notes += plan.notes
     if not plan.runs:
         raise InputError("nothing to run: no case matches the selection (check --tag, --limit, --shard)")
+    pricing_sources, pricing_notes = _pricing_notes(suite, dataset, plan)
+    notes += pricing_notes
 
     if options.dry_run:
         from agentctl.plan import estimate_plan
@@ -262,7 +264,8 @@ def run_suite(
                 "run_id": run_id, "suite": suite.name, "suite_path": str(suite.source or ""),
                 "suite_config": suite_config(suite), "dataset_path": str(dataset.path),
                 "dataset_hash": dataset_hash(dataset.path), "agentctl_version": __version__,
-                "git_commit": git_commit(suite.base_dir), "options": options.public(),
+                "git_commit": git_commit(suite.base_dir),
+                "options": {**options.public(), "replay_pricing": pricing_sources},
                 "candidates": [candidate_record(suite, c) for c in candidates], "planned_runs": len(plan.runs),
             })
         # The golden cases as evaluated: reports and SQL users see what each run was held to,
@@ -311,6 +314,27 @@ def run_suite(
                            comparisons=m.comparisons)
     finally:
         store.close()
+
+
+def _pricing_notes(suite: Suite, dataset: Dataset, plan: Plan) -> tuple[dict[str, str], list[str]]:
+    """Who priced replayed tokens that carry no recorded cost, and live models with no price."""
+    from agentctl.pricing import has_price, no_price_message, unpriced_replay_models
+
+    notes: list[str] = []
+    recordings = [r for c in plan.candidates if c.is_replay
+                  for case in plan.cases for r in dataset.runs_for(case.id, c.replay_label)]
+    sources = unpriced_replay_models(suite, recordings) if recordings else {}
+    for model, source in sorted(sources.items()):
+        if source == "unpriced":
+            notes.append(f"replayed recordings of {model} carry tokens but no cost_usd, and {model} has no price: "
+                         "counted as $0 (add it under pricing:)")
+        else:
+            notes.append(f"replayed recordings of {model} carry tokens but no cost_usd: priced from {source}")
+    in_suite = {c.name for c in suite.candidates}
+    for c in plan.candidates:  # suite candidates were checked by validate; these came from --candidate
+        if c.name not in in_suite and not c.is_replay and not has_price(suite, c.model):
+            notes.append(no_price_message(c.model, f"candidate '{c.name}'"))
+    return sources, notes
 
 
 def _is_replay(suite: Suite, candidate: str) -> bool:

@@ -141,6 +141,7 @@ class _SuiteChecks:
         self.candidates()
         self.scorers()
         self.gates()
+        self.prices()
         if self.files is not None:
             self.recordings(self.files)
             if self.files.tools_ok:
@@ -224,6 +225,16 @@ class _SuiteChecks:
             for j, tag in enumerate(gate.tags or []):
                 if case_tags is not None and tag not in case_tags:
                     self.add(f"no case has tag '{tag}'", ("gates", i, "tags", j), severity="warning")
+
+    def prices(self) -> None:
+        from agentctl.pricing import has_price, no_price_message
+
+        for i, c in enumerate(self.suite.candidates):
+            if not c.is_replay and not has_price(self.suite, c.model):
+                self.add(no_price_message(c.model, f"candidate '{c.name}'"), ("candidates", i, "model"), "warning")
+        for i, spec in enumerate(self.suite.scorers):
+            if spec.judge and not has_price(self.suite, spec.judge):
+                self.add(no_price_message(spec.judge, f"judge of {spec.name}"), ("scorers", i, "judge"), "warning")
 
     def recordings(self, files: DatasetFiles) -> None:
         labels = files.dataset.labels

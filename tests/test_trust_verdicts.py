@@ -143,8 +143,10 @@ def test_openai_form_without_effect_defaults_to_write_and_validate_says_so(tmp_p
     tools[0]["effect"] = "read"
     code, out = invoke("dataset", "validate", str(write_dataset(tmp_path / "d", tools=tools)))
     assert code == 0, out
-    assert "refund" in out and "defaults to write" in out
-    assert "get_order" not in out.split("defaults to write")[0].splitlines()[-1]
+    note = next(line for line in out.splitlines() if "counted as write" in line)
+    assert "refund, escalate" in note and "get_order" not in note
+    code, out = invoke("suite", "validate", str(write_suite(tmp_path / "s", dataset={"tools": tools})))
+    assert code == 0 and "refund, escalate: plain OpenAI form without effect: counted as write" in out, out
 
 
 def test_demo_catalogs_all_say_their_effect() -> None:

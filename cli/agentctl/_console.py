@@ -57,6 +57,11 @@ def print_problems(problems: Iterable[Problem], *, stream: Console | None = None
         out.print(Text(str(p), style=style), soft_wrap=True)
 
 
+def print_notes(notes: Iterable[str]) -> None:
+    for note in notes:
+        err_console.print(Text.assemble(("note: ", "yellow"), note), soft_wrap=True)
+
+
 def print_error(message: str) -> None:
     err_console.print(Text(f"error: {message}", style="bold red"), soft_wrap=True)
 

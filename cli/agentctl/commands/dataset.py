@@ -110,10 +110,11 @@ def validate(
     Example: agentctl dataset validate datasets/support-triage
     """
     from agentctl import _console
-    from agentctl.datasets.validate import validate_dataset_dir
+    from agentctl.datasets.validate import validate_dataset
 
-    problems = validate_dataset_dir(path)
+    problems, notes = validate_dataset(path)
     _console.print_problems(problems)
+    _console.print_notes(notes)
     errors = [p for p in problems if p.severity == "error"]
     warnings = len(problems) - len(errors)
     if errors:

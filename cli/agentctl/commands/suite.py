@@ -30,6 +30,7 @@ def validate(
 
     check = validate_suite(suite)
     _console.print_problems(check.problems)
+    _console.print_notes(check.notes)
     if check.errors:
         _console.err_console.print(f"[red]{len(check.errors)} error(s)[/], {len(check.warnings)} warning(s)")
         raise typer.Exit(2)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ class SuiteCheck:
     suite: Suite | None
     dataset: Dataset | None
     problems: list[Problem]
+    notes: list[str] = field(default_factory=list)
+    """Defaults that decide verdicts (tools counted as writes by default...), said by validate."""
 
     @property
     def errors(self) -> list[Problem]:
@@ -102,7 +104,8 @@ def validate_suite(path: str | Path) -> SuiteCheck:
         _SuiteChecks(suite, doc, files, problems).run()
     suite_file = path.resolve()
     problems.sort(key=lambda p: (Path(p.path or "").resolve() != suite_file, str(p.path), p.line or 0))
-    return SuiteCheck(suite, files.dataset if files is not None else None, problems)
+    return SuiteCheck(suite, files.dataset if files is not None else None, problems,
+                      files.notes() if files is not None else [])
 
 
 def load_suite_and_dataset(path: str | Path) -> tuple[Suite, Dataset, list[Problem]]:

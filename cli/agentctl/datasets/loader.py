@@ -39,6 +39,15 @@ class DatasetFiles:
     """Key path in tools.yaml of the definition of each of ``dataset.tools.tools``."""
     tools_ok: bool = False
     """tools.yaml was read without errors, so names missing from it really are unknown."""
+    effect_defaulted: list[str] = field(default_factory=list)
+    """Tools in the plain OpenAI form without ``effect``: counted as writes (the documented default)."""
+
+    def notes(self) -> list[str]:
+        """What validation should say besides problems (defaults that decide verdicts)."""
+        if not self.effect_defaulted:
+            return []
+        return [f"{self.tools_path.name}: {', '.join(self.effect_defaulted)}: plain OpenAI form without "
+                "effect: counted as write (the default; add effect: read to tools that change nothing)"]
 
     @property
     def path(self) -> Path:
@@ -186,6 +195,8 @@ def _read_tools(files: DatasetFiles, problems: list[Problem]) -> None:
             )
             continue
         first_line[tool.name] = line
+        if "effect" not in item:
+            files.effect_defaulted.append(tool.name)
         files.dataset.tools.tools.append(tool)
         files.tool_keys.append(tool_key)
     files.tools_ok = not any(p.severity == "error" for p in problems[before:])
@@ -213,7 +224,6 @@ def _read_tool(
             name = f" '{item['name']}'" if isinstance(item.get("name"), str) else ""
             problems.append(Problem(f"required key is missing: effect (read or write) of tool{name}",
                                     path, doc.line_of(key), _kp(key)))
-            tool = None
         return tool, key
     # The plain OpenAI form: {type: function, function: {name, description, parameters}}.
     fn_key = (*key, "function")
@@ -273,10 +283,6 @@ def _read_tool(
     except ValidationError as exc:
         problems += validation_problems(exc, flat, Tool, path, doc.line_of, relocate=relocate)
         return None, fn_key
-    if "effect" not in item:
-        problems.append(Problem(f"tool '{tool.name}' has no effect: the plain OpenAI form defaults to write "
-                                "(add effect: read for tools that change nothing)", path, doc.line_of(key),
-                                _kp(key), severity="warning"))
     return (tool if ok else None), fn_key
 
 

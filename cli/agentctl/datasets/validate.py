@@ -21,10 +21,15 @@ from agentctl.normalize import MATCHER_OPERATORS, is_matcher, parse_arguments
 
 def validate_dataset_dir(path: Path) -> list[Problem]:
     """Every problem of a dataset folder: reading errors and cross-checks (``dataset validate``)."""
+    return validate_dataset(path)[0]
+
+
+def validate_dataset(path: Path) -> tuple[list[Problem], list[str]]:
+    """Every problem of a dataset folder, and notes on defaults that decide verdicts."""
     problems: list[Problem] = []
     files = read_dataset(Path(path), problems)
     check_dataset(files, problems)
-    return problems
+    return problems, files.notes()
 
 
 def check_dataset(files: DatasetFiles, problems: list[Problem]) -> None:

@@ -92,8 +92,10 @@ def validate_suite(path: str | Path) -> SuiteCheck:
         dataset_value = doc.data.get("dataset")  # check the dataset even when the suite has errors
     files: DatasetFiles | None = None
     if isinstance(dataset_value, str) and doc is not None:
-        folder = (path.resolve().parent / dataset_value).resolve()
-        if folder.is_dir():
+        folder, loop = _resolve(path.resolve().parent / dataset_value)
+        if loop:
+            problems.append(Problem(f"dataset folder {folder}: {loop}", path, doc.line_of(("dataset",)), "dataset"))
+        elif folder.is_dir():
             files = read_dataset(folder, problems)
             check_dataset(files, problems)
         else:
@@ -106,6 +108,14 @@ def validate_suite(path: str | Path) -> SuiteCheck:
     problems.sort(key=lambda p: (Path(p.path or "").resolve() != suite_file, str(p.path), p.line or 0))
     return SuiteCheck(suite, files.dataset if files is not None else None, problems,
                       files.notes() if files is not None else [])
+
+
+def _resolve(path: Path) -> tuple[Path, str | None]:
+    """``path`` resolved, and why it cannot be (a symlink loop) or None."""
+    try:
+        return path.resolve(), None
+    except (RuntimeError, OSError) as exc:  # Python < 3.13 raises RuntimeError for a loop
+        return path.absolute(), f"cannot be resolved: too many levels of symbolic links ({exc})"
 
 
 def load_suite_and_dataset(path: str | Path) -> tuple[Suite, Dataset, list[Problem]]:
@@ -159,9 +169,18 @@ class _SuiteChecks:
         ]
         for value, key in values:
             if value is not None and is_prompt_file(value):
-                file = (self.suite.base_dir / value.strip()).resolve()
-                if not file.is_file():
+                file, loop = _resolve(self.suite.base_dir / value.strip())
+                if loop:
+                    self.add(f"prompt file {value.strip()}: {loop}", key)
+                elif not file.is_file():
                     self.add(f"prompt file not found: {value.strip()} (looked for {file})", key)
+                else:
+                    try:
+                        file.read_bytes().decode("utf-8")
+                    except UnicodeDecodeError as exc:
+                        self.add(f"prompt file {value.strip()} is not UTF-8 text (byte {exc.start + 1})", key)
+                    except OSError as exc:
+                        self.add(f"prompt file {value.strip()} cannot be read: {exc.strerror or exc}", key)
 
     def candidates(self) -> None:
         names: dict[str, int] = {}

@@ -88,7 +88,12 @@ def load_dataset(path: Path, problems: list[Problem] | None = None) -> Dataset:
 
 def read_dataset(path: Path, problems: list[Problem]) -> DatasetFiles:
     """Read a dataset folder, appending problems; see :class:`DatasetFiles`."""
-    path = Path(path).resolve()
+    try:
+        path = Path(path).resolve()
+    except (RuntimeError, OSError):  # a symlink loop
+        path = Path(path).absolute()
+        problems.append(Problem("dataset folder cannot be resolved: too many levels of symbolic links", path))
+        return DatasetFiles(Dataset(path=path, cases=[]))
     files = DatasetFiles(Dataset(path=path, cases=[]))
     if not path.is_dir():
         problems.append(Problem("dataset folder not found", path))

@@ -196,7 +196,7 @@ def test_duckdb_file_with_an_incompatible_schema(tmp_path: Path) -> None:
 def test_full_disk_under_the_store_is_exit_3_without_a_traceback(tmp_path: Path) -> None:
     suite = write_suite(tmp_path)
     proc = _cli("eval", "run", str(suite), "--db", str(tmp_path / "s.duckdb"), "--no-report", cwd=tmp_path,
-                limit_bytes=200_000)
+                limit_bytes=20_000)
     out = _clean(proc, 3)
     assert "s.duckdb" in out and "could not be written" in out
 

@@ -241,6 +241,8 @@ def run_suite(
         return EvalOutcome(run_id="(dry run)", suite=suite, results=[], metrics=[], gates=[], exit_code=EXIT_OK,
                            status="dry_run", planned=len(plan.runs), notes=notes + estimate_notes, plan=plan,
                            estimates=estimates)
+    import duckdb
+
     from agentctl.providers.resilience import CallStats
 
     stats = CallStats()
@@ -312,8 +314,15 @@ def run_suite(
         return EvalOutcome(run_id, suite, results, metrics, gates, exit_code, status, planned=len(plan.runs),
                            not_run=not_run, message=message, notes=notes, plan=plan, call_stats=stats,
                            comparisons=m.comparisons)
+    except (duckdb.Error, OSError) as exc:
+        # A full disk or a vanished file under the store: what was committed stays; say so, exit 3.
+        raise RunError(f"results store {db} could not be written: {exc}; the runs committed before this "
+                       "are kept (resume with --resume once there is room)") from None
     finally:
-        store.close()
+        try:
+            store.close()
+        except (duckdb.Error, OSError):
+            pass
 
 
 def _pricing_notes(suite: Suite, dataset: Dataset, plan: Plan) -> tuple[dict[str, str], list[str]]:

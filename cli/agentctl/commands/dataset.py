@@ -66,9 +66,9 @@ def import_(
 def _print_import(report: ImportReport) -> None:
     from agentctl import _console
 
-    con = _console.console
+    con, lit = _console.console, _console.literal
     _console.print_problems(report.problems)
-    con.print(f"[bold]{report.out}[/]: {report.runs_written} run(s) written with label '{report.label}' "
+    con.print(f"[bold]{lit(report.out)}[/]: {report.runs_written} run(s) written with label '{lit(report.label)}' "
               f"({report.runs_read} read, {report.already_imported} already imported)", soft_wrap=True)
     if report.cases_drafted:
         con.print(f"  {len(report.cases_drafted)} case draft(s) added to cases.jsonl with \"review\": \"pending\"; "
@@ -79,12 +79,12 @@ def _print_import(report: ImportReport) -> None:
                   "copied": "tools.yaml copied from --tools", "kept": "tools.yaml kept as it was"}
     con.print(f"  {tools_line[report.tools_file]}", soft_wrap=True)
     if report.tools_missing:
-        con.print(f"  [yellow]tools called but missing from tools.yaml: {', '.join(report.tools_missing)}[/]", soft_wrap=True)
+        con.print(f"  [yellow]tools called but missing from tools.yaml: {lit(', '.join(report.tools_missing))}[/]", soft_wrap=True)
     if report.escalation_tools:
-        con.print(f"  hand-off tools seen: {', '.join(report.escalation_tools)} "
-                  f"(set agent.escalation_tool: {report.escalation_tools[0]} in the suite)", soft_wrap=True)
+        con.print(f"  hand-off tools seen: {lit(', '.join(report.escalation_tools))} "
+                  f"(set agent.escalation_tool: {lit(report.escalation_tools[0])} in the suite)", soft_wrap=True)
     if report.prompt_file:
-        con.print(f"  recorded system prompt saved to {report.prompt_file}", soft_wrap=True)
+        con.print(f"  recorded system prompt saved to {lit(report.prompt_file)}", soft_wrap=True)
     if report.redaction is None:
         con.print("  [bold red]not redacted (--no-redact)[/]", soft_wrap=True)
     elif report.redaction:
@@ -120,7 +120,7 @@ def validate(
     if errors:
         _console.err_console.print(f"[red]{len(errors)} error(s)[/], {warnings} warning(s)")
         raise typer.Exit(2)
-    _console.console.print(f"[green]ok[/] {path}" + (f", {warnings} warning(s)" if warnings else ""))
+    _console.console.print(f"[green]ok[/] {_console.literal(path)}" + (f", {warnings} warning(s)" if warnings else ""))
     raise typer.Exit(0)
 
 

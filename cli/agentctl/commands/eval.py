@@ -51,6 +51,10 @@ def run(
         shard=shard, resume=resume, max_cost=max_cost, no_cache=no_cache, dry_run=dry_run,
         timeout_s=timeout, max_attempts=max_attempts,
     )
+    if not no_report and not dry_run:
+        from agentctl.reports import check_output_paths
+
+        check_output_paths(report_dir, junit)  # exit 2 before the first call, not after the last
     progress = _console.RichProgress()
     outcome = run_suite(suite, db=db_path(db), options=options, progress=progress, on_plan=_console.print_plan)
     _console.print_outcome(outcome)
@@ -64,14 +68,22 @@ def _write_reports(db: Path, run_id: str, report_dir: Path, junit: Path | None) 
     from agentctl.reports import write_reports
     from agentctl.store.store import Store
 
-    with Store(db, read_only=True) as store:
-        paths = write_reports(store.con, run_id, report_dir=report_dir, junit_path=junit)
-        summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        if summary and "md" in paths:
-            with open(summary, "a", encoding="utf-8") as fh:
-                fh.write(paths["md"].read_text(encoding="utf-8") + "\n")
+    from agentctl.errors import RunError
+
+    try:
+        with Store(db, read_only=True) as store:
+            paths = write_reports(store.con, run_id, report_dir=report_dir, junit_path=junit)
+            summary = os.environ.get("GITHUB_STEP_SUMMARY")
+            if summary and "md" in paths:
+                with open(summary, "a", encoding="utf-8") as fh:
+                    fh.write(paths["md"].read_text(encoding="utf-8") + "\n")
+    except (RunError, OSError) as exc:
+        # The evaluation is stored; only its reports are missing. Exit 3, never a traceback.
+        detail = exc.message if isinstance(exc, RunError) else f"{exc.strerror or exc}"
+        raise RunError(f"{detail}; the results are stored: write the reports again with "
+                       f"agentctl eval report {run_id} --db {db} --out FILE") from None
     for kind, path in paths.items():
-        _console.err_console.print(f"{kind} report: {path}")
+        _console.err_console.print(f"{kind} report: {_console.literal(path)}")
 
 
 @eval_app.command("list")
@@ -166,7 +178,7 @@ def report(
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    _console.err_console.print(f"{format} report: {out}")
+    _console.err_console.print(f"{format} report: {_console.literal(out)}")
 
 
 @eval_app.command("compare")

@@ -37,7 +37,7 @@ def validate(
     s, d = check.suite, check.dataset
     assert s is not None and d is not None
     _console.console.print(
-        f"[green]ok[/] {suite}: suite '{s.name}', {len(d.cases)} cases, {len(d.runs)} recorded runs, "
+        f"[green]ok[/] {_console.literal(suite)}: suite '{_console.literal(s.name)}', {len(d.cases)} cases, {len(d.runs)} recorded runs, "
         f"{len(d.tools.tools)} tools, {len(s.candidates)} candidates, {len(s.gates)} gates"
         + (f", {len(check.warnings)} warning(s)" if check.warnings else "")
     )

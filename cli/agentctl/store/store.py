@@ -45,8 +45,13 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.con = self._connect(read_only, wait_s)
         self._cache_cursor: duckdb.DuckDBPyConnection | None = None
-        if not read_only:
-            self._migrate()
+        try:
+            self._check_schema()
+            if not read_only:
+                self._migrate()
+        except BaseException:
+            self.con.close()
+            raise
 
     def _connect(self, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
         # DuckDB allows one writing process per file. A second process waits a little for
@@ -66,6 +71,21 @@ class Store:
                 time.sleep(0.2)
             except duckdb.Error as exc:
                 raise RunError(f"cannot open results store {self.path}: {exc}") from None
+
+    def _check_schema(self) -> None:
+        """Refuse a DuckDB file whose tables of our names are someone else's (before writing anything)."""
+        from agentctl.errors import InputError
+
+        have: dict[str, set[str]] = {}
+        for table, column in self.con.execute(
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main'"
+        ).fetchall():
+            have.setdefault(table, set()).add(column)
+        for table, wanted in _expected_columns().items():
+            if table in have and not wanted <= have[table]:
+                missing = ", ".join(sorted(wanted - have[table])[:5])
+                raise InputError(f"{self.path} is not an agentctl results store: its table '{table}' lacks "
+                                 f"columns {missing}; pass another --db")
 
     def _migrate(self) -> None:
         for ddl in TABLES.values():
@@ -293,6 +313,23 @@ class Store:
         cur = self.con.execute(sql, params or [])
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+_EXPECTED: dict[str, set[str]] = {}
+
+
+def _expected_columns() -> dict[str, set[str]]:
+    """Columns of every table as this version creates them (the original DDL; added columns are migrated)."""
+    if not _EXPECTED:
+        with duckdb.connect(":memory:") as con:
+            for ddl in TABLES.values():
+                con.execute(ddl)
+            for table, column in con.execute("SELECT table_name, column_name FROM information_schema.columns "
+                                             "WHERE table_schema = 'main'").fetchall():
+                _EXPECTED.setdefault(table, set()).add(column)
+        for table, column, _ in ADDED_COLUMNS:  # an older store gets these by migration
+            _EXPECTED.get(table, set()).discard(column)
+    return _EXPECTED
 
 
 def _finite_or_none(value: float | None) -> float | None:

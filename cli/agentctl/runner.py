@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentctl import __version__
-from agentctl.config.models import Suite
+from agentctl.config.models import CandidateSpec, Suite
 from agentctl.datasets.models import Case, Dataset
 from agentctl.engine.trajectory import Trajectory
 from agentctl.errors import EXIT_CANNOT_RUN, EXIT_INTERRUPTED, EXIT_OK, InputError, RunError
@@ -26,7 +26,7 @@ from agentctl.provenance import candidate_record, git_commit, new_run_id, suite_
 from agentctl.providers.execution import provider_settings, share_calls_with_judges, total_limit
 from agentctl.results import RunResult, ScoreResult, Verdict
 from agentctl.scorers.base import Scorer, ScoringContext
-from agentctl.secrets import redact_text
+from agentctl.secrets import redact_text, remember_secrets, secret_values
 from agentctl.store.store import Store
 
 if TYPE_CHECKING:
@@ -78,6 +78,9 @@ async def _run_all(
     from agentctl.scorers.outcome import score_outcome
     from agentctl.scorers.registry import registry
 
+    # every credential the suite holds, by structure: redact_text hides them wherever they turn up
+    remember_secrets([v for c in plan_candidates(plan) for v in secret_values(c.params)]
+                     + [v for s in suite.scorers for v in secret_values(s.judge_params)])
     settings, tracker, breakers = provider_settings(suite, options, store, stats)
     providers = {c.name: make_provider(c, suite, dataset, settings=settings)
                  for c in {r.candidate.name: r.candidate for r in plan}.values()}
@@ -135,10 +138,13 @@ async def _run_all(
                 ctx = ScoringContext(run.case, trajectory, verdict, suite, dataset)
                 for scorer in scorers:
                     try:
-                        verdict_scores.append(await scorer.score(ctx))
+                        score = await scorer.score(ctx)
                     except Exception as exc:  # a scorer bug must not lose the run
-                        verdict_scores.append(ScoreResult(scorer.name, None, None,
-                                                          error=redact_text(f"{type(exc).__name__}: {exc}")))
+                        score = ScoreResult(scorer.name, None, None, error=f"{type(exc).__name__}: {exc}")
+                    # judge and scorer errors are redacted like provider errors (known secrets included)
+                    score.error = redact_text(score.error) if score.error else score.error
+                    score.reason = redact_text(score.reason) if score.reason else score.reason
+                    verdict_scores.append(score)
             result = build_result(run_id, run.case, trajectory, verdict, suite, verdict_scores, required)
             # Model and judge calls were charged to the budget as they were made.
             await queue.put((result, trajectory))
@@ -195,6 +201,10 @@ async def _run_all(
 
 
 PlannedRunList = list[PlannedRun]
+
+
+def plan_candidates(plan: PlannedRunList) -> list[CandidateSpec]:
+    return list({r.candidate.name: r.candidate for r in plan}.values())
 
 
 def run_suite(

@@ -71,7 +71,7 @@ def redact_text(text: str, extra: list[str] | None = None) -> str:
     """``text`` with every known secret value and key-like token replaced by ``***``."""
     if not text:
         return text
-    for value in [*_env_secrets(), *(extra or [])]:
+    for value in sorted({*_env_secrets(), *_KNOWN, *(extra or [])}, key=len, reverse=True):
         if value and len(value) >= 6:
             text = text.replace(value, REDACTED)
     for pattern in _SECRET_TEXT:

@@ -65,8 +65,12 @@ def print_problems(problems: Iterable[Problem], *, stream: Console | None = None
 
 
 def print_notes(notes: Iterable[str]) -> None:
+    """Notes as ``note: ...``; a note that is a warning already says ``warning:`` and keeps it alone."""
     for note in notes:
-        err_console.print(Text.assemble(("note: ", "yellow"), note), soft_wrap=True)
+        if note.startswith("warning: "):
+            err_console.print(Text.assemble(("warning: ", "yellow"), note.removeprefix("warning: ")), soft_wrap=True)
+        else:
+            err_console.print(Text.assemble(("note: ", "yellow"), note), soft_wrap=True)
 
 
 def print_error(message: str) -> None:
@@ -146,8 +150,7 @@ def print_outcome(outcome: EvalOutcome) -> None:
         console.print(gates_table(outcome.gates))
     for c in outcome.comparisons:
         print_comparison_summary(c)
-    for note in outcome.notes:
-        err_console.print(f"[yellow]note:[/] {literal(note)}", soft_wrap=True)
+    print_notes(outcome.notes)
     if outcome.message:
         err_console.print(Text(outcome.message, style="bold yellow"), soft_wrap=True)
     failed = [g for g in outcome.gates if not g.passed]
@@ -175,8 +178,7 @@ def print_dry_run(outcome: EvalOutcome) -> None:
         calls, cost = _estimate(outcome, runs)
         table.add_row(literal(cand.name), literal(cand.model), str(len(runs)), str(calls), fmt_value("cost_usd", cost))
     console.print(table)
-    for note in outcome.notes:
-        err_console.print(f"[yellow]note:[/] {literal(note)}", soft_wrap=True)
+    print_notes(outcome.notes)
 
 
 def _estimate(outcome: EvalOutcome, runs: list[Any]) -> tuple[int, float]:
@@ -239,20 +241,39 @@ def print_comparison(c: Any) -> None:
     if dropped:
         console.print(f"[yellow]{c.dropped_cases_baseline} case(s) only the baseline ran and "
                       f"{c.dropped_cases_candidate} only the candidate ran were left out[/]")
-    table = Table(title="Paired differences (95% bootstrap interval of the change)", title_justify="left")
-    for col in ("metric", "baseline", "candidate", "change", "95% CI", "test", "p"):
-        table.add_column(col, justify="right" if col != "metric" else "left", no_wrap=col in ("metric", "p"))
+    tests = {"mcnemar_exact": "McNemar", "bootstrap": "bootstrap", "point": ""}
+    rows = []
     for name, d in c.metrics.items():
         if d.baseline is None and d.candidate is None:
             continue
         change = "–" if d.delta is None else f"{d.delta:+.3f}"
         style = "red" if d.worse and d.significant else ("green" if (not d.worse and d.significant) else "")
-        ci = "–" if d.ci_low is None else f"[{d.ci_low:+.3f}, {d.ci_high:+.3f}]"
-        test = d.test + (f" ({d.regressed}↓ {d.improved}↑)" if d.regressed is not None else "")
+        ci = "–" if d.ci_low is None else f"[{d.ci_low:+.2f},{d.ci_high:+.2f}]"
+        test = tests.get(d.test, d.test) + (f" {d.regressed}↓ {d.improved}↑" if d.regressed is not None else "")
         p = "–" if d.p_value is None else ("<0.001" if d.p_value < 0.001 else f"{d.p_value:.2g}")
-        table.add_row(name, fmt_value(name, d.baseline), fmt_value(name, d.candidate),
-                      Text(change, style=style), ci, test, p)
-    console.print(table)
+        rows.append((name, fmt_value(name, d.baseline), fmt_value(name, d.candidate), change, style, ci, test, p))
+    if console.width < 110:
+        # A CI log is often 80 columns: one line per metric, nothing wraps, a cut is marked "…".
+        console.print("Paired differences (95% bootstrap interval; p of McNemar for rates, bootstrap otherwise; "
+                      "↓ regressed ↑ improved cases):", soft_wrap=True)
+        for name, base, cand, change, style, ci, test, p in rows:
+            counts = test.split(" ", 1)[1].replace(" ", "") if " " in test else ""
+            short_ci = "" if ci == "–" else ci.replace(".000", ".0")
+            line = Text(f"{name:<21} {base:>7} → {cand:<7} ")
+            line.append(f"{change:>7}", style=style)
+            line.append(f" {short_ci:<16}" + (f" p{'=' if p[0] != '<' else ''}{p}" if p != "–" else "")
+                        + (f" {counts}" if counts else ""))
+            line.truncate(console.width - 1, overflow="ellipsis")
+            console.print(line, no_wrap=True, overflow="ellipsis")
+        table = None
+    else:
+        table = Table(title="Paired differences (95% bootstrap interval of the change)", title_justify="left")
+        for col in ("metric", "baseline", "candidate", "change", "95% CI", "test", "p"):
+            table.add_column(col, justify="right" if col != "metric" else "left", no_wrap=True, overflow="ellipsis")
+        for name, base, cand, change, style, ci, test, p in rows:
+            table.add_row(name, base, cand, Text(change, style=style), ci, test, p)
+    if table is not None:
+        console.print(table)
     if c.significantly_worse_tags:
         console.print(f"[bold red]significantly worse on tags:[/] {literal(', '.join(c.significantly_worse_tags))}")
     for title, cases, style in (("Regressed", c.regressed, "red"), ("Improved", c.improved, "green"),

@@ -20,6 +20,9 @@ MAX_DEPTH = 64
 class JsonInputError(ValueError):
     """The text is not acceptable JSON; the message says why (with the column when known)."""
 
+    decode_error: json.JSONDecodeError | None = None
+    """The parser's own error, when the text is not JSON at all."""
+
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
@@ -57,7 +60,9 @@ def loads_strict(text: str | bytes) -> Any:
     except JsonInputError:
         raise
     except json.JSONDecodeError as exc:
-        raise JsonInputError(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+        error = JsonInputError(f"invalid JSON: {exc.msg} (column {exc.colno})")
+        error.decode_error = exc
+        raise error from None
     except RecursionError:
         raise JsonInputError(f"nested more than {MAX_DEPTH} levels deep") from None
     except ValueError as exc:  # an integer beyond Python's digit limit

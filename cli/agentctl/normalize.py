@@ -29,7 +29,9 @@ def parse_arguments(raw: Any) -> tuple[dict[str, Any] | None, str | None]:
     try:
         value = loads_strict(raw)
     except JsonInputError as exc:
-        return None, f"arguments are not valid JSON ({str(exc).removeprefix('invalid JSON: ')})"
+        bad = exc.decode_error
+        why = f"{bad.msg} at char {bad.pos}" if bad is not None else str(exc)
+        return None, f"arguments are not valid JSON ({why})"
     if not isinstance(value, dict):
         return None, f"arguments must be a JSON object, got {type(value).__name__}"
     return value, None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from dataclasses import replace
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -234,7 +235,8 @@ def run_suite(
         from agentctl.datasets.loader import load_dataset
 
         dataset, warnings = load_dataset(suite.dataset_dir()), []
-    notes = [str(w) for w in warnings]
+    # a warning is said once, as a warning (not "note: ...: warning: ...")
+    notes = ["warning: " + str(replace(w, severity="error")) for w in warnings]
     candidates = select_candidates(suite, options.candidates)
     plan = make_plan(suite, dataset, candidates, repeats=options.repeats, tags=options.tags or None,
                      limit=options.limit, shard=parse_shard(options.shard))
@@ -296,13 +298,14 @@ def run_suite(
             not_run, message = asyncio.run(_run_all(run_id, todo, suite, dataset, store, options, progress, stats))
         except KeyboardInterrupt:
             progress.stop()
+            resume = f"agentctl eval run {suite.source or ''} --db {db} --resume {run_id}"
             store.finish_run(run_id, status="interrupted", exit_code=EXIT_INTERRUPTED,
-                             message="interrupted; resume with --resume " + run_id)
+                             message="interrupted; resume with: " + resume)
             results = store.load_results(run_id)
             return EvalOutcome(run_id, suite, results, [], [], EXIT_INTERRUPTED, "interrupted",
                                planned=len(plan.runs), not_run=len(plan.runs) - len(results),
                                message=f"interrupted after {len(results)} of {len(plan.runs)} runs; "
-                                       f"resume with: agentctl eval run {suite.source or ''} --resume {run_id}",
+                                       f"resume with: {resume}",
                                notes=notes, plan=plan, call_stats=stats)
         progress.stop()
         if stats.calls:

@@ -150,10 +150,11 @@ def gate(
 def report(
     run_id: Annotated[str, typer.Argument(help="Run id (a unique prefix is enough).", show_default=False)],
     format: Annotated[str, typer.Option("--format", "-f", help="html, md, junit or json.")] = "html",
-    out: Annotated[Path | None, typer.Option(help="Output file; '-' for standard output.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Output file; '-' for standard output [default: reports/<suite>-<run>.<ext>].")] = None,
     db: DbOption = None,
 ) -> None:
-    """Write a report of a stored run.
+    """Write a report of a stored run (to a file; --out - prints it).
 
     Example: agentctl eval report ev-20261121-101500-ab12cd --format md --out summary.md
     """
@@ -172,12 +173,19 @@ def report(
         row = store.get_run(run_id)
         if row is None:
             raise InputError(f"no run {run_id!r} in {db_path(db)} (see 'agentctl eval list')")
-        text = renderers[format](load_report_data(store.con, row["run_id"]))
-    if out is None or str(out) == "-":
+        data = load_report_data(store.con, row["run_id"])
+        text = renderers[format](data)
+    if out is not None and str(out) == "-":
         sys.stdout.write(text)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    if out is None:  # a file, never a page of HTML on the terminal
+        from agentctl.reports import report_filename
+
+        out = Path("reports") / report_filename(data, format)
+    from agentctl.reports import check_output_paths, write_text
+
+    check_output_paths(None, out, file_option="--out")
+    write_text(out, text)
     _console.err_console.print(f"{format} report: {_console.literal(out)}")
 
 

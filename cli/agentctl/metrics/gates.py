@@ -51,6 +51,8 @@ def _is_rate(metric: str) -> bool:
 
 
 def _unit(metric: str) -> str:
+    if metric == "cost_per_success_usd":
+        return "correct runs"  # its n is the divisor: the successes, not all runs
     return "cases" if metric.startswith(("pass^", "pass@", "case_pass_rate")) else "runs"
 
 

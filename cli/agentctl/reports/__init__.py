@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import duckdb
 
 __all__ = [
-    "FORMATS", "REPORT_SCHEMA", "ReportData", "append_step_summary", "check_output_paths", "load_report_data", "render",
+    "FORMATS", "REPORT_SCHEMA", "ReportData", "append_step_summary", "check_output_paths", "write_text", "load_report_data", "render",
     "render_html", "render_json", "render_junit", "render_markdown", "report_filename", "write_reports",
 ]
 
@@ -51,14 +51,14 @@ def report_filename(data: ReportData, fmt: str) -> str:
     return f"{stem}.{FORMATS['md' if fmt == 'markdown' else fmt][0]}"
 
 
-def check_output_paths(report_dir: Path | None, junit_path: Path | None = None) -> None:
+def check_output_paths(report_dir: Path | None, junit_path: Path | None = None, *, file_option: str = "--junit") -> None:
     """Raise :class:`InputError` (exit 2) unless every report path can be written: checked before
     the first model call, so a typo in ``--junit`` never costs a whole evaluation."""
     targets: list[tuple[str, Path, bool]] = []
     if report_dir is not None:
         targets.append(("--report-dir", Path(report_dir), True))
     if junit_path is not None:
-        targets.append(("--junit", Path(junit_path), False))
+        targets.append((file_option, Path(junit_path), False))
     for option, path, is_dir in targets:
         if is_dir and path.exists() and not path.is_dir():
             raise InputError(f"{option} {path}: exists and is not a directory", key=option)
@@ -73,6 +73,17 @@ def check_output_paths(report_dir: Path | None, junit_path: Path | None = None) 
             raise InputError(f"{option} {path}: {existing} is not a directory", key=option)
         if not os.access(existing, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
             raise InputError(f"{option} {path}: not writable", key=option)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write one report file whole or not at all (exit 3 with a clear message when the disk says no)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from agentctl.errors import RunError
+
+        raise RunError(f"could not create {path.parent}: {exc.strerror or exc}") from None
+    _write(path, text)
 
 
 def _write(path: Path, text: str) -> None:

@@ -41,7 +41,10 @@ class Store:
     def __init__(self, path: str | Path, *, read_only: bool = False, wait_s: float = _LOCK_WAIT_S) -> None:
         self.path = Path(path)
         if read_only and not self.path.exists():
-            raise RunError(f"no results store at {self.path} (run 'agentctl eval run' first, or pass --db)")
+            from agentctl.errors import InputError
+
+            raise InputError(f"no results store at {self.path} (run 'agentctl eval run' first, or pass "
+                             "--db PATH / set AGENTCTL_DB to the store you mean)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.con = self._connect(read_only, wait_s)
         self._cache_cursor: duckdb.DuckDBPyConnection | None = None

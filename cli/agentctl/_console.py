@@ -254,8 +254,8 @@ def print_comparison(c: Any) -> None:
         rows.append((name, fmt_value(name, d.baseline), fmt_value(name, d.candidate), change, style, ci, test, p))
     if console.width < 110:
         # A CI log is often 80 columns: one line per metric, nothing wraps, a cut is marked "…".
-        console.print("Paired differences (95% bootstrap interval; p of McNemar for rates, bootstrap otherwise; "
-                      "↓ regressed ↑ improved cases):", soft_wrap=True)
+        console.print("Paired differences: change [95% bootstrap interval], p (McNemar for rates,\n"
+                      "bootstrap otherwise), cases regressed ↓ and improved ↑:")
         for name, base, cand, change, style, ci, test, p in rows:
             counts = test.split(" ", 1)[1].replace(" ", "") if " " in test else ""
             short_ci = "" if ci == "–" else ci.replace(".000", ".0")

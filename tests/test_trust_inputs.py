@@ -15,10 +15,8 @@ import sys
 from pathlib import Path
 
 import duckdb
-import pytest
-import yaml
 
-from trust_support import case, invoke, recording, run, write_dataset, write_jsonl, write_suite
+from trust_support import case, invoke, recording, run, write_dataset, write_suite
 
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
@@ -258,4 +256,3 @@ def test_markup_in_a_problem_message_prints_literally(tmp_path: Path) -> None:
     root = write_dataset(tmp_path / "d", cases=[case(1, expected={"actions": [{"tool": "[bold]x[/]"}]})])
     code, out = invoke("dataset", "validate", str(root))
     assert code == 2 and "[bold]x[/]" in out, out
-    write_jsonl, yaml, pytest  # imported for other tests of this module

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import duckdb
-import yaml
 
 from fake_openai import FakeOpenAI, text
 from trust_support import case, invoke, recording, run, write_suite
@@ -142,4 +141,3 @@ def test_an_escalation_lists_what_decided_it(tmp_path: Path) -> None:
     with duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True) as con:
         reasons = con.execute("SELECT reasons FROM results WHERE candidate = 'cand' AND case_id = 'c2'").fetchone()[0]
     assert reasons == ["status: expected completed, got escalated"], reasons
-    yaml  # noqa: B018

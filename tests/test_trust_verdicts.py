@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -11,8 +10,7 @@ import pytest
 import yaml
 
 from fake_openai import FakeOpenAI, text
-from trust_support import TOOLS, case, invoke, recording, run, write_dataset, write_jsonl, write_suite
-
+from trust_support import TOOLS, case, invoke, recording, run, write_dataset, write_suite
 
 # --- 1. a gate with nothing to judge is not a pass ------------------------------------------
 
@@ -265,4 +263,3 @@ def test_the_tiny_suite_passes_as_written(tmp_path: Path) -> None:
     code, out = run(write_suite(tmp_path), tmp_path)
     assert code == 0, out
     assert "PASS" in out
-    write_jsonl  # re-exported for other tests

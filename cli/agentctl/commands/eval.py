@@ -65,10 +65,9 @@ def run(
 
 def _write_reports(db: Path, run_id: str, report_dir: Path, junit: Path | None) -> None:
     from agentctl import _console
+    from agentctl.errors import RunError
     from agentctl.reports import write_reports
     from agentctl.store.store import Store
-
-    from agentctl.errors import RunError
 
     try:
         with Store(db, read_only=True) as store:

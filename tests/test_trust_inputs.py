@@ -256,3 +256,39 @@ def test_markup_in_a_problem_message_prints_literally(tmp_path: Path) -> None:
     root = write_dataset(tmp_path / "d", cases=[case(1, expected={"actions": [{"tool": "[bold]x[/]"}]})])
     code, out = invoke("dataset", "validate", str(root))
     assert code == 2 and "[bold]x[/]" in out, out
+
+
+def test_remote_schema_reference_is_refused_not_fetched(tmp_path: Path) -> None:
+    tools = [{"name": "get_order", "description": "x", "effect": "read",
+              "parameters": {"type": "object", "properties": {"order_id": {"$ref": "http://127.0.0.1:9/schema.json"}}}}]
+    root = write_dataset(tmp_path / "d", tools=tools, cases=[case(1, expected={})], runs=[])
+    code, out = invoke("dataset", "validate", str(root))
+    assert code == 2, out
+    assert "tools.yaml" in out and "only local references" in out
+
+
+def test_suite_that_is_not_utf8_names_the_line(tmp_path: Path) -> None:
+    suite = write_suite(tmp_path)
+    suite.write_bytes(suite.read_bytes() + b"description: caf\xe9\n")
+    code, out = invoke("suite", "validate", str(suite))
+    assert code == 2, out
+    lines = suite.read_bytes().count(b"\n")
+    assert f"suite.yaml:{lines}" in out and "UTF-8" in out
+
+
+def test_db_whose_folder_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    code, out = invoke("eval", "run", str(write_suite(tmp_path)), "--db", str(tmp_path / "afile" / "s.duckdb"),
+                       "--no-report")
+    assert code == 2, out
+    assert "afile" in out and "--db" in out
+
+
+def test_deep_json_in_a_recorded_tool_answer_does_not_crash(tmp_path: Path) -> None:
+    deep = recording(2, "cand")
+    deep["messages"][2]["content"] = '{"a": ' + "[" * 3000 + "]" * 3000 + "}"
+    runs = [recording(1, "prod"), recording(2, "prod"), recording(1, "cand"), deep]
+    code, out = run(write_suite(tmp_path, dataset={"runs": runs}), tmp_path, "--no-report")
+    assert code in (0, 1) and "Traceback" not in out, out
+    with duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM results").fetchone() == (4,)

@@ -108,12 +108,21 @@ def parse_yaml(text: str, path: Path, problems: list[Problem]) -> YamlDocument |
 def read_yaml(path: Path, problems: list[Problem]) -> YamlDocument | None:
     """Read and parse a YAML file (see :func:`parse_yaml`); an unreadable file is a problem."""
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.exists() and not path.is_file():
+            problems.append(Problem("not a regular file (a FIFO, device or folder cannot be read as YAML)", path))
+            return None
+        data = path.read_bytes()
     except FileNotFoundError:
         problems.append(Problem("file not found", path))
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(Problem(f"cannot read file: {exc}", path))
+    except OSError as exc:
+        problems.append(Problem(f"cannot read file: {exc.strerror or exc}", path))
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        problems.append(Problem(f"not UTF-8 text (byte {exc.start + 1})", path, line))
         return None
     return parse_yaml(text, path, problems)
 

@@ -238,6 +238,21 @@ def _check_action_args(files: DatasetFiles, problems: list[Problem]) -> None:
                 problems.append(Problem(message, files.cases_path, line, key_path(key)))
 
 
+def _remote_ref(schema: Any) -> str | None:
+    """The first ``$ref`` (or ``$dynamicRef``) that does not point inside the schema, if any."""
+    stack = [schema]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for k, v in item.items():
+                if k in ("$ref", "$dynamicRef", "$recursiveRef") and isinstance(v, str) and not v.startswith("#"):
+                    return v
+                stack.append(v)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
 def _check_tool_schemas(files: DatasetFiles, problems: list[Problem]) -> None:
     # jsonschema takes a moment to import; only this check needs it
     from jsonschema import Draft202012Validator, SchemaError
@@ -253,6 +268,12 @@ def _check_tool_schemas(files: DatasetFiles, problems: list[Problem]) -> None:
             where = (*key, *exc.path)
             message = f"tool '{tool.name}': parameters are not a valid JSON Schema: {exc.message}"
             problems.append(Problem(message, doc.path, doc.line_of(where), key_path(where)))
+            continue
+        remote = _remote_ref(tool.parameters)
+        if remote is not None:
+            message = (f"tool '{tool.name}': parameters refer to {remote!r}: only local references (#/...) are "
+                       "allowed (agentctl never fetches schemas)")
+            problems.append(Problem(message, doc.path, doc.line_of(key), key_path(key)))
             continue
         if tool.parameters.get("type") != "object":
             message = f"tool '{tool.name}': parameters should be a JSON Schema with type: object (providers expect one)"

@@ -45,7 +45,13 @@ class Store:
 
             raise InputError(f"no results store at {self.path} (run 'agentctl eval run' first, or pass "
                              "--db PATH / set AGENTCTL_DB to the store you mean)")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            from agentctl.errors import InputError
+
+            raise InputError(f"cannot create the results store {self.path}: {exc.strerror or exc}; "
+                             "pass another --db") from None
         self.con = self._connect(read_only, wait_s)
         self._cache_cursor: duckdb.DuckDBPyConnection | None = None
         try:

@@ -153,7 +153,7 @@ def connection_problem(exc: BaseException) -> str | None:
         if isinstance(cur, socket.gaierror):
             return "DNS lookup failed"
         name = type(cur).__name__
-        if name in ("ConnectTimeout", "APITimeoutError") or isinstance(cur, TimeoutError):
+        if name == "ConnectTimeout":  # no connection within the timeout (a slow answer is a "timeout")
             return "connection timed out"
         cur = cur.__cause__ or cur.__context__ or getattr(cur, "original_exception", None)
     text = str(exc).lower()
@@ -167,12 +167,12 @@ def connection_problem(exc: BaseException) -> str | None:
 
 
 def _fault_label(exc: BaseException) -> str:
-    problem = connection_problem(exc)
-    if problem is not None:
-        return problem
     status = status_of(exc)
     if status == 408 or isinstance(exc, CallTimeout):
         return "timeout"
+    problem = connection_problem(exc)
+    if problem is not None:
+        return problem
     return f"HTTP {status}" if status is not None else type(exc).__name__
 
 

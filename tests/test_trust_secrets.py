@@ -70,7 +70,7 @@ def test_userinfo_headers_credential_params_and_judge_errors_reach_no_output(
 
 
 def test_scrub_params_works_by_structure() -> None:
-    from agentctl.secrets import scrub_params
+    from agentctl.core.secrets import scrub_params
 
     scrubbed = scrub_params({
         "api_base": f"https://svc:{PASSWORD}@host/v1", "extra_headers": {"X-Anything": HEADER},

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from agentctl.config.models import Suite
+    from agentctl.core.results import RunResult
+    from agentctl.core.values import GateResult, MetricValue
     from agentctl.metrics.compare import Comparison
-    from agentctl.metrics.types import GateResult, MetricValue
     from agentctl.plan import Plan
-    from agentctl.results import RunResult
 
 DEFAULT_CONCURRENCY = 8
 
@@ -35,20 +35,20 @@ class RunOptions:
     def public(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
 
-    def problems(self) -> list[str]:
-        """What is out of range, each naming its command-line option (checked before anything runs)."""
+    def problems(self) -> list[tuple[str, str]]:
+        """(argument, what is wrong) for each option out of range (checked before anything runs)."""
         import math
 
         out = []
-        whole = (("--concurrency", self.concurrency), ("--repeats", self.repeats), ("--limit", self.limit),
-                 ("--max-attempts", self.max_attempts))
-        for option, value in whole:
+        whole = (("concurrency", self.concurrency), ("repeats", self.repeats), ("limit", self.limit),
+                 ("max_attempts", self.max_attempts))
+        for name, value in whole:
             if value is not None and value < 1:
-                out.append(f"{option} {value}: must be at least 1")
+                out.append((name, f"{value}: must be at least 1"))
         if self.max_cost is not None and not (math.isfinite(self.max_cost) and self.max_cost >= 0):
-            out.append(f"--max-cost {self.max_cost}: must be a finite amount of USD >= 0")
+            out.append(("max_cost", f"{self.max_cost}: must be a finite amount of USD >= 0"))
         if self.timeout_s is not None and not (math.isfinite(self.timeout_s) and self.timeout_s > 0):
-            out.append(f"--timeout {self.timeout_s}: must be a finite number of seconds > 0")
+            out.append(("timeout_s", f"{self.timeout_s}: must be a finite number of seconds > 0"))
         return out
 
 

@@ -6,8 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 
 from agentctl.config.models import CandidateSpec, Suite
+from agentctl.core.errors import InputError
 from agentctl.datasets.models import Case, Dataset, RecordedRun
-from agentctl.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,8 @@ def select_candidates(suite: Suite, wanted: list[str]) -> list[CandidateSpec]:
         if spec is None:
             if ":" not in item and "/" not in item:
                 names = ", ".join(c.name for c in suite.candidates)
-                raise InputError(f"--candidate {item!r} is neither a candidate of the suite ({names}) "
-                                 "nor a model string such as 'openai/gpt-4o-mini'")
+                raise InputError(f"{item!r} is neither a candidate of the suite ({names}) "
+                                 "nor a model string such as 'openai/gpt-4o-mini'", key="candidate")
             spec = CandidateSpec(name=item, model=item)
         if spec.name not in {c.name for c in chosen}:
             chosen.append(spec)
@@ -68,9 +68,9 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     try:
         i, n = (int(x) for x in text.split("/", 1))
     except ValueError:
-        raise InputError(f"--shard {text!r}: expected I/N, e.g. 1/4") from None
+        raise InputError(f"{text!r}: expected I/N, e.g. 1/4", key="shard") from None
     if not (n >= 1 and 1 <= i <= n):
-        raise InputError(f"--shard {text!r}: I must be between 1 and N")
+        raise InputError(f"{text!r}: I must be between 1 and N", key="shard")
     return i, n
 
 
@@ -138,9 +138,9 @@ def _recorded_usage(recs: list[RecordedRun]) -> tuple[float, float, float] | Non
 
 def _price_per_token(suite: Suite, model: str) -> tuple[float, float] | None:
     """USD per prompt and per completion token: the suite's pricing, else litellm's cost map."""
-    from agentctl.pricing import token_price
+    from agentctl.core.pricing import token_price
 
-    price = token_price(suite, model)
+    price = token_price(suite.pricing, model)
     return (price.prompt, price.completion) if price is not None else None
 
 
@@ -201,3 +201,24 @@ def estimate_plan(plan: Plan, suite: Suite, dataset: Dataset) -> tuple[dict[tupl
     for model in sorted(unpriced):
         notes.append(f"{model} has no price (not in litellm's cost map nor the suite's pricing): estimated at $0")
     return estimates, notes
+
+
+def pricing_notes(suite: Suite, dataset: Dataset, plan: Plan) -> tuple[dict[str, str], list[str]]:
+    """Who priced replayed tokens that carry no recorded cost, and live models with no price."""
+    from agentctl.core.pricing import has_price, no_price_message, unpriced_replay_models
+
+    notes: list[str] = []
+    recordings = [r for c in plan.candidates if c.is_replay
+                  for case in plan.cases for r in dataset.runs_for(case.id, c.replay_label)]
+    sources = unpriced_replay_models(suite.pricing, recordings) if recordings else {}
+    for model, source in sorted(sources.items()):
+        if source == "unpriced":
+            notes.append(f"replayed recordings of {model} carry tokens but no cost_usd, and {model} has no price: "
+                         "counted as $0 (add it under pricing:)")
+        else:
+            notes.append(f"replayed recordings of {model} carry tokens but no cost_usd: priced from {source}")
+    in_suite = {c.name for c in suite.candidates}
+    for c in plan.candidates:  # suite candidates were checked by validate; these came from --candidate
+        if c.name not in in_suite and not c.is_replay and not has_price(suite.pricing, c.model):
+            notes.append(no_price_message(c.model, f"candidate '{c.name}'"))
+    return sources, notes

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -65,17 +64,15 @@ def run(
 
 def _write_reports(db: Path, run_id: str, report_dir: Path, junit: Path | None) -> None:
     from agentctl import _console
-    from agentctl.errors import RunError
-    from agentctl.reports import write_reports
+    from agentctl.core.errors import RunError
+    from agentctl.reports import append_step_summary, write_reports
     from agentctl.store.store import Store
 
     try:
         with Store(db, read_only=True) as store:
-            paths = write_reports(store.con, run_id, report_dir=report_dir, junit_path=junit)
-            summary = os.environ.get("GITHUB_STEP_SUMMARY")
-            if summary and "md" in paths:
-                with open(summary, "a", encoding="utf-8") as fh:
-                    fh.write(paths["md"].read_text(encoding="utf-8") + "\n")
+            paths = write_reports(store, run_id, report_dir=report_dir, junit_path=junit)
+        if "md" in paths:
+            append_step_summary(paths["md"].read_text(encoding="utf-8"))
     except (RunError, OSError) as exc:
         # The evaluation is stored; only its reports are missing. Exit 3, never a traceback.
         detail = exc.message if isinstance(exc, RunError) else f"{exc.strerror or exc}"
@@ -113,7 +110,7 @@ def show(
     Example: agentctl eval show ev-20261121-101500-ab12cd
     """
     from agentctl import _console
-    from agentctl.errors import InputError
+    from agentctl.core.errors import InputError
     from agentctl.store.store import Store
 
     with Store(db_path(db), read_only=True) as store:
@@ -160,32 +157,29 @@ def report(
     import sys
 
     from agentctl import _console
-    from agentctl.errors import InputError
-    from agentctl.reports import load_report_data, render_html, render_json, render_junit, render_markdown
+    from agentctl.core.errors import InputError
+    from agentctl.reports import format_name, load_report_data, render
     from agentctl.store.store import Store
 
-    renderers = {"html": render_html, "md": render_markdown, "markdown": render_markdown,
-                 "junit": render_junit, "json": render_json}
-    if format not in renderers:
-        raise InputError(f"--format {format!r}: expected one of html, md, junit, json")
+    fmt = format_name(format)
     with Store(db_path(db), read_only=True) as store:
         row = store.get_run(run_id)
         if row is None:
             raise InputError(f"no run {run_id!r} in {db_path(db)} (see 'agentctl eval list')")
-        data = load_report_data(store.con, row["run_id"])
-        text = renderers[format](data)
+        data = load_report_data(store, row["run_id"])
+        text = render(data, fmt)
     if out is not None and str(out) == "-":
         sys.stdout.write(text)
         return
     if out is None:  # a file, never a page of HTML on the terminal
         from agentctl.reports import report_filename
 
-        out = Path("reports") / report_filename(data, format)
+        out = Path("reports") / report_filename(data, fmt)
     from agentctl.reports import check_output_paths, write_text
 
     check_output_paths(None, out, file_option="--out")
     write_text(out, text)
-    _console.err_console.print(f"{format} report: {_console.literal(out)}")
+    _console.err_console.print(f"{fmt} report: {_console.literal(out)}")
 
 
 @eval_app.command("compare")

@@ -15,12 +15,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from agentctl.config.models import Suite, is_prompt_file
-from agentctl.config.yamlpos import KeyPath, YamlDocument, key_path, read_yaml, validation_problems
+from agentctl.core.errors import InputError, Problem, ValidationFailed
+from agentctl.core.metric_names import all_metric_names, is_known_metric
+from agentctl.core.plugins import PluginError
+from agentctl.core.yamlpos import KeyPath, YamlDocument, key_path, read_yaml, validation_problems
 from agentctl.datasets.loader import DatasetFiles, read_dataset
 from agentctl.datasets.models import Dataset
 from agentctl.datasets.validate import check_dataset, unknown_tool
-from agentctl.errors import InputError, Problem, ValidationFailed
-from agentctl.metrics.names import all_metric_names, is_known_metric
 
 _PASS_K = re.compile(r"^pass[\^@]([1-9][0-9]*)$")
 
@@ -118,17 +119,38 @@ def _resolve(path: Path) -> tuple[Path, str | None]:
         return path.absolute(), f"cannot be resolved: too many levels of symbolic links ({exc})"
 
 
+def check_suite(suite: Suite) -> SuiteCheck:
+    """The checks :func:`validate_suite` makes, for a :class:`Suite` built in Python: its dataset,
+    and everything the suite says about itself and the dataset (an unknown baseline, scorer,
+    metric, tool or recording label is an error, as in a file). Problems carry no line."""
+    problems: list[Problem] = []
+    folder = suite.dataset_dir()
+    files: DatasetFiles | None = None
+    if folder.is_dir():
+        files = read_dataset(folder, problems)
+        check_dataset(files, problems)
+    else:
+        problems.append(Problem(f"dataset folder not found: {folder}", suite.source, key="dataset"))
+    doc = YamlDocument(suite.source or Path(f"<suite {suite.name}>"), None)
+    _SuiteChecks(suite, doc, files, problems).run()
+    return SuiteCheck(suite, files.dataset if files is not None else None, problems)
+
+
+def check_or_raise(check: SuiteCheck, where: str | Path | None = None) -> tuple[Suite, Dataset, list[Problem]]:
+    """The suite and dataset of a check without errors, and its warnings; else :class:`ValidationFailed`."""
+    if check.errors or check.suite is None or check.dataset is None:
+        if not check.problems:  # not reachable in practice; keep the error meaningful
+            raise InputError("suite could not be loaded", where)
+        raise ValidationFailed(check.problems)
+    return check.suite, check.dataset, check.warnings
+
+
 def load_suite_and_dataset(path: str | Path) -> tuple[Suite, Dataset, list[Problem]]:
     """The suite and its dataset, ready to run, and the warnings found.
 
     Raises :class:`ValidationFailed` (with the warnings too) when there is any error.
     """
-    check = validate_suite(path)
-    if check.errors or check.suite is None or check.dataset is None:
-        if not check.problems:  # not reachable in practice; keep the error meaningful
-            raise InputError("suite could not be loaded", Path(path))
-        raise ValidationFailed(check.problems)
-    return check.suite, check.dataset, check.warnings
+    return check_or_raise(validate_suite(path), Path(path))
 
 
 def _did_you_mean(name: str, options: list[str], what: str) -> str:
@@ -145,9 +167,15 @@ class _SuiteChecks:
         self.suite, self.doc, self.files, self.problems = suite, doc, files, problems
 
     def add(self, message: str, key: KeyPath, severity: str = "error") -> None:
-        self.problems.append(
-            Problem(message, self.doc.path, self.doc.line_of(key), key_path(key) or None, severity)
-        )
+        self.problems.append(Problem(message, self.path, self.line(key), key_path(key) or None, severity))
+
+    @property
+    def path(self) -> Path | None:
+        """The suite file; ``None`` for a suite built in Python that was never a file."""
+        return self.doc.path if self.doc.lines or self.suite.source is not None else None
+
+    def line(self, key: KeyPath) -> int | None:
+        return self.doc.line_of(key) if self.doc.lines else None
 
     def run(self) -> None:
         self.prompts()
@@ -187,9 +215,10 @@ class _SuiteChecks:
         for i, c in enumerate(self.suite.candidates):
             key = ("candidates", i, "name")
             if c.name in names:
-                self.add(f"duplicate candidate name '{c.name}' (first on line {names[c.name]})", key)
+                first = names[c.name]
+                self.add(f"duplicate candidate name '{c.name}'" + (f" (first on line {first})" if first else ""), key)
             else:
-                names[c.name] = self.doc.line_of(key)
+                names[c.name] = self.line(key) or 0
             if c.is_replay and not c.replay_label:
                 self.add(
                     "'replay:' needs the label of the recorded runs, e.g. replay:prod",
@@ -203,10 +232,15 @@ class _SuiteChecks:
             )
 
     def scorers(self) -> None:
-        from agentctl.scorers.registry import registry
+        from agentctl.config.scorer_registry import registry
 
         for i, spec in enumerate(self.suite.scorers):
-            for message in registry.problems(spec):
+            try:
+                messages = registry.problems(spec)
+            except PluginError as exc:  # a broken plugin: named, at the scorer that needs it
+                self.add(exc.message, ("scorers", i, "name"))
+                continue
+            for message in messages:
                 key: KeyPath = (
                     ("scorers", i, "name") if message.startswith("unknown scorer") else ("scorers", i)
                 )
@@ -249,13 +283,13 @@ class _SuiteChecks:
                     self.add(f"no case has tag '{tag}'", ("gates", i, "tags", j), severity="warning")
 
     def prices(self) -> None:
-        from agentctl.pricing import has_price, no_price_message
+        from agentctl.core.pricing import has_price, no_price_message
 
         for i, c in enumerate(self.suite.candidates):
-            if not c.is_replay and not has_price(self.suite, c.model):
+            if not c.is_replay and not has_price(self.suite.pricing, c.model):
                 self.add(no_price_message(c.model, f"candidate '{c.name}'"), ("candidates", i, "model"), "warning")
         for i, spec in enumerate(self.suite.scorers):
-            if spec.judge and not has_price(self.suite, spec.judge):
+            if spec.judge and not has_price(self.suite.pricing, spec.judge):
                 self.add(no_price_message(spec.judge, f"judge of {spec.name}"), ("scorers", i, "judge"), "warning")
 
     def recordings(self, files: DatasetFiles) -> None:

@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agentctl.config.yamlpos import KeyPath, YamlDocument, key_path, read_yaml, validation_problems
+from agentctl.core.errors import Problem, ValidationFailed
+from agentctl.core.yamlpos import KeyPath, YamlDocument, key_path, read_yaml, validation_problems
 from agentctl.datasets.models import Case, Dataset, RecordedRun, Tool
-from agentctl.errors import Problem, ValidationFailed
 
 CASES_FILE = "cases.jsonl"
 RUNS_FILE = "runs.jsonl"
@@ -124,7 +124,7 @@ def _on_line(line: int) -> Callable[[KeyPath], int]:
 
 
 def _read_jsonl(path: Path, problems: list[Problem], required: bool) -> Iterator[tuple[int, dict[str, Any]]]:
-    from agentctl.jsonsafe import JsonInputError, loads_strict
+    from agentctl.core.jsonsafe import JsonInputError, loads_strict
 
     try:
         if path.exists() and not path.is_file():

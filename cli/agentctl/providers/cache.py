@@ -18,14 +18,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from agentctl.secrets import is_secret_key
+from agentctl.core.secrets import is_secret_key
 
 if TYPE_CHECKING:
     from agentctl.providers.base import CompleteFn, CompleteWrapper, ModelReply, ModelRequest
     from agentctl.providers.resilience import CallStats
-    from agentctl.store.store import Store
+
+
+
+class CacheTable(Protocol):
+    """Where replies are kept: ``agentctl.store.Store`` (its ``response_cache`` table)."""
+
+    def cache_get(self, key: str) -> dict[str, Any] | None: ...
+
+    def cache_put(self, row: dict[str, Any]) -> None: ...
+
 
 CACHE_VERSION = 1
 """Part of every key: bump it when the meaning of a cached reply changes."""
@@ -35,7 +44,7 @@ _TRANSPORT_PARAMS = {"timeout", "request_timeout", "max_retries", "num_retries",
 
 def cache_params(params: dict[str, Any]) -> dict[str, Any]:
     """The params that shape the answer (endpoint included): no credentials, no transport settings."""
-    from agentctl.secrets import strip_userinfo
+    from agentctl.core.secrets import strip_userinfo
 
     out: dict[str, Any] = {}
     for key, value in params.items():
@@ -66,7 +75,7 @@ def cache_key(request: ModelRequest) -> str:
 class ResponseCache:
     """Model replies in the store's ``response_cache`` table."""
 
-    def __init__(self, store: Store, *, stats: CallStats | None = None) -> None:
+    def __init__(self, store: CacheTable, *, stats: CallStats | None = None) -> None:
         self.store = store
         self.stats = stats
 

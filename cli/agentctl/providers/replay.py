@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentctl.config.models import Suite
+from agentctl.config.models import CandidateSpec, Suite
+from agentctl.core.trajectory import Step, ToolCall, Trajectory, resolve_effect
 from agentctl.datasets.models import Case, Dataset, RecordedRun
+from agentctl.datasets.recorded_calls import RecordedCall, message_text
 from agentctl.engine.policy import PolicyChecker
-from agentctl.engine.tools import ArgumentSchemas, RecordedCall, message_text, recording_index
-from agentctl.engine.trajectory import Effect, Step, ToolCall, Trajectory
+from agentctl.engine.tools import ArgumentSchemas, recording_index
+from agentctl.providers.base import ProviderSettings
 
 
 class ReplayProvider:
@@ -108,9 +110,9 @@ class ReplayProvider:
         traj.inference_cost_usd = run.cost_usd if run.cost_usd is not None else sum(s.cost_usd for s in model_steps)
         if run.cost_usd is None and not traj.inference_cost_usd and (traj.prompt_tokens or traj.completion_tokens):
             # tokens but no recorded cost (imported traces): price them (suite pricing, else litellm's map)
-            from agentctl.pricing import token_price
+            from agentctl.core.pricing import token_price
 
-            price = token_price(self.suite, run.model)
+            price = token_price(self.suite.pricing, run.model)
             if price is not None:
                 traj.inference_cost_usd = price.cost(traj.prompt_tokens, traj.completion_tokens)
         traj.latency_s = run.latency_s if run.latency_s is not None else message_latency
@@ -118,13 +120,8 @@ class ReplayProvider:
 
     def _tool_step(self, call: RecordedCall, index: int, calls_so_far: int) -> Step:
         tool = self.dataset.tools.get(call.name)
-        effect: Effect
-        if call.name == self.escalation_tool:
-            effect = "escalation"
-        elif tool is None:
-            effect = "unknown"
-        else:
-            effect = tool.effect
+        effect = resolve_effect(call.name, escalation_tool=self.escalation_tool,
+                                declared=tool.effect if tool is not None else None)
         invalid = None
         if call.arguments is None:
             invalid = f"invalid arguments: {call.parse_error}"
@@ -169,3 +166,8 @@ def _int(value: Any) -> int | None:
 
 def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def replay_provider(candidate: CandidateSpec, suite: Suite, dataset: Dataset, settings: ProviderSettings) -> ReplayProvider:
+    """The ``replay`` entry point of ``agentctl.providers``: ``replay:<label>`` candidates."""
+    return ReplayProvider(candidate.replay_label or "", suite, dataset, candidate_name=candidate.name)

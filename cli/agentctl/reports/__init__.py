@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentctl.errors import InputError
+from agentctl.core.errors import InputError
 from agentctl.reports.data import ReportData, load_report_data
 from agentctl.reports.html import render_html
 from agentctl.reports.json_report import REPORT_SCHEMA, render_json
@@ -21,11 +21,12 @@ from agentctl.reports.markdown import render_markdown
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    import duckdb
+    from agentctl.store.store import StoreHandle
 
 __all__ = [
-    "FORMATS", "REPORT_SCHEMA", "ReportData", "append_step_summary", "check_output_paths", "write_text", "load_report_data", "render",
-    "render_html", "render_json", "render_junit", "render_markdown", "report_filename", "write_reports",
+    "FORMATS", "REPORT_SCHEMA", "ReportData", "append_step_summary", "check_output_paths", "format_name",
+    "load_report_data", "render",
+    "render_html", "render_json", "render_junit", "render_markdown", "report_filename", "write_reports", "write_text",
 ]
 
 FORMATS: dict[str, tuple[str, Callable[[ReportData], str]]] = {
@@ -37,12 +38,17 @@ FORMATS: dict[str, tuple[str, Callable[[ReportData], str]]] = {
 """Report format name -> (file extension, renderer)."""
 
 
-def render(data: ReportData, fmt: str) -> str:
-    """One report as text; ``fmt`` is a key of :data:`FORMATS` (``markdown`` is accepted for ``md``)."""
+def format_name(fmt: str) -> str:
+    """``fmt`` as a key of :data:`FORMATS` (``markdown`` is accepted for ``md``); ``InputError`` otherwise."""
     fmt = "md" if fmt == "markdown" else fmt
     if fmt not in FORMATS:
         raise InputError(f"unknown report format '{fmt}' (expected one of {', '.join(FORMATS)})", key="--format")
-    return FORMATS[fmt][1](data)
+    return fmt
+
+
+def render(data: ReportData, fmt: str) -> str:
+    """One report as text; ``fmt`` is a key of :data:`FORMATS` (``markdown`` is accepted for ``md``)."""
+    return FORMATS[format_name(fmt)][1](data)
 
 
 def report_filename(data: ReportData, fmt: str) -> str:
@@ -80,7 +86,7 @@ def write_text(path: Path, text: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        from agentctl.errors import RunError
+        from agentctl.core.errors import RunError
 
         raise RunError(f"could not create {path.parent}: {exc.strerror or exc}") from None
     _write(path, text)
@@ -88,7 +94,7 @@ def write_text(path: Path, text: str) -> None:
 
 def _write(path: Path, text: str) -> None:
     """Write a report whole or not at all: a failed write leaves no truncated file behind."""
-    from agentctl.errors import RunError
+    from agentctl.core.errors import RunError
 
     tmp = path.with_name(f".{path.name}.tmp") if path.parent.is_dir() and not _is_device(path) else None
     try:
@@ -108,7 +114,7 @@ def _is_device(path: Path) -> bool:
 
 
 def write_reports(
-    con: duckdb.DuckDBPyConnection,
+    store: StoreHandle,
     run_id: str,
     *,
     report_dir: Path | None,
@@ -117,9 +123,9 @@ def write_reports(
 ) -> dict[str, Path]:
     """Write the run's reports into ``report_dir`` (default ``reports/``), and JUnit to ``junit_path``.
 
-    Returns the written paths by format name. Reads only the store.
+    Returns the written paths by format name. Reads only the store (a :class:`Store` or a path).
     """
-    data = load_report_data(con, run_id)
+    data = load_report_data(store, run_id)
     out_dir = Path(report_dir) if report_dir is not None else Path("reports")
     written: dict[str, Path] = {}
     wanted = list(dict.fromkeys("md" if f == "markdown" else f for f in formats))
@@ -127,7 +133,7 @@ def write_reports(
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            from agentctl.errors import RunError
+            from agentctl.core.errors import RunError
 
             raise RunError(f"could not create {out_dir}: {exc.strerror or exc}") from None
     for fmt in wanted:

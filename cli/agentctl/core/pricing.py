@@ -1,9 +1,9 @@
 """What a model's tokens cost: the suite's ``pricing:`` first, else litellm's local cost map.
 
 One place answers "what did these tokens cost, and who said so", for replays of recordings
-without ``cost_usd``, for ``--dry-run`` estimates and for the "no price" warnings. litellm is
-imported only when the suite's pricing does not cover a model that needs a price (and then
-with ``LITELLM_LOCAL_MODEL_COST_MAP=True``: the map shipped in the package, never fetched).
+without ``cost_usd``, for ``--dry-run`` estimates and for the "no price" warnings. The cost map
+is the JSON file shipped in the litellm package (what ``LITELLM_LOCAL_MODEL_COST_MAP=True``
+makes litellm use), read without importing litellm and never fetched.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from agentctl.config.models import Suite
+    from collections.abc import Mapping
+
+    from agentctl.core.cost import PerMillionTokens
 
 SUITE_PRICING = "suite pricing"
 LITELLM_PRICES = "litellm's local price map"
@@ -34,27 +36,24 @@ class TokenPrice:
         return prompt_tokens * self.prompt + completion_tokens * self.completion
 
 
-def token_price(suite: Suite, model: str | None) -> TokenPrice | None:
-    """The price of ``model``'s tokens, or None when neither the suite nor litellm knows it."""
+def token_price(pricing: Mapping[str, PerMillionTokens], model: str | None) -> TokenPrice | None:
+    """The price of ``model``'s tokens (``pricing``: the suite's), or None when neither it nor litellm knows it."""
     if not model:
         return None
-    price = suite.pricing.get(model)
+    price = pricing.get(model)
     if price is not None:
         return TokenPrice(price.input_usd_per_mtok / 1e6, price.output_usd_per_mtok / 1e6, SUITE_PRICING)
     return _litellm_price(model)
 
 
-@cache
 def _litellm_price(model: str) -> TokenPrice | None:
-    from agentctl.providers.litellm_setup import import_litellm
-
-    litellm = import_litellm()
-    try:
-        prompt, _ = litellm.cost_per_token(model=model, prompt_tokens=1_000_000, completion_tokens=0)
-        _, completion = litellm.cost_per_token(model=model, prompt_tokens=0, completion_tokens=1_000_000)
-    except Exception:  # not in the cost map
-        return None
-    return TokenPrice(float(prompt) / 1e6, float(completion) / 1e6, LITELLM_PRICES)
+    prices = _price_list()
+    for name in (model, model.split("/", 1)[-1]):
+        entry = prices.get(name)
+        if isinstance(entry, dict) and "input_cost_per_token" in entry:
+            return TokenPrice(float(entry["input_cost_per_token"]), float(entry.get("output_cost_per_token") or 0),
+                              LITELLM_PRICES)
+    return None
 
 
 @cache
@@ -71,18 +70,13 @@ def _price_list() -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def has_price(suite: Suite, model: str) -> bool:
-    """Whether a live model has a price, checked without importing litellm (fast, for validate)."""
-    if model in suite.pricing:
+def has_price(pricing: Mapping[str, PerMillionTokens], model: str) -> bool:
+    """Whether a live model has a price (for validate and run warnings)."""
+    if model in pricing:
         return True
-    prices = _price_list()
-    if not prices:
+    if not _price_list():
         return True  # no cost map to ask: do not warn on a guess
-    for name in (model, model.split("/", 1)[-1]):
-        entry = prices.get(name)
-        if isinstance(entry, dict) and "input_cost_per_token" in entry:
-            return True
-    return False
+    return _litellm_price(model) is not None
 
 
 def no_price_message(model: str, role: str) -> str:
@@ -91,7 +85,7 @@ def no_price_message(model: str, role: str) -> str:
             "{input_usd_per_mtok: ..., output_usd_per_mtok: ...}")
 
 
-def unpriced_replay_models(suite: Suite, recordings: list[Any]) -> dict[str, str]:
+def unpriced_replay_models(pricing: Mapping[str, PerMillionTokens], recordings: list[Any]) -> dict[str, str]:
     """Models of recordings that carry tokens but no ``cost_usd`` -> who prices them.
 
     The value is :data:`SUITE_PRICING`, :data:`LITELLM_PRICES` or ``"unpriced"`` (counted as $0).
@@ -105,7 +99,7 @@ def unpriced_replay_models(suite: Suite, recordings: list[Any]) -> dict[str, str
             continue
         model = rec.model or "(no model)"
         if model not in out:
-            price = token_price(suite, rec.model)
+            price = token_price(pricing, rec.model)
             out[model] = price.source if price is not None else "unpriced"
     return out
 

@@ -24,7 +24,7 @@ def parse_arguments(raw: Any) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"arguments must be a JSON object string, got {type(raw).__name__}"
     if raw.strip() == "":
         return {}, None
-    from agentctl.jsonsafe import JsonInputError, loads_strict
+    from agentctl.core.jsonsafe import JsonInputError, loads_strict
 
     try:
         value = loads_strict(raw)

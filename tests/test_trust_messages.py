@@ -59,7 +59,9 @@ def test_refused_connection_is_named_with_host_and_port(tmp_path: Path) -> None:
     assert code == 3, out
     with duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True) as con:
         reasons = [r[0] for r in con.execute("SELECT reasons FROM results").fetchall()]
-    assert reasons and all(r[0].startswith(f"provider failed: connection refused (127.0.0.1:{port})") for r in reasons), reasons
+    # "connection refused" when litellm keeps the cause, else "connection failed (no HTTP answer)"
+    assert reasons and all(r[0].startswith("provider failed: connection ") and f"127.0.0.1:{port}" in r[0]
+                           for r in reasons), reasons
     assert "HTTP 500" not in out and "HTTP 500" not in repr(reasons)
     # what decided the verdict, not its consequences
     assert not any("missing write" in x or "no answer" in x for r in reasons for x in r), reasons
@@ -141,3 +143,18 @@ def test_an_escalation_lists_what_decided_it(tmp_path: Path) -> None:
     with duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True) as con:
         reasons = con.execute("SELECT reasons FROM results WHERE candidate = 'cand' AND case_id = 'c2'").fetchone()[0]
     assert reasons == ["status: expected completed, got escalated"], reasons
+
+
+def test_connection_faults_are_named_from_their_cause() -> None:
+    from agentctl.core.faults import connection_problem
+
+    try:
+        with socket.create_connection(("127.0.0.1", _closed_port()), timeout=5):
+            pass
+    except ConnectionRefusedError as refused:
+        try:
+            raise RuntimeError("InternalServerError: Connection error.") from refused
+        except RuntimeError as wrapped:
+            assert connection_problem(wrapped) == "connection refused"
+    assert connection_problem(socket.gaierror(-2, "Name or service not known")) == "DNS lookup failed"
+    assert connection_problem(ValueError("HTTP 500 from upstream")) is None

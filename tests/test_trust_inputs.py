@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from trust_support import case, invoke, recording, run, write_dataset, write_suite
+from support.trust import case, invoke, recording, run, write_dataset, write_suite
 
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))

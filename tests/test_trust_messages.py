@@ -13,8 +13,8 @@ from pathlib import Path
 
 import duckdb
 
-from fake_openai import FakeOpenAI, text
-from trust_support import case, invoke, recording, run, write_suite
+from support.fake_openai import FakeOpenAI, text
+from support.trust import case, invoke, recording, run, write_suite
 
 
 def _closed_port() -> int:

@@ -11,8 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fake_openai import FakeOpenAI, Reply, error, text
-from test_faults_support import all_rows, write_suite
+from support.fake_openai import FakeOpenAI, Reply, error, text
+from support.faults import all_rows, write_suite
 
 PASSWORD = "pw-canary-Hq73LmZx91"
 HEADER = "hdr-canary-Vb28KwPq55"

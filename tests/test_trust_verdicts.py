@@ -9,8 +9,8 @@ import duckdb
 import pytest
 import yaml
 
-from fake_openai import FakeOpenAI, text
-from trust_support import TOOLS, case, invoke, recording, run, write_dataset, write_suite
+from support.fake_openai import FakeOpenAI, text
+from support.trust import TOOLS, case, invoke, recording, run, write_dataset, write_suite
 
 # --- 1. a gate with nothing to judge is not a pass ------------------------------------------
 

@@ -25,7 +25,7 @@ err_console = Console(stderr=True)
 
 SUMMARY_METRICS = (
     "success_rate", "escaped_error_rate", "critical_error_rate", "policy_violation_rate",
-    "escalation_rate", "completion_rate", "infra_error_rate", "cost_usd", "cost_per_success_usd",
+    "escalation_rate", "completion_rate", "infra_error_rate", "divergence_rate", "cost_usd", "cost_per_success_usd",
     "p50_latency_s", "p95_latency_s", "mean_steps", "mean_tool_calls",
 )
 
@@ -153,6 +153,12 @@ def print_outcome(outcome: EvalOutcome) -> None:
     print_notes(outcome.notes)
     if outcome.message:
         err_console.print(Text(outcome.message, style="bold yellow"), soft_wrap=True)
+    unverifiable = [r for r in outcome.results if r.unverifiable]
+    if unverifiable:
+        shown = ", ".join(f"{r.case_id} ({r.candidate}, {'correct' if r.correct else 'incorrect'})"
+                          for r in unverifiable[:5]) + (" ..." if len(unverifiable) > 5 else "")
+        console.print(Text(f"unverifiable: {len(unverifiable)} run(s) made a tool call nothing could answer; "
+                           f"their verdicts are not verified: {shown}", style="yellow"), soft_wrap=True)
     failed = [g for g in outcome.gates if not g.passed]
     if outcome.status == "interrupted":
         verdict = Text("INTERRUPTED", style="bold yellow")
@@ -217,7 +223,8 @@ def print_run(row: dict[str, Any], results: list[RunResult], metrics: list[Metri
             table.add_column(col)
         for r in wrong:
             table.add_row(literal(r.case_id), literal(r.candidate), str(r.repeat),
-                          r.status + (" (escaped)" if r.escaped_error else ""), literal(_cut("; ".join(r.reasons), 200)))
+                          r.status + (" (escaped)" if r.escaped_error else "")
+                          + (" (unverifiable)" if r.unverifiable else ""), literal(_cut("; ".join(r.reasons), 200)))
         console.print(table)
 
 
@@ -342,5 +349,5 @@ def print_dataset_stats(s: Any) -> None:
             con.print(f"  runs.jsonl:{c.line}: run {literal(c.run_id)}: {literal(c.tool)}: {literal(c.reason)}", soft_wrap=True)
         if len(s.invalid_calls) > 20:
             con.print(f"  ... and {len(s.invalid_calls) - 20} more (--json lists all)")
-    con.print(f"replay cost of the recordings: ${s.replay_cost_usd:,.4f} (replay calls no model; this is what it "
-              "reports)")
+    con.print(f"estimated cost of the recordings: ${s.replay_cost_usd:,.4f} (recorded cost, else tokens at list "
+              "price; replay itself calls no model)", soft_wrap=True)

@@ -46,7 +46,7 @@ def candidate_record(suite: Suite, c: CandidateSpec) -> dict[str, Any]:
 
 
 def suite_config(suite: Suite) -> dict[str, Any]:
-    # every params mapping at any depth (candidates, judges, simulators...) is scrubbed by structure
+    # every params mapping at any depth (candidates, judges, user simulators...) is scrubbed by structure
     data = scrub_params(suite.model_dump(mode="json", by_alias=True, exclude_none=True))
     data["_source"] = str(suite.source) if suite.source else None
     return data

@@ -53,6 +53,7 @@ def build_result(
                            + (f": {s.error}" if s.error else ""))
     review = suite.costs.review_usd if trajectory.status == "escalated" else 0.0
     tool_cost = trajectory.tool_cost_usd
+    state = trajectory.environment.finish() if trajectory.environment is not None else None
     return RunResult(
         run_id=run_id, case_id=case.id, candidate=trajectory.candidate, repeat=trajectory.repeat,
         status=trajectory.status, correct=correct,
@@ -61,12 +62,15 @@ def build_result(
         policy_violations=verdict.policy_violations, failed_writes=verdict.failed_writes,
         cost_usd=trajectory.inference_cost_usd + tool_cost + review,
         inference_cost_usd=trajectory.inference_cost_usd, tool_cost_usd=tool_cost, review_cost_usd=review,
-        judge_cost_usd=sum(s.cost_usd for s in scores),
+        judge_cost_usd=sum(s.cost_usd for s in scores), user_cost_usd=trajectory.user_cost_usd,
         latency_s=trajectory.latency_s, steps=len(trajectory.model_steps),
         tool_calls=len(trajectory.tool_steps), reasons=reasons,
         failure_reason=trajectory.failure_reason, prompt_tokens=trajectory.prompt_tokens,
         completion_tokens=trajectory.completion_tokens, model=trajectory.model, tags=list(case.tags),
         scores={s.scorer: s for s in scores},
+        unverifiable=trajectory.unverifiable,
+        state_diff=state.diff if state is not None and not state.error else None,
+        state_hash=state.hash if state is not None and not state.error else None,
     )
 
 
@@ -157,7 +161,9 @@ async def _run_all(
             except CallsStopped as exc:
                 # Stopped between two model calls: what it did so far is not a verdict. It stays
                 # out of the results, so --resume (with more budget) runs it again from scratch.
-                not_run("budget" if isinstance(exc, BudgetExhausted) else "breaker:" + run.candidate.model)
+                # The breaker may be a simulated user's model, not the candidate's.
+                not_run("budget" if isinstance(exc, BudgetExhausted)
+                        else "breaker:" + (getattr(exc, "model", None) or run.candidate.model))
                 return
             verdict = score_outcome(run.case, trajectory, suite, dataset.tools)
             verdict_scores: list[ScoreResult] = []
@@ -297,6 +303,9 @@ async def _run_suite(
         suite, dataset, warnings = load_suite_and_dataset(Path(suite))
     # a warning is said once, as a warning (not "note: ...: warning: ...")
     notes = ["warning: " + str(replace(w, severity="error")) for w in warnings]
+    from agentctl.environments import load_environment
+
+    load_environment(suite, dataset)  # runs user code: here, before the event loop starts
     candidates = select_candidates(suite, options.candidates)
     plan = make_plan(suite, dataset, candidates, repeats=options.repeats, tags=options.tags or None,
                      limit=options.limit, shard=parse_shard(options.shard))

@@ -217,7 +217,7 @@ def generate(out: Path, seed: int = SEED) -> dict[str, int]:
     modes = assign_trials(rng, stories)
     out.mkdir(parents=True, exist_ok=True)
     (out / "tools.yaml").write_text(st.tools_yaml(st.TOOLS), encoding="utf-8", newline="\n")
-    st.write_jsonl(out / "cases.jsonl", [st.case_of(s) for s in stories])
+    st.write_jsonl(out / "cases.jsonl", [_stateless(st.case_of(s)) for s in stories])
     runs: list[dict[str, Any]] = []
     for label in ("prod", "candidate"):
         prompt = (SOURCE / "prompts" / AGENTS[label]["prompt"]).read_text(encoding="utf-8")
@@ -235,6 +235,13 @@ def generate(out: Path, seed: int = SEED) -> dict[str, int]:
                 runs.append(run)
     write_compact_jsonl(out / "runs.jsonl", runs)
     return {"cases": len(stories), "runs": len(runs)}
+
+
+
+def _stateless(case: dict[str, Any]) -> dict[str, Any]:
+    """This dataset has no environment: its cases are judged by their writes, not by state."""
+    case["expected"].pop("state", None)
+    return case
 
 
 def main(argv: list[str] | None = None) -> int:

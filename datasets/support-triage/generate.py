@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate the support-triage demo dataset: tools.yaml, cases.jsonl and runs.jsonl.
+"""Regenerate the support-triage demo dataset: tools.yaml, cases.jsonl, runs.jsonl and state.json.
 
     python datasets/support-triage/generate.py [--out DIR] [--seed N]
 
@@ -119,6 +119,18 @@ CANDIDATE_MODES: list[tuple[str, str, int]] = [
     ("refund_attempt_error", "already_refunded", 1),
 ]
 ORDERED_CASES = 5
+# Families whose cases are judged by the shop's final state (expected.state) instead of the
+# list of writes: refunds, where the state says more (two partial refunds that add up, a
+# ticket re-routed before the end, a charge that must stay untouched).
+STATE_FAMILIES = {
+    "duplicate_charge",
+    "duplicate_charge_large",
+    "defective",
+    "defective_large",
+    "not_received",
+    "cancellation",
+    "already_refunded",
+}
 
 
 def build_stories(rng: random.Random) -> list[Story]:
@@ -233,7 +245,54 @@ def expected_of(s: Story) -> dict[str, Any]:
         expected["forbidden"] = s.forbidden
     if s.answer:
         expected["answer"] = s.answer
+    if s.family in STATE_FAMILIES and not s.ordered:
+        expected["state"] = state_checks(s, update)
     return expected
+
+
+def state_checks(s: Story, update: dict[str, Any]) -> dict[str, Any]:
+    """Dotted-path checks of the final state: the same facts as the writes, said of the world."""
+    t = s.ticket_id
+    checks: dict[str, Any] = {
+        f"tickets.{t}.priority": update["priority"],
+        f"tickets.{t}.group": s.group,
+        f"tickets.{t}.status": {"$in": sorted(set(s.statuses) | {"open"})},
+    }
+    for charge_id, charge in sorted(s.world.charges.items()):
+        refunded = charge["amount_refunded_cents"]
+        if s.refund and s.refund["charge_id"] == charge_id:
+            refunded += s.refund["amount_cents"]
+        checks[f"charges.{charge_id}.amount_refunded_cents"] = refunded
+    if s.refund:
+        checks[f"issued_refunds.{s.refund['charge_id']}.0.reason"] = s.refund["reason"]
+    if s.reply is not None:
+        checks[f"replies.{t}.0"] = s.reply_match
+    return checks
+
+
+def state_of(stories: list[Story]) -> dict[str, Any]:
+    """The whole shop (every case's world) as the environment's state.json."""
+    state: dict[str, dict[str, Any]] = {
+        "tickets": {}, "customers": {}, "orders": {}, "charges": {}, "issued_refunds": {}, "replies": {},
+    }
+    for s in stories:
+        w = s.world
+        parts = (
+            ("tickets", {str(k): v for k, v in w.tickets.items()}),
+            ("customers", w.customers),
+            ("orders", w.orders),
+            ("charges", w.charges),
+        )
+        for name, records in parts:
+            for key, value in records.items():
+                if key in state[name] and state[name][key] != value:
+                    raise AssertionError(f"{name} {key} differs between two cases")
+                state[name][key] = value
+    state["issued_refunds"] = {c: [] for c in sorted(state["charges"])}
+    state["replies"] = {t: [] for t in sorted(state["tickets"])}
+    for name in ("tickets", "customers", "orders", "charges"):
+        state[name] = dict(sorted(state[name].items()))
+    return state
 
 
 def fixtures_of(s: Story) -> list[dict[str, Any]]:
@@ -280,6 +339,9 @@ def generate(out: Path, seed: int = SEED) -> dict[str, int]:
     out.mkdir(parents=True, exist_ok=True)
     (out / "tools.yaml").write_text(tools_yaml(TOOLS), encoding="utf-8", newline="\n")
     write_jsonl(out / "cases.jsonl", [case_of(s) for s in stories])
+    (out / "state.json").write_text(
+        json.dumps(state_of(stories), ensure_ascii=False, indent=1) + "\n", encoding="utf-8", newline="\n"
+    )
     runs: list[dict[str, Any]] = []
     clock: dict[str, int] = {}
     for label, modes in (("prod", prod_modes), ("candidate", cand_modes)):

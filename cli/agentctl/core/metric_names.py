@@ -12,6 +12,7 @@ RATE_METRICS = (
     "policy_violation_rate",
     "escalation_rate",
     "infra_error_rate",
+    "divergence_rate",
 )
 """Shares of runs; each carries a 95% Wilson interval."""
 
@@ -20,6 +21,7 @@ VALUE_METRICS = (
     "cost_per_success_usd",
     "mean_cost_usd",
     "judge_cost_usd",
+    "user_cost_usd",
     "p50_latency_s",
     "p95_latency_s",
     "mean_steps",
@@ -34,10 +36,12 @@ LOWER_IS_BETTER = {
     "policy_violation_rate",
     "escalation_rate",
     "infra_error_rate",
+    "divergence_rate",
     "cost_usd",
     "cost_per_success_usd",
     "mean_cost_usd",
     "judge_cost_usd",
+    "user_cost_usd",
     "p50_latency_s",
     "p95_latency_s",
     "mean_steps",

@@ -8,6 +8,7 @@ from the store without running anything.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -68,8 +69,16 @@ class RunResult:
     tool_cost_usd: float = 0.0
     review_cost_usd: float = 0.0
     judge_cost_usd: float = 0.0
+    user_cost_usd: float = 0.0
+    """What the simulated user's calls cost (not part of ``cost_usd``)."""
     prompt_tokens: int = 0
     completion_tokens: int = 0
     model: str = ""
     tags: list[str] = field(default_factory=list)
     scores: dict[str, ScoreResult] = field(default_factory=dict)
+    unverifiable: bool = False
+    """A tool call nothing could answer (a divergence): the verdict rests on an answer nobody gave."""
+    state_diff: list[dict[str, Any]] | None = None
+    """Stateful datasets: what the run changed, ``[{"path", "old", "new"}]`` (not the whole world)."""
+    state_hash: str | None = None
+    """Stateful datasets: identifies the final state (equal hashes, equal final states of a case)."""

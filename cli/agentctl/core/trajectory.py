@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-StepKind = Literal["model", "tool"]
+StepKind = Literal["model", "tool", "user"]
+"""``user``: a message of the (simulated or recorded) user in a multi-turn run."""
 Effect = Literal["read", "write", "escalation", "unknown"]
+AnsweredBy = Literal["environment", "fixture", "recording", "none"]
 
 
 def resolve_effect(
@@ -53,18 +55,19 @@ class ToolCall:
 
 @dataclass
 class Step:
-    """One model call or one tool call of a run (a row of the ``steps`` table)."""
+    """One model call, tool call or user message of a run (a row of the ``steps`` table)."""
 
     index: int
     kind: StepKind
     # model steps
     content: str | None = None
-    """Text the model said in this turn."""
+    """Text the model (or, for a ``user`` step, the user) said in this turn."""
     tool_calls: list[ToolCall] = field(default_factory=list)
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cost_usd: float = 0.0
-    """Inference cost of a model step; the tool's ``cost_usd`` for a carried-out tool step."""
+    """Inference cost of a model step; the tool's ``cost_usd`` for a carried-out tool step;
+    the simulator's cost for a ``user`` step (the run's ``user_cost_usd``, not the agent's)."""
     latency_s: float | None = None
     cached: bool = False
     """The model's answer came from the response cache."""
@@ -87,7 +90,16 @@ class Step:
     invalid: str | None = None
     """Why the call was invalid (arguments not JSON, schema violation, unknown tool)."""
     divergence: bool = False
-    """A read call with no recorded answer (the candidate left the recorded path)."""
+    """A read call nothing could answer (the candidate left the recorded path)."""
+    answered_by: AnsweredBy | None = None
+    """Who answered a carried-out tool call: ``environment``, ``fixture``, ``recording``, or
+    ``none`` (nothing could: a divergence, or a write acknowledged with ``{"ok": true}``).
+    ``None`` for calls not carried out (refused, invalid) and for the hand-off."""
+    traceback: str | None = None
+    """The environment raised: its traceback (the model was answered ``Error: <message>``)."""
+    env_output: str | None = None
+    """Replays: what the environment answered when it differs from the recorded output
+    (a sign the environment and production disagree); None when they agree."""
 
     @property
     def carried_out(self) -> bool:
@@ -125,16 +137,24 @@ class Trajectory:
     messages: list[dict[str, Any]] = field(default_factory=list)
     """The full transcript, OpenAI chat format."""
     inference_cost_usd: float = 0.0
+    user_cost_usd: float = 0.0
+    """What the user simulator's calls cost (apart from the agent's cost)."""
     latency_s: float = 0.0
     """Wall time of the run (recorded for replays)."""
     prompt_tokens: int = 0
     completion_tokens: int = 0
     source_run_id: str | None = None
     """For replays: the recorded run replayed."""
+    environment: Any = None
+    """The run's ``EnvironmentRun`` (stateful datasets): its final state is judged and stored."""
 
     @property
     def model_steps(self) -> list[Step]:
         return [s for s in self.steps if s.kind == "model"]
+
+    @property
+    def user_steps(self) -> list[Step]:
+        return [s for s in self.steps if s.kind == "user"]
 
     @property
     def tool_steps(self) -> list[Step]:
@@ -163,6 +183,11 @@ class Trajectory:
     def final_text(self) -> str | None:
         texts = self.texts
         return texts[-1] if texts else None
+
+    @property
+    def unverifiable(self) -> bool:
+        """A tool call nothing could answer: the verdict rests on an answer nobody gave."""
+        return any(s.divergence for s in self.tool_steps)
 
     @property
     def tool_cost_usd(self) -> float:

@@ -1,14 +1,16 @@
-"""Answering tool calls from fixtures and recordings, and checking their arguments.
+"""Answering tool calls: from the run's environment, fixtures and recordings; checking arguments.
 
-Nothing is ever executed: a candidate's tool call gets the output a case's fixture or a
-recorded run of that case gave for the same tool and normalised arguments.
+With an environment (a stateful dataset) every call is executed against the run's own copy
+of the world; a tool the environment declines (``NotImplementedError``) and every call of a
+dataset without one get the output a case's fixture or a recorded run of that case gave for
+the same tool and normalised arguments.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentctl.core.normalize import canonical
 from agentctl.datasets.models import Case, Dataset, RecordedRun, ToolCatalog
@@ -19,6 +21,9 @@ from agentctl.datasets.recorded_calls import (
     output_text,
     recorded_calls,
 )
+
+if TYPE_CHECKING:
+    from agentctl.environments.runtime import EnvironmentRun
 
 
 class RecordingIndex:
@@ -77,7 +82,9 @@ class ToolAnswer:
     output: str
     error: bool
     source: str
-    """``fixture`` or ``recording``."""
+    """``environment``, ``fixture`` or ``recording``."""
+    traceback: str | None = None
+    """The environment raised (``output`` is ``Error: <message>``)."""
 
 
 class ToolAnswerer:
@@ -88,21 +95,25 @@ class ToolAnswerer:
         case: Case,
         answers: dict[tuple[str, str], list[dict[str, Any]]],
         catalog: ToolCatalog,
+        environment: EnvironmentRun | None = None,
     ) -> None:
         self.case = case
         self.catalog = catalog
+        self.environment = environment
         self._answers = answers
         self._seen: dict[tuple[str, str], int] = defaultdict(int)
 
-    @classmethod
-    def for_case(cls, case: Case, dataset: Dataset, catalog: ToolCatalog | None = None) -> ToolAnswerer:
-        """A fresh answerer for one run of ``case`` (uses the dataset's cached index)."""
-        return cls(case, recording_index(dataset).answers(case.id), catalog or dataset.tools)
-
     def answer(self, tool: str, args: dict[str, Any] | None) -> ToolAnswer | None:
-        """The answer to a call, or ``None`` when neither fixtures nor recordings have one."""
+        """The answer to a call, or ``None`` when neither the environment, fixtures nor recordings have one."""
         if args is None:
             return None
+        if self.environment is not None:
+            executed = self.environment.call(tool, args)
+            if executed is not None:
+                if executed.raised:
+                    return ToolAnswer(f"Error: {executed.output}", True, "environment", executed.traceback)
+                text = output_text(executed.output)
+                return ToolAnswer(text, is_error_output(text), "environment")
         key = (tool, canonical(args))
         nth = self._seen[key]
         self._seen[key] += 1

@@ -48,6 +48,7 @@ RUN_FLAGS: dict[str, Callable[[RunResult], bool]] = {
     "policy_violation_rate": lambda r: r.policy_violations > 0,
     "escalation_rate": lambda r: r.status == "escalated",
     "infra_error_rate": lambda r: r.infra_error,
+    "divergence_rate": lambda r: r.unverifiable,
 }
 """Per-run yes/no behind each rate (True counts in the numerator)."""
 
@@ -55,6 +56,7 @@ RUN_VALUES: dict[str, tuple[Callable[[RunResult], float], str]] = {
     "cost_usd": (lambda r: r.cost_usd, "sum"),
     "mean_cost_usd": (lambda r: r.cost_usd, "mean"),
     "judge_cost_usd": (run_judge_cost, "sum"),
+    "user_cost_usd": (lambda r: r.user_cost_usd, "sum"),
     "p50_latency_s": (lambda r: r.latency_s, "p50"),
     "p95_latency_s": (lambda r: r.latency_s, "p95"),
     "mean_steps": (lambda r: float(r.steps), "mean"),
@@ -65,8 +67,8 @@ RUN_VALUES: dict[str, tuple[Callable[[RunResult], float], str]] = {
 
 # Columns of a run's row; scorer columns follow, four per scorer (see _row).
 _INFRA, _VALID, _CORRECT, _DONE, _ESCAPED, _CRITICAL, _POLICY, _ESCALATED = range(8)
-_COST, _JUDGE, _STEPS, _TOOLS, _LATENCY = range(8, 13)
-_BASE_COLUMNS = 13
+_COST, _JUDGE, _STEPS, _TOOLS, _LATENCY, _DIVERGED, _USER = range(8, 15)
+_BASE_COLUMNS = 15
 
 
 def _row(r: RunResult, scorers: list[str]) -> list[float]:
@@ -82,7 +84,8 @@ def _row(r: RunResult, scorers: list[str]) -> list[float]:
             float(r.policy_violations > 0),
             float(r.status == "escalated"),
         ]
-    row += [r.cost_usd, run_judge_cost(r), float(r.steps), float(r.tool_calls), r.latency_s]
+    row += [r.cost_usd, run_judge_cost(r), float(r.steps), float(r.tool_calls), r.latency_s, float(r.unverifiable),
+            r.user_cost_usd]
     for name in scorers:
         passed = None if r.infra_error else run_is_scored(r, name)
         score = None if r.infra_error else run_score(r, name)
@@ -110,6 +113,7 @@ def _finish(
     yield _rate(candidate, tag, "policy_violation_rate", t[_POLICY], valid)
     yield _rate(candidate, tag, "escalation_rate", t[_ESCALATED], valid)
     yield _rate(candidate, tag, "infra_error_rate", t[_INFRA], runs)
+    yield _rate(candidate, tag, "divergence_rate", t[_DIVERGED], runs)
 
     def value(metric: str, x: float | None, n: int = runs) -> MetricValue:
         return MetricValue(candidate, metric, None if x is None else float(x), n=n, tag=tag)
@@ -120,6 +124,7 @@ def _finish(
     yield value("mean_cost_usd", cost / runs)
     yield value("cost_per_success_usd", cost / correct if correct else float("inf"), round(correct))
     yield value("judge_cost_usd", t[_JUDGE])
+    yield value("user_cost_usd", t[_USER])
     yield value("p50_latency_s", np.percentile(rows[:, _LATENCY], 50))
     yield value("p95_latency_s", np.percentile(rows[:, _LATENCY], 95))
     yield value("mean_steps", t[_STEPS] / runs)

@@ -3,18 +3,29 @@
 Repeat *i* of a case replays the *i*-th recording of that case with the label, in file order.
 Every recorded call is checked as a live call would be (arguments, JSON Schema, policy), so a
 recording that broke policy shows up as a policy violation even though production carried it out.
+A recording that ends with a user message holding the user simulator's ``stop`` string ended
+with the user: it is ``completed``.
+
+With an environment (a stateful dataset) every carried-out recorded call is executed again
+against the run's own copy of the world, so the baseline's final state is judged like a
+candidate's. What the recorded model saw stays the recorded output; when the environment
+answers differently, the step keeps the environment's answer in ``env_output`` (flagged).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from agentctl.config.models import CandidateSpec, Suite
+from agentctl.config.models import DEFAULT_USER_STOP, CandidateSpec, Suite
 from agentctl.core.trajectory import Step, ToolCall, Trajectory, resolve_effect
 from agentctl.datasets.models import Case, Dataset, RecordedRun
-from agentctl.datasets.recorded_calls import RecordedCall, message_text
+from agentctl.datasets.recorded_calls import RecordedCall, message_text, output_text
 from agentctl.engine.policy import PolicyChecker
 from agentctl.engine.tools import ArgumentSchemas, recording_index
+from agentctl.environments import environment_for
+from agentctl.environments.runtime import EnvironmentRun
+from agentctl.environments.state import json_equal
 from agentctl.providers.base import ProviderSettings
 
 
@@ -30,14 +41,15 @@ class ReplayProvider:
         self.policy = PolicyChecker(suite.policy, dataset.tools, self.escalation_tool)
         self.schemas = ArgumentSchemas(dataset.tools)
         self.index = recording_index(dataset)
+        self.environment = environment_for(suite, dataset)
+        own = suite.candidate(self.candidate_name)
+        spec = suite.user_simulator_for(own) if own is not None else suite.user_simulator
+        self.stop = spec.stop if spec is not None else DEFAULT_USER_STOP
+        """A recording ending with a user message holding this ended with the user (completed)."""
 
     def recordings(self, case_id: str) -> list[RecordedRun]:
         """The recordings of a case with this label, in file order (repeat i is the i-th)."""
         return self.index.runs(case_id, self.label)
-
-    def repeats_for(self, case_id: str) -> int:
-        """How many repeats a case has by default: its number of recordings."""
-        return len(self.recordings(case_id))
 
     async def run(self, case: Case, repeat: int) -> Trajectory:
         """The trajectory of the ``repeat``-th recording (from 1) of ``case``."""
@@ -67,6 +79,15 @@ class ReplayProvider:
             messages=[dict(m) for m in run.messages],
             source_run_id=run.run_id,
         )
+        env = None
+        if self.environment is not None:
+            try:
+                env = self.environment.start(case)
+            except Exception as exc:  # a bug in environment.py: the run fails, saying why
+                traj.failure_reason = "environment_error"
+                traj.error_detail = f"Environment() raised {type(exc).__name__}: {exc}"
+                return traj
+            traj.environment = env
         calls_by_turn: dict[int, list[RecordedCall]] = {}
         for call in self.index.calls(run):
             calls_by_turn.setdefault(call.turn, []).append(call)
@@ -75,7 +96,13 @@ class ReplayProvider:
         calls_so_far = 0
         message_latency = 0.0
         steps: list[Step] = traj.steps
+        # A conversation (a case with a user, or a recording with several user messages) shows
+        # each user message as a step of its own, so the timeline says whose turn it was.
+        users = case.user is not None or sum(1 for m in run.messages if m.get("role") == "user") > 1
         for turn, msg in enumerate(run.messages):
+            if users and msg.get("role") == "user":
+                steps.append(Step(index=len(steps), kind="user", content=message_text(msg)))
+                continue
             if msg.get("role") != "assistant":
                 continue
             calls = calls_by_turn.get(turn, [])
@@ -95,12 +122,12 @@ class ReplayProvider:
                 )
             )
             for call in calls:
-                step = self._tool_step(call, len(steps), calls_so_far)
+                step = self._tool_step(call, len(steps), calls_so_far, env)
                 calls_so_far += 1
                 steps.append(step)
                 escalated = escalated or step.effect == "escalation"
 
-        traj.status, traj.failure_reason = _status(run.messages, escalated)
+        traj.status, traj.failure_reason = _status(run.messages, escalated, self.stop)
         model_steps = traj.model_steps
         run_usage = run.usage or {}
         traj.prompt_tokens = _int(run_usage.get("prompt_tokens")) or sum(s.prompt_tokens or 0 for s in model_steps)
@@ -118,7 +145,7 @@ class ReplayProvider:
         traj.latency_s = run.latency_s if run.latency_s is not None else message_latency
         return traj
 
-    def _tool_step(self, call: RecordedCall, index: int, calls_so_far: int) -> Step:
+    def _tool_step(self, call: RecordedCall, index: int, calls_so_far: int, env: EnvironmentRun | None) -> Step:
         tool = self.dataset.tools.get(call.name)
         effect = resolve_effect(call.name, escalation_tool=self.escalation_tool,
                                 declared=tool.effect if tool is not None else None)
@@ -148,15 +175,46 @@ class ReplayProvider:
         )
         if step.carried_out and tool is not None:
             step.cost_usd = tool.cost_usd
+        if effect != "escalation" and step.carried_out:
+            step.answered_by = "recording" if call.answer is not None else "none"
+            if env is not None and call.arguments is not None:
+                _reexecute(step, env, call.arguments)
         return step
 
 
-def _status(messages: list[dict[str, Any]], escalated: bool) -> tuple[Any, str | None]:
+def _reexecute(step: Step, env: EnvironmentRun, args: dict[str, Any]) -> None:
+    """Execute a recorded call against the environment; flag an answer that differs."""
+    executed = env.call(step.tool or "", args)
+    if executed is None:
+        return  # declined: nothing to compare
+    if executed.raised:
+        step.traceback = executed.traceback
+        step.env_output = f"Error: {executed.output}"
+        return
+    text = output_text(executed.output)
+    if not _same_output(step.output, text):
+        step.env_output = text
+
+
+def _same_output(recorded: str | None, executed: str) -> bool:
+    if recorded is None:
+        return False
+    if recorded == executed:
+        return True
+    try:
+        return json_equal(json.loads(recorded), json.loads(executed))
+    except (json.JSONDecodeError, TypeError):
+        return recorded.strip() == executed.strip()
+
+
+def _status(messages: list[dict[str, Any]], escalated: bool, stop: str) -> tuple[Any, str | None]:
     if escalated:
         return "escalated", None
     last = messages[-1] if messages else {}
     if last.get("role") == "assistant" and not last.get("tool_calls"):
         return "completed", None
+    if last.get("role") == "user" and stop in message_text(last):
+        return "completed", None  # the user ended the conversation
     return "failed", "incomplete"
 
 

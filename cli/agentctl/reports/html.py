@@ -32,7 +32,7 @@ MAX_CHANGED_LISTED = 200
 
 SIDE_BY_SIDE_METRICS = (
     "success_rate", "escaped_error_rate", "critical_error_rate", "policy_violation_rate", "completion_rate",
-    "escalation_rate", "infra_error_rate", "cost_usd", "cost_per_success_usd", "mean_cost_usd",
+    "escalation_rate", "infra_error_rate", "divergence_rate", "cost_usd", "cost_per_success_usd", "mean_cost_usd",
     "p50_latency_s", "p95_latency_s", "mean_steps", "mean_tool_calls", "runs",
 )
 
@@ -96,6 +96,7 @@ def case_index(data: ReportData) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             case.case_id, cand_ix.get(case.candidate, 0), [tag_ix[t] for t in case.tags], case.n, case.correct,
             case.verdict, case.change, finite_or_none(sum(r.cost_usd for r in case.runs) / max(case.n, 1)),
             finite_or_none(sum(r.latency_s for r in case.runs) / max(case.n, 1)), [_clip(r) for r in case.reasons[:3]],
+            case.unverifiable,
         ])
         details.append(_detail(case))
     return {"candidates": data.candidates, "tags": tags, "cases": rows}, details
@@ -112,6 +113,12 @@ def _detail(case: CaseOutcome) -> dict[str, Any]:
             "scores": [{k: _clip(v) if not isinstance(v, float) else finite_or_none(v)
                         for k, v in asdict(s).items() if v is not None} for s in r.scores.values()],
             "steps": [_step_view(s) for s in r.timeline],
+            "user_turns": r.user_turns, "user_cost": finite_or_none(r.user_cost_usd),
+            "unverifiable": r.unverifiable,
+            "state_diff": None if r.state_diff is None else [
+                {k: _clip(json.dumps(scrub_mapping(v), ensure_ascii=False, default=str)) if k != "path" else _clip(v)
+                 for k, v in d.items()} for d in r.state_diff
+            ],
         })
     diff = None
     if case.diff is not None:
@@ -147,6 +154,8 @@ def side_by_side(data: ReportData) -> list[dict[str, Any]]:
     """Rows of the metric table: per metric, per candidate the value, interval, gate and change."""
     present = {m.metric for m in data.metrics if m.tag is None}
     names = [m for m in SIDE_BY_SIDE_METRICS if m in present]
+    if any(m.metric == "user_cost_usd" and m.tag is None and m.value for m in data.metrics):
+        names.insert(names.index("mean_cost_usd") + 1 if "mean_cost_usd" in names else len(names), "user_cost_usd")
     names += sorted(m for m in present if m.startswith(("pass^", "score:", "mean:")))
     out = []
     for metric in names:

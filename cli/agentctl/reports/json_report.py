@@ -12,11 +12,12 @@ Shape (``format: "agentctl.report"``, ``format_version: 1``; fields are only eve
       "metrics": [{candidate, tag, metric, value, ci_low, ci_high, n}],   # tag null = overall
       "comparisons": [row of the comparisons table, ...],                # empty when not stored
       "cases":   [{case_id, candidate, tags, runs, correct, escaped_errors, critical_errors,
-                   infra_errors, verdict, change, reasons}],               # repeats folded
+                   infra_errors, unverifiable, verdict, change, reasons}],  # repeats folded
       "results": [{case_id, candidate, repeat, status, failure_reason, correct, escaped_error,
                    critical_error, infra_error, policy_violations, failed_writes, cost_usd,
                    latency_s, steps, tool_calls, prompt_tokens, completion_tokens, model, tags,
-                   reasons, scores: [{scorer, score, passed, reason}]}]
+                   reasons, unverifiable, state_diff, state_hash, user_cost_usd, user_turns,
+                   scores: [{scorer, score, passed, reason}]}]
     }
 
 Reports of more than 2,000 runs are written compact (no indentation). Numbers that are not finite (``cost_per_success_usd`` with no success) are the strings
@@ -73,7 +74,9 @@ REPORT_SCHEMA: dict[str, Any] = {
         "results": {"type": "array", "items": _obj(
             ["case_id", "candidate", "repeat", "status", "correct", "escaped_error", "critical_error",
              "infra_error", "cost_usd", "latency_s", "reasons", "scores"],
-            {"correct": {"type": "boolean"}, "cost_usd": _NUM, "latency_s": _NUM})},
+            {"correct": {"type": "boolean"}, "cost_usd": _NUM, "latency_s": _NUM,
+             "unverifiable": {"type": "boolean"}, "state_diff": {"type": ["array", "null"]},
+             "state_hash": _STR, "user_cost_usd": _NUM, "user_turns": {"type": "integer"}})},
     },
 }
 
@@ -97,7 +100,9 @@ def report_dict(data: ReportData) -> dict[str, Any]:
                 "policy_violations": r.policy_violations, "failed_writes": r.failed_writes,
                 "cost_usd": r.cost_usd, "latency_s": r.latency_s, "steps": r.steps, "tool_calls": r.tool_calls,
                 "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens, "model": r.model,
-                "tags": r.tags, "reasons": r.reasons,
+                "tags": r.tags, "reasons": r.reasons, "unverifiable": r.unverifiable,
+                "state_diff": r.state_diff, "state_hash": r.state_hash, "user_cost_usd": r.user_cost_usd,
+                "user_turns": r.user_turns,
                 "scores": [{k: getattr(s, k) for k in ("scorer", "score", "passed", "reason")} for s in r.scores.values()],
             })
     return json_ready(scrub_mapping({
@@ -112,7 +117,8 @@ def report_dict(data: ReportData) -> dict[str, Any]:
         "comparisons": [{k: v for k, v in row.items() if k != "run_id"} for row in data.comparisons],
         "cases": [{"case_id": c.case_id, "candidate": c.candidate, "tags": c.tags, "runs": c.n,
                    "correct": c.correct, "escaped_errors": c.escaped, "critical_errors": c.critical,
-                   "infra_errors": c.infra, "verdict": c.verdict, "change": c.change, "reasons": c.reasons}
+                   "infra_errors": c.infra, "unverifiable": c.unverifiable, "verdict": c.verdict, "change": c.change,
+                   "reasons": c.reasons}
                   for c in data.cases],
         "results": results,
     }))

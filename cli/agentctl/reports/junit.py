@@ -33,6 +33,8 @@ def _case_element(case: CaseOutcome, suite: str) -> tuple[ET.Element, str | None
     counts = f"{case.correct}/{case.n} repeats correct"
     if case.infra:
         counts += f", {case.infra} infra errors"
+    if case.unverifiable:
+        counts += f", {case.unverifiable} unverifiable (a tool call nothing could answer)"
     outcome = None
     if wrong:
         kind = "critical_error" if case.critical else "escaped_error" if case.escaped else "incorrect"

@@ -75,6 +75,17 @@ def render_markdown(data: ReportData, *, max_cases: int = 10) -> str:
             lines.append(f"| {md(row['metric'])} | " + " | ".join(cells) + " |")
         lines.append("")
 
+    unverifiable = [c for c in data.cases if c.unverifiable]
+    if unverifiable:
+        lines += [f"### Unverifiable: {sum(c.unverifiable for c in unverifiable)} runs made a tool call nothing "
+                  "could answer", "", "| case | candidate | verdict | correct |", "|---|---|---|---|"]
+        for c in unverifiable[:max_cases]:
+            lines.append(f"| {md(c.case_id)} | {md(c.candidate)} | {c.verdict} · unverifiable "
+                         f"| {c.correct}/{c.n} ({c.unverifiable} unverifiable) |")
+        if len(unverifiable) > max_cases:
+            lines.append(f"\n…and {len(unverifiable) - max_cases} more in the HTML report.")
+        lines.append("")
+
     regressed = [c for c in data.changed_cases() if c.change == "regressed"]
     improved = sum(c.change == "improved" for c in data.cases)
     if data.baseline:
@@ -82,7 +93,8 @@ def render_markdown(data: ReportData, *, max_cases: int = 10) -> str:
         if regressed:
             lines += ["| case | candidate | tags | correct | reasons |", "|---|---|---|---|---|"]
             for c in regressed[:max_cases]:
-                lines.append(f"| {md(c.case_id)} | {md(c.candidate)} | {md(', '.join(c.tags))} | {c.correct}/{c.n} "
+                mark = f" ({c.unverifiable} unverifiable)" if c.unverifiable else ""
+                lines.append(f"| {md(c.case_id)} | {md(c.candidate)} | {md(', '.join(c.tags))} | {c.correct}/{c.n}{mark} "
                              f"| {md('; '.join(c.reasons[:2]), 200)} |")
             if len(regressed) > max_cases:
                 lines.append(f"\n…and {len(regressed) - max_cases} more in the HTML report.")

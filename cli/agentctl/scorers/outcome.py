@@ -3,7 +3,8 @@
 The run's write side effects are paired one to one with ``expected.actions`` by a maximum
 bipartite matching, so a complete pairing is found whenever one exists (first-match-wins
 can miss it when a matcher accepts several writes). Writes left unpaired are critical;
-expected actions left unpaired only make the run incorrect.
+expected actions left unpaired only make the run incorrect. A case with ``expected.state``
+is judged by the final state of its environment instead (:mod:`agentctl.scorers.state`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from agentctl.core.results import Verdict
 from agentctl.core.trajectory import Step, Trajectory, is_write, resolve_effect
 from agentctl.datasets.models import Case, ExpectedAction, ToolCatalog
 from agentctl.scorers.answer import check_answer
+from agentctl.scorers.state import check_state
 
 
 @dataclass(frozen=True)
@@ -91,16 +93,23 @@ def score_outcome(case: Case, trajectory: Trajectory, suite: Suite, catalog: Too
     # not a critical error.
     refused_writes = [s for s in tried_writes if s.policy is not None and not s.policy.startswith("max_tool_calls")]
 
-    pairing = pair_writes(expected.actions, writes)
-    reasons += _pairing_reasons(expected.actions, writes, pairing)
     out_of_order = False
-    if expected.ordered and pairing.complete:
-        out_of_order = not all(action_matches(a, w) for a, w in zip(expected.actions, writes, strict=True))
-        if out_of_order:
-            reasons.append(
-                f"writes out of order: expected {', '.join(a.tool for a in expected.actions)}; "
-                f"got {', '.join(str(w.tool) for w in writes)}"
-            )
+    if expected.state is not None:
+        # Outcome by state replaces the comparison of writes with expected.actions.
+        state = check_state(case, trajectory, suite.agent.escalation_tool)
+        reasons += state.reasons
+        outcome_ok, wrong_write = state.ok, state.critical
+    else:
+        pairing = pair_writes(expected.actions, writes)
+        reasons += _pairing_reasons(expected.actions, writes, pairing)
+        outcome_ok, wrong_write = pairing.complete, bool(pairing.unpaired_writes)
+        if expected.ordered and pairing.complete:
+            out_of_order = not all(action_matches(a, w) for a, w in zip(expected.actions, writes, strict=True))
+            if out_of_order:
+                reasons.append(
+                    f"writes out of order: expected {', '.join(a.tool for a in expected.actions)}; "
+                    f"got {', '.join(str(w.tool) for w in writes)}"
+                )
 
     forbidden_steps: list[Step] = []
     for step in tool_steps:
@@ -125,13 +134,13 @@ def score_outcome(case: Case, trajectory: Trajectory, suite: Suite, catalog: Too
 
     correct = (
         trajectory.status in statuses
-        and pairing.complete
+        and outcome_ok
         and not out_of_order
         and not forbidden_steps
         and answer_ok
         and not violations
     )
-    critical = bool(pairing.unpaired_writes or forbidden_steps or refused_writes)
+    critical = bool(wrong_write or forbidden_steps or refused_writes)
     return Verdict(
         status=trajectory.status,
         correct=correct,

@@ -233,11 +233,14 @@ class Store:
             data = {k: v for k, v in row.items() if k in fields}
             data["tags"] = list(row.get("tags") or [])
             data["reasons"] = list(row.get("reasons") or [])
-            for k in ("inference_cost_usd", "tool_cost_usd", "review_cost_usd", "judge_cost_usd"):
+            for k in ("inference_cost_usd", "tool_cost_usd", "review_cost_usd", "judge_cost_usd", "user_cost_usd"):
                 data[k] = data.get(k) or 0.0
             for k in ("prompt_tokens", "completion_tokens"):
                 data[k] = data.get(k) or 0
             data["model"] = data.get("model") or ""
+            data["unverifiable"] = bool(data.get("unverifiable"))
+            if isinstance(data.get("state_diff"), str):
+                data["state_diff"] = json.loads(data["state_diff"])
             data["scores"] = scores.get((row["case_id"], row["candidate"], int(row["repeat"])), {})
             out.append(RunResult(**data))
         return out
@@ -378,6 +381,7 @@ def open_store(handle: StoreHandle | duckdb.DuckDBPyConnection, *, read_only: bo
 def _result_row(r: RunResult, finished: datetime) -> dict[str, Any]:
     row = {k: v for k, v in asdict(r).items() if k != "scores"}
     row["finished_at"] = finished
+    row["state_diff"] = _json(r.state_diff)
     return row
 
 
@@ -394,7 +398,8 @@ def _step_rows(r: RunResult, t: Trajectory) -> list[dict[str, Any]]:
             "effect": s.effect, "error": s.error, "policy": s.policy, "invalid": s.invalid,
             "divergence": s.divergence, "prompt_tokens": s.prompt_tokens,
             "completion_tokens": s.completion_tokens, "cost_usd": s.cost_usd, "latency_s": s.latency_s,
-            "cached": s.cached, "attempts": s.attempts if s.kind == "model" else None,
+            "cached": s.cached, "attempts": s.attempts if s.kind in ("model", "user") else None,
+            "answered_by": s.answered_by, "traceback": s.traceback, "env_output": s.env_output,
         })
     return rows
 

@@ -68,7 +68,7 @@
     tr.appendChild(el("td", "mono case-id", row[0]));
     tr.appendChild(el("td", null, DATA.candidates[row[1]]));
     tr.appendChild(el("td", null, row[2].map(function (t) { return DATA.tags[t]; }).join(", ")));
-    var verdict = row[5] + (row[6] ? " · " + row[6] : "");
+    var verdict = row[5] + (row[6] ? " · " + row[6] : "") + (row[10] ? " · unverifiable" : "");
     tr.appendChild(el("td", "v-" + row[5], verdict));
     tr.appendChild(el("td", null, row[4] + "/" + row[3]));
     tr.appendChild(el("td", null, money(row[7])));
@@ -123,7 +123,9 @@
       var head = "repeat " + run.repeat + ": " + run.status + (run.failure_reason ? " (" + run.failure_reason + ")" : "") +
         (run.correct ? " · correct" : " · incorrect") + (run.escaped ? " · escaped error" : "") +
         (run.critical ? " · critical" : "") + (run.infra ? " · infra error" : "") +
-        " · " + money(run.cost) + " · " + secs(run.latency) +
+        (run.unverifiable ? " · unverifiable (a tool call nothing could answer)" : "") +
+        " · " + money(run.cost) + (run.user_turns ? " · " + run.user_turns + " user turns" : "") +
+        (run.user_cost ? " (user simulator " + money(run.user_cost) + ")" : "") + " · " + secs(run.latency) +
         (run.tokens[0] !== null ? " · " + run.tokens[0] + "+" + run.tokens[1] + " tokens" : "");
       dt.appendChild(el("summary", null, head));
       if (run.reasons.length) {
@@ -136,8 +138,24 @@
           (s.passed === undefined ? "" : s.passed ? " (passed)" : " (failed)") + (s.reason ? " — " + s.reason : "") +
           (s.error ? " — error: " + s.error : "")));
       });
-      dt.appendChild(timeline(run.steps));
+      var pane = el("div", "run-body");
+      pane.appendChild(timeline(run.steps));
+      if (run.state_diff) pane.appendChild(stateDiff(run.state_diff));
+      dt.appendChild(pane);
       box.appendChild(dt);
+    });
+    return box;
+  }
+
+  function stateDiff(changes) {
+    var box = el("div", "state-diff");
+    box.appendChild(el("h4", null, "State changed by this run"));
+    if (!changes.length) box.appendChild(el("div", "d-same", "nothing changed"));
+    changes.forEach(function (c) {
+      var text = c.old === undefined ? "+ " + c.path + ": " + c["new"]
+        : c["new"] === undefined ? "- " + c.path + ": " + c.old
+        : "~ " + c.path + ": " + c.old + " → " + c["new"];
+      box.appendChild(el("div", c.old === undefined ? "d-extra" : c["new"] === undefined ? "d-missing" : "d-changed", text));
     });
     return box;
   }
@@ -145,8 +163,15 @@
   function timeline(steps) {
     var ol = el("ol", "timeline");
     steps.forEach(function (s) {
-      var li = el("li", s.kind === "model" ? "step-model" : "step-tool");
-      if (s.kind === "model") {
+      var li = el("li", s.kind === "model" ? "step-model" : (s.kind === "user" ? "step-user" : "step-tool"));
+      if (s.kind === "user") {
+        // A turn of the (simulated or recorded) user in a conversation.
+        var who = "user";
+        if (s.cost_usd) who += " · simulator " + money(s.cost_usd);
+        if (s.cached) who += " · cached";
+        li.appendChild(el("b", null, who));
+        if (s.content) li.appendChild(el("pre", null, s.content));
+      } else if (s.kind === "model") {
         var meta = "model call";
         if (s.prompt_tokens !== undefined) meta += " · " + s.prompt_tokens + "+" + (s.completion_tokens || 0) + " tokens";
         if (s.cost_usd !== undefined) meta += " · " + money(s.cost_usd);
@@ -157,12 +182,16 @@
         if (s.tool_calls) li.appendChild(el("pre", "muted", "calls " + s.tool_calls));
       } else {
         var head = "tool " + (s.tool || "?") + (s.effect ? " [" + s.effect + "]" : "") + (s.error ? " · error" : "") +
-          (s.divergence ? " · no recorded answer" : "") + (s.latency_s !== undefined ? " · " + secs(s.latency_s) : "");
+          (s.divergence ? " · no recorded answer" : "") + (s.answered_by ? " · answered by " + s.answered_by : "") +
+          (s.env_output !== undefined ? " · environment disagrees" : "") +
+          (s.latency_s !== undefined ? " · " + secs(s.latency_s) : "");
         li.appendChild(el("b", null, head));
         if (s.policy) li.appendChild(el("div", "policy", "policy: " + s.policy));
         if (s.invalid) li.appendChild(el("div", "policy", "invalid: " + s.invalid));
         if (s.args !== undefined) li.appendChild(el("pre", null, "args: " + s.args));
         if (s.output !== undefined) li.appendChild(el("pre", null, "output: " + s.output));
+        if (s.env_output !== undefined) li.appendChild(el("pre", "policy", "environment: " + s.env_output));
+        if (s.traceback !== undefined) li.appendChild(el("pre", "policy", s.traceback));
       }
       ol.appendChild(li);
     });

@@ -134,3 +134,30 @@ def test_a_runs_state_diff_shows_beside_its_trajectory(driver, tmp_path: Path, f
     top, bottom = timeline.location["y"], timeline.location["y"] + timeline.size["height"]
     assert state.location["x"] > timeline.location["x"] and top - 20 <= state.location["y"] < bottom  # beside it
     assert [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")] == []
+
+
+def test_history_section_renders_in_chromium_without_errors(driver, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import duckdb
+    from selenium.webdriver.common.by import By
+
+    from support.suites import build_history_store
+
+    db, (first, _, last) = build_history_store(tmp_path / "store")
+    con = duckdb.connect(str(db), read_only=True)
+    pages = {}
+    for run_id in (first, last):
+        pages[run_id] = tmp_path / f"{run_id}.html"
+        pages[run_id].write_text(render_html(load_report_data(con, run_id)), encoding="utf-8")
+    con.close()
+    driver.get(pages[last].as_uri())
+    assert driver.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1"
+    section = driver.find_element(By.ID, "history")
+    charts = section.find_elements(By.CSS_SELECTOR, "svg.chart")
+    assert len(charts) == 5 and all(c.size["width"] > 100 and c.size["height"] > 40 for c in charts)
+    assert section.find_elements(By.CSS_SELECTOR, "path.trend") and section.find_elements(By.CSS_SELECTOR,
+                                                                                         "circle.significant")
+    assert [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")] == []
+    # A suite's first run: no History section at all, so no empty chart.
+    driver.get(pages[first].as_uri())
+    assert driver.find_elements(By.ID, "history") == []
+    assert [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")] == []

@@ -47,7 +47,7 @@ def _load(text: str) -> dict[str, Any]:
     return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
 
 
-@pytest.mark.parametrize("name", ["release-gate.yml", "ci.yml"])
+@pytest.mark.parametrize("name", ["release-gate.yml", "ci.yml", "release-gate-sharded.yml"])
 def test_workflow_is_valid_against_the_github_workflow_schema(name: str) -> None:
     validator = jsonschema.Draft7Validator(_schema())
     text = (WORKFLOW.parent / name).read_text()
@@ -91,9 +91,30 @@ def test_workflow_runs_the_gate_uploads_reports_and_keeps_the_key_in_secrets() -
     assert "sk-" not in WORKFLOW.read_text()
 
 
-def test_check_jsonschema_cli_accepts_the_workflow() -> None:
+def test_sharded_workflow_runs_shards_then_one_merge_that_gates() -> None:
+    wf = _load((WORKFLOW.parent / "release-gate-sharded.yml").read_text())
+    shard, merge = wf["jobs"]["shard"], wf["jobs"]["merge"]
+    n = len(shard["strategy"]["matrix"]["shard"])
+    assert shard["strategy"]["matrix"]["shard"] == list(range(1, n + 1)) and str(n) == str(wf["env"]["SHARDS"])
+    assert shard["strategy"]["fail-fast"] is False
+    run = next(s["run"] for s in shard["steps"] if "agentctl eval run" in s.get("run", ""))
+    assert '--shard "${{ matrix.shard }}/$SHARDS"' in run and "--db" in run
+    upload = next(s for s in shard["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact"))
+    assert "${{ matrix.shard }}" in upload["with"]["name"] and upload["with"]["path"].endswith(".duckdb")
+    assert merge["needs"] == "shard"
+    download = next(s for s in merge["steps"] if str(s.get("uses", "")).startswith("actions/download-artifact"))
+    assert download["with"]["pattern"] == "agentctl-shard-*" and download["with"]["merge-multiple"] is True
+    step = next(s for s in merge["steps"] if s.get("id") == "merge")
+    assert "agentctl eval merge" in step["run"] and "--junit reports/junit.xml" in step["run"]
+    gate = merge["steps"][-1]
+    assert gate["if"] == "always()" and "steps.merge.outputs.exit_code" in gate["env"]["EXIT_CODE"]
+
+
+@pytest.mark.parametrize("name", ["release-gate.yml", "release-gate-sharded.yml"])
+def test_check_jsonschema_cli_accepts_the_workflow(name: str) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", str(WORKFLOW)],
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
+         str(WORKFLOW.parent / name)],
         capture_output=True, text=True, timeout=60,
     )
     if proc.returncode != 0 and "Traceback" in proc.stderr and "ok -- validation done" not in proc.stdout:

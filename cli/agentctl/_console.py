@@ -371,3 +371,41 @@ def print_dataset_stats(s: Any) -> None:
             con.print(f"  ... and {len(s.invalid_calls) - 20} more (--json lists all)")
     con.print(f"estimated cost of the recordings: ${s.replay_cost_usd:,.4f} (recorded cost, else tokens at list "
               "price; replay itself calls no model)", soft_wrap=True)
+
+
+def print_exported(tables: list[Any]) -> None:
+    """``eval export``: the files written, with rows and bytes."""
+    table = Table(title="Exported tables")
+    for col in ("table", "rows", "bytes", "file"):
+        table.add_column(col, justify="right" if col in ("rows", "bytes") else "left")
+    for t in tables:
+        table.add_row(t.table, str(t.rows), f"{t.bytes:,}", str(t.path))
+    console.print(table)
+    console.print(f"{sum(t.bytes for t in tables):,} bytes in {len(tables)} files")
+
+
+def print_history(history: Any) -> None:
+    """``eval history``: one row per run and candidate, oldest first; ▲/▼ marks a significant change."""
+    table = Table(title=f"History of {history.suite} (95% intervals; ▲/▼ significant change, "
+                        "Fisher's exact p < 0.05)")
+    for col in ("run", "started", "candidate", *history.metrics):
+        table.add_column(col)
+    for run in history.runs:
+        for cand in history.candidates:
+            points = {p.metric: p for p in history.points if p.run_id == run["run_id"] and p.candidate == cand}
+            if not points:
+                continue
+            cells = []
+            for metric in history.metrics:
+                p = points.get(metric)
+                if p is None:
+                    cells.append("")
+                    continue
+                text = fmt_value(metric, p.value)
+                if p.ci_low is not None and p.ci_high is not None:
+                    text += f" [{fmt_value(metric, p.ci_low)}, {fmt_value(metric, p.ci_high)}]"
+                if p.significant and p.delta is not None:
+                    text += " ▲" if p.delta > 0 else " ▼"
+                cells.append(text)
+            table.add_row(run["run_id"], str(run["started_at"])[:19], cand, *cells)
+    console.print(table)

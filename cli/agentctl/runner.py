@@ -368,7 +368,7 @@ async def _run_suite(
                      limit=options.limit, shard=parse_shard(options.shard))
     notes += plan.notes
     _phase(progress, None)
-    if not plan.runs:
+    if not plan.runs and not options.shard:  # an empty shard of a big matrix is a run, for eval merge
         raise InputError("nothing to run: no case matches the selection (check the tags, limit and shard)")
     from agentctl.plan import pricing_notes as _pricing_notes
 
@@ -430,6 +430,7 @@ async def _record_and_run(
                 "git_commit": git_commit(suite.base_dir),
                 "options": {**options.public(), "replay_pricing": pricing_sources},
                 "candidates": [candidate_record(suite, c) for c in candidates], "planned_runs": len(plan.runs),
+                "shard": "{}/{}".format(*shard) if (shard := parse_shard(options.shard)) else None,
             })
         # The golden cases as evaluated: reports and SQL users see what each run was held to,
         # even after the dataset changes.
@@ -474,6 +475,10 @@ async def _record_and_run(
             signal.signal(signal.SIGTERM, _raise_interrupt)  # the loop's handler is gone again
         if stats.calls:
             notes.append(stats.summary())
+        if not plan.runs:
+            message = f"shard {options.shard} holds no case of the selection; nothing to gate until eval merge"
+            store.finish_run(run_id, status="finished", exit_code=EXIT_OK, message=message)
+            return EvalOutcome(run_id, suite, [], [], [], EXIT_OK, "finished", message=message, notes=notes, plan=plan)
         _phase(progress, "metrics, comparisons and gates")
         try:
             m = finalize(store, run_id, suite)

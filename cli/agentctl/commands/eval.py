@@ -212,3 +212,78 @@ def compare(
     else:
         for c in comparisons:
             _console.print_comparison(c)
+
+
+@eval_app.command("merge")
+@reports_errors
+def merge(
+    out: Annotated[Path, typer.Argument(help="DuckDB store to write the merged run into.", show_default=False)],
+    shards: Annotated[list[Path], typer.Argument(help="The shard stores (one per eval run --shard I/N).",
+                                                 show_default=False)],
+    report_dir: Annotated[Path, typer.Option(help="Where HTML/Markdown/JSON reports are written.")] = Path("reports"),
+    junit: Annotated[Path | None, typer.Option(help="Also write a JUnit XML file here.")] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report files.")] = False,
+) -> None:
+    """Merge the shards of one evaluation into one run; recompute metrics, comparisons and gates.
+
+    The shards must share suite name, dataset hash, candidates and N, and cover 1..N once each.
+    Merging the same shards again changes nothing. Exits like eval gate: 0 every gate passed,
+    1 a gate failed, 2 the shards do not make one evaluation (the message names the shard).
+
+    Example: agentctl eval merge reports/merged.duckdb shards/*/agentctl.duckdb --junit reports/junit.xml
+    """
+    from agentctl import _console
+    from agentctl.merge import merge_shards
+
+    outcome = merge_shards(out, shards)
+    _console.print_outcome(outcome)
+    if not no_report:
+        _write_reports(out, outcome.run_id, report_dir, junit)
+    raise typer.Exit(outcome.exit_code)
+
+
+@eval_app.command("export")
+@reports_errors
+def export(
+    run_id: Annotated[str, typer.Argument(help="Run id (a unique prefix is enough).", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the files (one per table).")],
+    format: Annotated[str, typer.Option("--format", "-f", help="parquet.")] = "parquet",
+    db: DbOption = None,
+) -> None:
+    """Write a stored run's rows of every store table as Parquet files (DuckDB COPY).
+
+    Example: agentctl eval export ev-20261121-101500-ab12cd --format parquet --out warehouse/run
+    """
+    from agentctl import _console
+    from agentctl.store.export import export_run
+
+    _console.print_exported(export_run(db_path(db), run_id, out, fmt=format))
+
+
+@eval_app.command("history")
+@reports_errors
+def history(
+    suite: Annotated[str | None, typer.Option(help="Suite name [default: the suite of the latest run].")] = None,
+    candidate: Annotated[str | None, typer.Option("--candidate", "-c", help="Only this candidate.")] = None,
+    metric: Annotated[str | None, typer.Option(help="Only this metric [default: success, escaped and critical "
+                                                    "error rates, cost per success, p95 latency].")] = None,
+    last: Annotated[int | None, typer.Option(metavar="N", help="Only the most recent N runs.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    db: DbOption = None,
+) -> None:
+    """A suite's stored runs, oldest first, with key metrics per candidate and their significant changes.
+
+    A rate's change from one run to the next is marked (▲/▼) when Fisher's exact test gives p < 0.05.
+
+    Example: agentctl eval history --suite support-triage --last 10
+    """
+    from agentctl import _console
+    from agentctl.metrics.history import load_history
+    from agentctl.store.store import Store
+
+    with Store(db_path(db), read_only=True) as store:
+        found = load_history(store.con, suite=suite, candidate=candidate, metric=metric, last=last)
+    if json_out:
+        _console.write_json(found.to_dict())
+    else:
+        _console.print_history(found)

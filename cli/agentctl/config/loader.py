@@ -188,6 +188,7 @@ class _SuiteChecks:
             self.users(self.files)
             if self.files.tools_ok:
                 self.tools(self.files)
+                self.cedar(self.files)
             self.environment(self.files)
 
     def environment(self, files: DatasetFiles) -> None:
@@ -372,3 +373,23 @@ class _SuiteChecks:
                 ("agent", "escalation_tool"),
                 severity="warning",
             )
+
+    def cedar(self, files: DatasetFiles) -> None:
+        """``policy.cedar``: the policies parse (file and line), and name only actions a tool has."""
+        cedar = self.suite.policy.cedar
+        if cedar is None:
+            return
+        from agentctl.config.cedar import check_cedar
+
+        tools = [*files.dataset.tools.names, *([e] if (e := self.suite.agent.escalation_tool) else [])]
+        try:
+            problems, _ = check_cedar(cedar, self.suite.base_dir, tools)
+        except InputError as exc:  # cedarpy missing: say what to install
+            self.add(exc.message, ("policy", "cedar"))
+            return
+        for p in problems:
+            if p.path is None:
+                key = tuple(["policy", "cedar", *(p.key or "").split(".")[2:]])
+                self.add(p.message, key)
+            else:
+                self.problems.append(p)

@@ -77,6 +77,17 @@ class PolicyRule(_Strict):
         return self.when if isinstance(self.when, list) else [self.when]
 
 
+class CedarPolicy(_Strict):
+    """``policy.cedar``: every tool call is also a Cedar request, decided in process (``cedarpy``)."""
+
+    policies: str | list[str]
+    """A ``.cedar`` file, a folder (every ``*.cedar`` in it) or a list of files; relative to the suite."""
+    entities: str | None = None
+    """A Cedar entities JSON file (principals, groups, their attributes), relative to the suite."""
+    principal: str | None = None
+    """The request's principal, e.g. ``Agent::"RefundAgent"``; default ``Agent::"<candidate name>"``."""
+
+
 class Policy(_Strict):
     allow_tools: list[str] | None = None
     """Tools the agent may call; default: the whole catalog."""
@@ -86,6 +97,8 @@ class Policy(_Strict):
     """Calls that must never be made: not carried out, counted as a policy violation."""
     max_tool_calls: int | None = Field(default=None, ge=0)
     """Calls beyond this many are refused and count as a policy violation."""
+    cedar: CedarPolicy | None = None
+    """Cedar policies every tool call is checked against; a Deny refuses the call like ``forbid``."""
 
 
 class AgentConfig(_Strict):

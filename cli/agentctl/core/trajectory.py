@@ -87,6 +87,8 @@ class Step:
     """``None`` when allowed; otherwise why the call was refused, e.g.
     ``require_approval: issue_refund amount_cents > 10000``, ``forbid: ...``,
     ``not_allowed: ...``, ``max_tool_calls: ...``."""
+    policy_notes: list[str] = field(default_factory=list)
+    """Cedar evaluation errors of an allowed call (the call went ahead; the run's reasons say so)."""
     invalid: str | None = None
     """Why the call was invalid (arguments not JSON, schema violation, unknown tool)."""
     divergence: bool = False

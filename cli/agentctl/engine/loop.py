@@ -66,7 +66,8 @@ class AgentLoop:
         self.complete = complete
         self.settings = settings
         self.escalation_tool = suite.agent.escalation_tool
-        self.policy = PolicyChecker(suite.policy, self.catalog, self.escalation_tool)
+        self.policy = PolicyChecker.for_candidate(suite.policy, self.catalog, self.escalation_tool, candidate.name,
+                                                   suite.base_dir)
         self.schemas = ArgumentSchemas(self.catalog)
         self.index = recording_index(dataset)
         self.environment = environment_for(suite, dataset)
@@ -274,7 +275,8 @@ class AgentLoop:
             if problem is not None:
                 reason = f"invalid arguments for {call.name}: {problem}"
                 return refuse(f"Error: {reason}", invalid=reason)
-        refused = self.policy.check(call.name, call.arguments, calls_so_far)
+        decision = self.policy.decide(call.name, call.arguments, calls_so_far)
+        step.policy_notes, refused = decision.notes, decision.refusal
         if refused is not None:
             return refuse(f"Error: refused by policy ({refused}). This call was not carried out.", policy=refused)
         if is_escalation:

@@ -9,25 +9,57 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from agentctl.config.models import Condition, Policy, PolicyRule
 from agentctl.core.normalize import canonical
 from agentctl.datasets.models import ToolCatalog
+
+if TYPE_CHECKING:
+    from agentctl.config.cedar import CedarPolicies
 
 _MISSING = object()
 
 _SYMBOLS = {"eq": "==", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 
-class PolicyChecker:
-    """Decides whether a tool call is allowed; one per suite (it holds no per-run state)."""
+@dataclass(frozen=True)
+class PolicyDecision:
+    refusal: str | None
+    """``None`` when the call is allowed, else why not (the ``Step.policy`` text)."""
+    notes: list[str] = field(default_factory=list)
+    """Evaluation errors of an allowed call (Cedar), reported in the run's reasons."""
 
-    def __init__(self, policy: Policy, catalog: ToolCatalog, escalation_tool: str | None) -> None:
+
+class PolicyChecker:
+    """Decides whether a tool call is allowed; one per suite and candidate (it holds no per-run state).
+
+    With ``policy.cedar`` pass the parsed policies (:func:`agentctl.config.cedar.load_cedar`) and
+    the principal of this candidate; a Deny refuses the call like ``forbid``.
+    """
+
+    def __init__(self, policy: Policy, catalog: ToolCatalog, escalation_tool: str | None, *,
+                 cedar: CedarPolicies | None = None, principal: str | None = None) -> None:
         self.policy = policy
         self.catalog = catalog
         self.escalation_tool = escalation_tool
         self._allowed: set[str] | None = set(policy.allow_tools) if policy.allow_tools is not None else None
+        self.cedar = cedar
+        self.principal = principal or ""
+
+    @classmethod
+    def for_candidate(cls, policy: Policy, catalog: ToolCatalog, escalation_tool: str | None,
+                      candidate: str, base_dir: Path) -> PolicyChecker:
+        """The checker of one candidate: its Cedar principal, the suite's (cached) Cedar policies."""
+        if policy.cedar is None:
+            return cls(policy, catalog, escalation_tool)
+        from agentctl.config.cedar import load_cedar, principal_for
+
+        tools = [*catalog.names, *([escalation_tool] if escalation_tool else [])]
+        return cls(policy, catalog, escalation_tool, cedar=load_cedar(policy.cedar, base_dir, tools),
+                   principal=principal_for(policy.cedar, candidate))
 
     def offered_tools(self) -> list[str]:
         """Names of catalog tools the agent is offered: ``allow_tools`` (default all) plus the hand-off."""
@@ -37,6 +69,17 @@ class PolicyChecker:
             if self._allowed is None or name in self._allowed or name == self.escalation_tool
         ]
 
+    def decide(self, tool: str, args: dict[str, Any] | None, calls_so_far: int) -> PolicyDecision:
+        """:meth:`check`, with the notes of an allowed call (Cedar evaluation errors)."""
+        refused = self._yaml_rules(tool, args)
+        if refused is None and self.cedar is not None:
+            decision = self.cedar.decide(self.principal, tool, args)
+            if not decision.allowed:
+                return PolicyDecision(decision.refusal(tool))
+            notes = decision.notes(tool)
+            return PolicyDecision(self._limits(tool, calls_so_far), notes)
+        return PolicyDecision(refused or self._limits(tool, calls_so_far))
+
     def check(self, tool: str, args: dict[str, Any] | None, calls_so_far: int) -> str | None:
         """``None`` when the call is allowed, else why not (``forbid: ...``, ``require_approval: ...``,
         ``not_allowed: ...``, ``max_tool_calls: ...``).
@@ -44,12 +87,18 @@ class PolicyChecker:
         ``calls_so_far`` counts the tool calls the run made before this one. ``args`` is ``None``
         when the arguments could not be parsed: then only rules without conditions can match.
         """
-        # forbid and require_approval first: they make a run critical, a count overflow does not.
+        return self.decide(tool, args, calls_so_far).refusal
+
+    def _yaml_rules(self, tool: str, args: dict[str, Any] | None) -> str | None:
+        # forbid and require_approval first (then Cedar): they make a run critical, a count overflow does not.
         for kind, rules in (("forbid", self.policy.forbid), ("require_approval", self.policy.require_approval)):
             for rule in rules:
                 held = _rule_holds(rule, tool, args)
                 if held is not None:
                     return f"{kind}: {tool}{held}"
+        return None
+
+    def _limits(self, tool: str, calls_so_far: int) -> str | None:
         # Handing off to a person is always possible, whatever the allow-list and the count.
         if tool == self.escalation_tool:
             return None

@@ -38,7 +38,8 @@ class ReplayProvider:
         self.dataset = dataset
         self.candidate_name = candidate_name or f"replay:{label}"
         self.escalation_tool = suite.agent.escalation_tool
-        self.policy = PolicyChecker(suite.policy, dataset.tools, self.escalation_tool)
+        self.policy = PolicyChecker.for_candidate(suite.policy, dataset.tools, self.escalation_tool,
+                                                   self.candidate_name, suite.base_dir)
         self.schemas = ArgumentSchemas(dataset.tools)
         self.index = recording_index(dataset)
         self.environment = environment_for(suite, dataset)
@@ -159,7 +160,8 @@ class ReplayProvider:
             problem = self.schemas.problem(call.name, call.arguments)
             if problem is not None:
                 invalid = f"invalid arguments for {call.name}: {problem}"
-        policy = self.policy.check(call.name, call.arguments, calls_so_far)
+        decision = self.policy.decide(call.name, call.arguments, calls_so_far)
+        policy = decision.refusal
         step = Step(
             index=index,
             kind="tool",
@@ -172,6 +174,7 @@ class ReplayProvider:
             error=call.error,
             policy=policy,
             invalid=invalid,
+            policy_notes=decision.notes,
         )
         if step.carried_out and tool is not None:
             step.cost_usd = tool.cost_usd

@@ -22,6 +22,7 @@ from agentctl.reports.redact import scrub_mapping
 if TYPE_CHECKING:
     import duckdb
 
+    from agentctl.metrics.history import History
     from agentctl.store.store import StoreHandle
 
 
@@ -122,6 +123,8 @@ class ReportData:
     """Sorted by case id, then candidate order."""
     comparisons: list[dict[str, Any]] = field(default_factory=list)
     """Rows of the ``comparisons`` table for this run, when that table exists."""
+    history: History | None = None
+    """The suite's last runs in this store up to this one (:mod:`agentctl.metrics.history`)."""
 
     @property
     def suite(self) -> str:
@@ -236,7 +239,20 @@ def _load(con: duckdb.DuckDBPyConnection, run_id: str) -> ReportData:
         if case.case_id in expected and case.case_id in detailed:
             shown = next((r for r in case.runs if not r.correct), case.runs[0])
             case.diff = diff_actions(expected[case.case_id], shown.timeline)
-    return ReportData(run, suite_config, baseline, candidates, metrics, gates, cases, comparisons)
+    return ReportData(run, suite_config, baseline, candidates, metrics, gates, cases, comparisons,
+                      history=_load_history(con, run))
+
+
+def _load_history(con: duckdb.DuckDBPyConnection, run: dict[str, Any]) -> History | None:
+    from agentctl.metrics.history import load_history
+    from agentctl.reports.history import HISTORY_RUNS
+
+    try:
+        history = load_history(con, suite=str(run.get("suite")), until_run=str(run["run_id"]), last=HISTORY_RUNS)
+    except InputError:  # the suite has no finished run up to this one: no history
+        return None
+    # An unfinished run (or a shard) is not part of its suite's history: show none rather than others'.
+    return history if history.runs[-1]["run_id"] == run["run_id"] else None
 
 
 def _load_runs(con: duckdb.DuckDBPyConnection, run_id: str) -> list[RunRow]:

@@ -24,6 +24,7 @@ from agentctl.core.jsonvalues import finite_or_none
 from agentctl.core.metric_names import LOWER_IS_BETTER
 from agentctl.reports import charts
 from agentctl.reports.data import CaseOutcome, ReportData, fmt_number
+from agentctl.reports.history import history_charts
 from agentctl.reports.redact import scrub_mapping, scrub_text
 
 MAX_TEXT = 4000
@@ -246,6 +247,7 @@ def render_html(data: ReportData) -> str:
         data=data, fmt=fmt_number, css=Markup(css), script=Markup(script), script_hash=script_hash,
         rate_charts=charts.rate_charts(data), cost_chart=charts.cost_chart(data),
         latency_chart=charts.latency_chart(data), tag_chart=charts.tag_chart(data), color=charts.color,
+        history_charts=history_charts(data),
         table=side_by_side(data), changed=[(index[id(c)], c) for c in changed[:MAX_CHANGED_LISTED]],
         changed_total=len(changed), regressed_total=sum(c.change == "regressed" for c in changed), provenance=_provenance(data), candidate_rows=_candidate_rows(data),
         blob=Markup(json_for_script(case_rows)), details=gzip_base64(details),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from agentctl.reports.data import ReportData, fmt_number
+from agentctl.reports.history import history_line
 from agentctl.reports.html import side_by_side
 from agentctl.reports.redact import scrub_text
 
@@ -45,6 +46,9 @@ def render_markdown(data: ReportData, *, max_cases: int = 10) -> str:
     if data.run.get("status") not in (None, "finished"):
         facts.append(f"run **{md(data.run['status'])}**")
     lines += [" · ".join(facts), ""]
+    trend = history_line(data)
+    if trend:
+        lines += [md(trend), ""]
 
     if data.gates:
         failed = len(data.failed_gates)

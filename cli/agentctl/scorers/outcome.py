@@ -119,6 +119,7 @@ def score_outcome(case: Case, trajectory: Trajectory, suite: Suite, catalog: Too
 
     violations = trajectory.policy_violations
     reasons += [f"policy violation: {s.policy}" for s in violations]
+    reasons += [note for s in tool_steps if s.policy is None for note in s.policy_notes]
 
     answer_ok = True
     answer_reasons: list[str] = []

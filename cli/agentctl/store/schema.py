@@ -212,4 +212,6 @@ ADDED_COLUMNS: list[tuple[str, str, str]] = [
     ("results", "unverifiable", "BOOLEAN"),  # a tool call nothing could answer (divergence)
     ("results", "state_diff", "JSON"),       # [{path, old, new}] from the initial to the final state
     ("results", "state_hash", "VARCHAR"),    # identifies the final state of the case's world
+    ("steps", "policy_notes", "VARCHAR[]"),           # Cedar evaluation errors of an allowed call
+    ("eval_runs", "shard", "VARCHAR"),                # I/N of a sharded run (eval merge checks them)
 ]

@@ -578,6 +578,7 @@ def _step_rows(r: RunResult, t: Trajectory) -> list[dict[str, Any]]:
             "completion_tokens": s.completion_tokens, "cost_usd": s.cost_usd, "latency_s": s.latency_s,
             "cached": s.cached, "attempts": s.attempts if s.kind in ("model", "user") else None,
             "answered_by": s.answered_by, "traceback": s.traceback, "env_output": s.env_output,
+            "policy_notes": list(s.policy_notes) or None,
         })
     return rows
 

@@ -190,6 +190,16 @@ def test_an_unanswerable_call_makes_the_run_unverifiable(tmp_path: Path, fake_op
     assert metric["value"] == 0.5 and 0 < metric["ci_low"] < 0.5 < metric["ci_high"] < 1
 
 
+def test_a_write_the_environment_declines_and_nothing_answers_is_a_divergence(
+    tmp_path: Path, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script(turns(tool_calls(("notify", {"text": "hi"})), text("Sent.")))
+    db, _ = _run(tmp_path, fake_openai, [_case("declined", "Notify Ada.")])
+    (step,) = _tool_steps(db, "declined")
+    assert (step["output"], step["answered_by"], step["divergence"]) == ('{"ok": true}', "none", True)
+    assert _result(db, "declined")["unverifiable"] is True
+
+
 def test_replay_re_executes_and_flags_a_recorded_output_the_environment_contradicts(
     tmp_path: Path, fake_openai: FakeOpenAI
 ) -> None:

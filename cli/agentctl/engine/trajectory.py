@@ -69,8 +69,9 @@ class Step:
     """A read call nothing could answer (the candidate left the recorded path)."""
     answered_by: AnsweredBy | None = None
     """Who answered a carried-out tool call: ``environment``, ``fixture``, ``recording``, or
-    ``none`` (nothing could: a divergence, or a write acknowledged with ``{"ok": true}``).
-    ``None`` for calls not carried out (refused, invalid) and for the hand-off."""
+    ``none`` (nothing could: a divergence, or a write acknowledged with ``{"ok": true}``, itself
+    a divergence when the run has an environment). ``None`` for calls not carried out
+    (refused, invalid) and for the hand-off."""
     traceback: str | None = None
     """The environment raised: its traceback (the model was answered ``Error: <message>``)."""
     env_output: str | None = None

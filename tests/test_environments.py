@@ -291,6 +291,7 @@ def test_reports_show_unverifiable_runs_and_the_state_diff(tmp_path: Path, fake_
     packed = re.search(r'id="report-details" data-encoding="gzip\+base64">(.*?)</script>', page, re.S)[1]
     details = json.loads(gzip.decompress(base64.b64decode(packed)))
     by_case = {row[0]: details[i] for i, row in enumerate(blob["cases"])}
+    assert by_case["write"]["diff"] is None  # judged by state: no write-action diff to contradict it
     (run,) = by_case["write"]["runs"]
     assert run["state_diff"] == [{"path": "accounts.acc_1.plan", "old": '"free"', "new": '"pro"'}]
     assert [s.get("answered_by") for s in run["steps"] if s["kind"] == "tool"] == ["environment"]

@@ -225,7 +225,7 @@ class AgentLoop:
         recorded = answerer.answer(call.name, call.arguments)
         if recorded is not None:
             step.output, step.error = recorded.output, recorded.error
-            step.answered_by, step.traceback = recorded.source, recorded.traceback  # type: ignore[assignment]
+            step.answered_by, step.traceback = recorded.source, recorded.traceback
         elif tool.effect == "write":
             step.output = OK_ANSWER  # a side effect, never executed: the agent is told it worked
             step.answered_by = "none"

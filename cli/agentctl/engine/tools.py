@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agentctl.datasets.models import Case, Dataset, RecordedRun, ToolCatalog
+from agentctl.engine.trajectory import AnsweredBy
 from agentctl.normalize import canonical, parse_arguments
 
 if TYPE_CHECKING:
@@ -206,7 +207,7 @@ class ToolAnswer:
 
     output: str
     error: bool
-    source: str
+    source: AnsweredBy
     """``environment``, ``fixture`` or ``recording``."""
     traceback: str | None = None
     """The environment raised (``output`` is ``Error: <message>``)."""

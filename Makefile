@@ -40,6 +40,7 @@ test: dev
 lint: dev
 	$(BIN)/ruff check cli tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/python tests/bench/bench_cli.py

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from agentctl.config.models import Suite
+from agentctl.core.trajectory import Trajectory
 from agentctl.datasets.models import Case, Dataset, RecordedRun, Tool, ToolCatalog
-from agentctl.engine.trajectory import Trajectory
 from agentctl.providers.base import CompleteFn, ModelReply, ModelRequest, ProviderSettings, make_provider
 from fake_openai import FakeOpenAI, drop, error, malformed, per_case, text, tool_calls, turns
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from agentctl.errors import EXIT_CANNOT_RUN
+from agentctl.core.errors import EXIT_CANNOT_RUN
 from agentctl.runner import RunOptions, run_suite
 from fake_openai import FakeOpenAI, tool_calls
 from test_faults_support import CALL_USD, FaultSchedule, write_suite

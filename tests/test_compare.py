@@ -7,7 +7,7 @@ import json
 import duckdb
 import pytest
 
-from agentctl.errors import InputError
+from agentctl.core.errors import InputError
 from agentctl.metrics.compare import compare_candidates, compare_runs, comparison_rows, pair_runs
 from agentctl.store.schema import TABLES
 from test_metrics_stats import mcnemar_by_hand

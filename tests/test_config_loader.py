@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from agentctl.config import SuiteCheck, load_suite, load_suite_and_dataset, validate_suite
-from agentctl.config.yamlpos import parse_yaml
-from agentctl.errors import InputError, Problem, ValidationFailed
+from agentctl.core.errors import InputError, Problem, ValidationFailed
+from agentctl.core.yamlpos import parse_yaml
 
 BAD_SUITES = Path(__file__).parent / "data" / "bad_suites"
 GOOD = BAD_SUITES / "good.yaml"

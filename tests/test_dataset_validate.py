@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from agentctl.core.errors import Problem, ValidationFailed
 from agentctl.datasets import dataset_hash, load_dataset, validate_dataset_dir
-from agentctl.errors import Problem, ValidationFailed
 
 TOOLS = """\
 - name: get_ticket

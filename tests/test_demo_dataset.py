@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from agentctl.config.models import Suite
+from agentctl.core.normalize import MATCHER_OPERATORS, canonical, is_matcher, parse_arguments
 from agentctl.datasets.models import Case, RecordedRun, Tool, ToolCatalog
-from agentctl.normalize import MATCHER_OPERATORS, canonical, is_matcher, parse_arguments
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASET = ROOT / "datasets" / "support-triage"

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from agentctl.errors import EXIT_CANNOT_RUN
+from agentctl.core.errors import EXIT_CANNOT_RUN
 from agentctl.runner import RunOptions, run_suite
 from fake_openai import FakeOpenAI, Reply, drop, error, malformed, text
 from test_faults_support import API_KEY, FaultSchedule, result_rows, write_suite

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from agentctl.config.models import Suite
+from agentctl.core.values import GateResult
 from agentctl.metrics.compute import compute_metrics
 from agentctl.metrics.gates import evaluate_gates, gates_passed
-from agentctl.metrics.types import GateResult
 from test_metrics_stats import mcnemar_by_hand, wilson_closed, z_of
 from test_metrics_support import run
 

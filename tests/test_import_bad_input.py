@@ -8,8 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from agentctl.commands.dataset import dataset_app
+from agentctl.core.errors import InputError
 from agentctl.datasets.importers import import_traces
-from agentctl.errors import InputError
 from test_import_support import TRACES, runs_of
 
 runner = CliRunner()

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from agentctl.scorers.matchers import (
+from agentctl.core.matchers import (
     match_args,
     match_subset,
     match_value,

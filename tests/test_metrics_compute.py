@@ -8,10 +8,10 @@ import time
 import numpy as np
 import pytest
 
+from agentctl.core.metric_names import RATE_METRICS, VALUE_METRICS
+from agentctl.core.results import ScoreResult
 from agentctl.metrics.compute import compute_metrics, metric_index
 from agentctl.metrics.intervals import wilson
-from agentctl.metrics.names import RATE_METRICS, VALUE_METRICS
-from agentctl.results import ScoreResult
 from test_metrics_stats import wilson_closed
 from test_metrics_support import run
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentctl.results import RunResult, ScoreResult
+from agentctl.core.results import RunResult, ScoreResult
 
 
 def run(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from agentctl.config.models import AgentConfig, CandidateSpec, Suite
+from agentctl.core.results import Verdict
+from agentctl.core.trajectory import Step, Trajectory
 from agentctl.datasets.models import AnswerCheck, Case, ToolCatalog
-from agentctl.engine.trajectory import Step, Trajectory
-from agentctl.results import Verdict
 from agentctl.scorers.answer import check_answer
 from agentctl.scorers.outcome import pair_writes, score_outcome
 

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agentctl.commands.dataset import dataset_app
+from agentctl.core.errors import InputError
 from agentctl.datasets.redact import (
     BUILTIN_PATTERNS,
     KEY_ENV,
@@ -21,7 +22,6 @@ from agentctl.datasets.redact import (
     parse_extra_patterns,
     redactor_for,
 )
-from agentctl.errors import InputError
 from test_import_support import TRACES
 
 PLANTED = ["jane.doe@example.com", "4111 1111 1111 1111", "4111111111111111", "sk-proj-Ab12Cd34Ef56Gh78Ij90Kl12Mn34",

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from agentctl.config.models import Suite
+from agentctl.core.trajectory import Trajectory
 from agentctl.datasets.models import Case, Dataset, RecordedRun, Tool, ToolCatalog
-from agentctl.engine.trajectory import Trajectory
 from agentctl.providers.base import ProviderSettings, make_provider
 from agentctl.providers.replay import ReplayProvider
 
@@ -195,9 +195,11 @@ def test_policy_flags_recorded_calls_in_order() -> None:
     assert traj.status == "completed"  # production did finish; the verdict judges the violations
 
 
-def test_unknown_tool_has_unknown_effect() -> None:
+def test_unknown_tool_has_unknown_effect_and_counts_as_a_write() -> None:
+    # Deliberate change (issue 10): a tool nobody declared is a write side effect everywhere,
+    # as outcome scoring always treated it; the trajectory used to leave it out.
     traj = replay([USER, assistant(call("a", "delete_everything", {})), tool_msg("a", "done"), assistant(content="ok")])
-    assert traj.tool_steps[0].effect == "unknown" and traj.writes == []
+    assert traj.tool_steps[0].effect == "unknown" and traj.writes == [traj.tool_steps[0]]
 
 
 def test_repeat_i_replays_the_ith_recording_with_the_label() -> None:

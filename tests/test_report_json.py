@@ -9,7 +9,7 @@ import duckdb
 import jsonschema
 import pytest
 
-from agentctl.errors import InputError
+from agentctl.core.errors import InputError
 from agentctl.reports import REPORT_SCHEMA, load_report_data, render, render_json
 from test_report_store import CANARY, RUN_ID, XSS_CASE, XSS_TAG, build_known_run
 

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from agentctl.errors import InputError
+from agentctl.core.errors import InputError
 from agentctl.reports import load_report_data
 from agentctl.store.schema import TABLES
 

@@ -97,7 +97,7 @@ def test_sigint_exits_130_keeping_finished_runs(tmp_path: Path, fake_openai: Fak
 
 
 def test_a_second_writer_waits_then_fails_clearly(tmp_path: Path) -> None:
-    from agentctl.errors import StoreLocked
+    from agentctl.core.errors import StoreLocked
     from agentctl.store.store import Store
 
     db = tmp_path / "x.duckdb"

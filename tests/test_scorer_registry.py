@@ -15,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from agentctl.config.models import ScorerSpec
+from agentctl.config.scorer_registry import ScorerRegistry
 from agentctl.scorers import deepeval_scorers, ragas_scorers
-from agentctl.scorers.registry import ScorerRegistry
 from fake_openai import FakeOpenAI
 from test_scorers_deepeval import scripted_judge
 
@@ -200,7 +200,7 @@ sys.addaudithook(lambda event, args: connections.append(repr(args[1])) if event 
 sys.path.insert(0, sys.argv[2])
 from test_scorers_deepeval import REFUND, make_ctx, refund_run
 from agentctl.config.models import ScorerSpec
-from agentctl.scorers.registry import ScorerRegistry
+from agentctl.config.scorer_registry import ScorerRegistry
 judge = {"judge": "openai/fake-judge", "judge_params": {"api_base": sys.argv[1], "api_key": "sk-test"}}
 ctx = make_ctx(refund_run(REFUND), context_tools=["get_ticket"], metadata={"reference": "done"})
 errors = []

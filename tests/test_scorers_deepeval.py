@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from agentctl.config.models import ScorerSpec, Suite
+from agentctl.config.scorer_registry import ScorerRegistry
+from agentctl.core.results import ScoreResult, Verdict
+from agentctl.core.trajectory import Step, Trajectory
 from agentctl.datasets.models import Case, Dataset
-from agentctl.engine.trajectory import Step, Trajectory
-from agentctl.results import ScoreResult, Verdict
 from agentctl.scorers.base import ScoringContext
 from agentctl.scorers.judge import JSON_INSTRUCTION
-from agentctl.scorers.registry import ScorerRegistry
 from fake_openai import FakeOpenAI, error, text
 
 # --- building runs (also used by test_scorers_ragas.py) --------------------------------------

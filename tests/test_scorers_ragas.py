@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from agentctl.config.models import ScorerSpec
-from agentctl.errors import MissingExtra
+from agentctl.config.scorer_registry import ScorerRegistry
+from agentctl.core.errors import MissingExtra
 from agentctl.scorers.judge import JSON_INSTRUCTION
-from agentctl.scorers.registry import ScorerRegistry
 from fake_openai import FakeOpenAI, text
 from test_scorers_deepeval import (
     REFUND,

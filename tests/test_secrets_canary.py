@@ -63,8 +63,8 @@ def test_litellm_debug_logs_are_redacted() -> None:
     import io
     import logging
 
+    from agentctl.core.secrets import remember_secrets
     from agentctl.providers.litellm_setup import import_litellm
-    from agentctl.secrets import remember_secrets
 
     import_litellm()
     remember_secrets([CANARY])

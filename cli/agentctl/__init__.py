@@ -2,34 +2,65 @@
 
 Library use::
 
-    from agentctl import run_suite, load_suite, Store
+    from agentctl import run_suite, Store
     outcome = run_suite("evalsuites/support-triage.yaml", db="agentctl.duckdb")
     print(outcome.exit_code, [g.detail for g in outcome.gates if not g.passed])
 
-Everything heavy is imported on first use, so ``import agentctl`` stays cheap.
+    # in a notebook or an async service, on the running event loop:
+    outcome = await run_suite_async(suite, db=Store("agentctl.duckdb"))
+
+Every entry point that reads or writes results takes one handle: a :class:`Store`, or a
+path that becomes one. Everything heavy is imported on first use, so ``import agentctl``
+stays cheap (the names below load their modules when first asked for; this is for start-up
+time only, the package has no import cycle: see ``[tool.importlinter]`` in pyproject.toml).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from agentctl.core.version import __version__
 
-__all__ = ["EvalOutcome", "RunOptions", "Store", "__version__", "load_dataset", "load_suite", "run_suite"]
+__all__ = [
+    "EvalOutcome",
+    "RunOptions",
+    "Store",
+    "Suite",
+    "__version__",
+    "check_suite",
+    "compare_stored",
+    "gate_stored_run",
+    "load_dataset",
+    "load_suite",
+    "run_suite",
+    "run_suite_async",
+    "write_reports",
+]
 
 if TYPE_CHECKING:
-    from agentctl.config.loader import load_suite
+    from agentctl.comparison import compare_stored
+    from agentctl.config.loader import check_suite, load_suite
+    from agentctl.config.models import Suite
     from agentctl.datasets.loader import load_dataset
-    from agentctl.runner import EvalOutcome, RunOptions, run_suite
+    from agentctl.measure import gate_stored_run
+    from agentctl.outcome import EvalOutcome, RunOptions
+    from agentctl.reports import write_reports
+    from agentctl.runner import run_suite, run_suite_async
     from agentctl.store.store import Store
 
 _LAZY = {
     "run_suite": "agentctl.runner",
-    "RunOptions": "agentctl.runner",
-    "EvalOutcome": "agentctl.runner",
+    "run_suite_async": "agentctl.runner",
+    "RunOptions": "agentctl.outcome",
+    "EvalOutcome": "agentctl.outcome",
+    "Suite": "agentctl.config.models",
+    "check_suite": "agentctl.config.loader",
     "load_suite": "agentctl.config.loader",
     "load_dataset": "agentctl.datasets.loader",
     "Store": "agentctl.store.store",
+    "gate_stored_run": "agentctl.measure",
+    "compare_stored": "agentctl.comparison",
+    "write_reports": "agentctl.reports",
 }
 
 

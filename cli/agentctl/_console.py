@@ -13,10 +13,10 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from agentctl.errors import Problem
-    from agentctl.metrics.types import GateResult, MetricValue
+    from agentctl.core.errors import Problem
+    from agentctl.core.results import RunResult
+    from agentctl.core.values import GateResult, MetricValue
     from agentctl.plan import Plan
-    from agentctl.results import RunResult
     from agentctl.runner import EvalOutcome
 
 console = Console()

@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
-from agentctl import __version__
 from agentctl.commands.dataset import dataset_app
 from agentctl.commands.eval import eval_app
 from agentctl.commands.suite import suite_app
+from agentctl.core.version import __version__
 
 app = typer.Typer(
     name="agentctl",

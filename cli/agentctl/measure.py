@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.config.models import Suite
-from agentctl.errors import EXIT_GATE_FAILED, EXIT_OK, InputError
+from agentctl.core.errors import EXIT_GATE_FAILED, EXIT_OK, InputError
 from agentctl.outcome import EvalOutcome
-from agentctl.store.store import Store
+from agentctl.store.store import Store, StoreHandle, open_store
 
 if TYPE_CHECKING:
+    from agentctl.core.results import RunResult
+    from agentctl.core.values import GateResult, MetricValue
     from agentctl.metrics.compare import Comparison
-    from agentctl.metrics.types import GateResult, MetricValue
-    from agentctl.results import RunResult
 
 
 @dataclass
@@ -57,13 +57,14 @@ def gate_exit_code(gates: list[GateResult]) -> int:
     return EXIT_OK if all(g.passed for g in gates) else EXIT_GATE_FAILED
 
 
-def gate_stored_run(db: str | Path, run_id: str) -> EvalOutcome:
-    """Re-evaluate a stored run's gates from its stored results (no model is called)."""
-    store = Store(db)
-    try:
+def gate_stored_run(db: StoreHandle, run_id: str) -> EvalOutcome:
+    """Re-evaluate a stored run's gates from its stored results (no model is called).
+
+    ``db`` is a :class:`Store` or a path."""
+    with open_store(db) as store:
         row = store.get_run(run_id)
         if row is None:
-            raise InputError(f"no run {run_id!r} in {db}")
+            raise InputError(f"no run {run_id!r} in {store.path}")
         config = dict(row["suite_config"] or {})
         source = config.pop("_source", None)
         suite = Suite.model_validate(config)
@@ -73,5 +74,3 @@ def gate_stored_run(db: str | Path, run_id: str) -> EvalOutcome:
         code = gate_exit_code(m.gates)
         return EvalOutcome(row["run_id"], suite, m.results, m.metrics, m.gates, code, row["status"],
                            planned=row.get("planned_runs") or len(m.results), comparisons=m.comparisons)
-    finally:
-        store.close()

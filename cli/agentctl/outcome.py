@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from agentctl.config.models import Suite
+    from agentctl.core.results import RunResult
+    from agentctl.core.values import GateResult, MetricValue
     from agentctl.metrics.compare import Comparison
-    from agentctl.metrics.types import GateResult, MetricValue
     from agentctl.plan import Plan
-    from agentctl.results import RunResult
 
 DEFAULT_CONCURRENCY = 8
 

@@ -6,8 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 
 from agentctl.config.models import CandidateSpec, Suite
+from agentctl.core.errors import InputError
 from agentctl.datasets.models import Case, Dataset, RecordedRun
-from agentctl.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,8 @@ def select_candidates(suite: Suite, wanted: list[str]) -> list[CandidateSpec]:
         if spec is None:
             if ":" not in item and "/" not in item:
                 names = ", ".join(c.name for c in suite.candidates)
-                raise InputError(f"--candidate {item!r} is neither a candidate of the suite ({names}) "
-                                 "nor a model string such as 'openai/gpt-4o-mini'")
+                raise InputError(f"{item!r} is neither a candidate of the suite ({names}) "
+                                 "nor a model string such as 'openai/gpt-4o-mini'", key="candidate")
             spec = CandidateSpec(name=item, model=item)
         if spec.name not in {c.name for c in chosen}:
             chosen.append(spec)
@@ -68,9 +68,9 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     try:
         i, n = (int(x) for x in text.split("/", 1))
     except ValueError:
-        raise InputError(f"--shard {text!r}: expected I/N, e.g. 1/4") from None
+        raise InputError(f"{text!r}: expected I/N, e.g. 1/4", key="shard") from None
     if not (n >= 1 and 1 <= i <= n):
-        raise InputError(f"--shard {text!r}: I must be between 1 and N")
+        raise InputError(f"{text!r}: I must be between 1 and N", key="shard")
     return i, n
 
 

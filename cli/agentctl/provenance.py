@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from agentctl.config.models import CandidateSpec, Suite
-from agentctl.secrets import scrub_params
+from agentctl.core.secrets import scrub_params
 
 
 def new_run_id() -> str:

@@ -11,26 +11,29 @@ import asyncio
 import json
 import signal
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentctl import __version__
 from agentctl.config.models import Suite
+from agentctl.core.errors import EXIT_CANNOT_RUN, EXIT_INTERRUPTED, EXIT_OK, InputError, RunError
+from agentctl.core.results import RunResult, ScoreResult, Verdict
+from agentctl.core.secrets import redact_text
+from agentctl.core.trajectory import Trajectory
+from agentctl.core.version import __version__
 from agentctl.datasets.models import Case, Dataset
-from agentctl.engine.trajectory import Trajectory
-from agentctl.errors import EXIT_CANNOT_RUN, EXIT_INTERRUPTED, EXIT_OK, InputError, RunError
+from agentctl.execution import provider_settings, share_calls_with_judges, total_limit
 from agentctl.measure import finalize, gate_exit_code, gate_stored_run
 from agentctl.outcome import DEFAULT_CONCURRENCY, EvalOutcome, Progress, RunOptions, SilentProgress
 from agentctl.plan import Plan, PlannedRun, make_plan, parse_shard, select_candidates
 from agentctl.provenance import candidate_record, git_commit, new_run_id, suite_config
-from agentctl.providers.execution import provider_settings, share_calls_with_judges, total_limit
-from agentctl.results import RunResult, ScoreResult, Verdict
 from agentctl.scorers.base import Scorer, ScoringContext
-from agentctl.secrets import redact_text
-from agentctl.store.store import Store
+from agentctl.store.store import DEFAULT_DB, Store, StoreHandle, open_store
 
 if TYPE_CHECKING:
-    from agentctl.providers.resilience import CallStats
+    from agentctl.providers.base import Provider
+    from agentctl.providers.budget import SpendTracker
+    from agentctl.providers.resilience import Breakers, CallStats
 
 
 def build_result(
@@ -71,16 +74,23 @@ def build_result(
     )
 
 
-async def _run_all(
-    run_id: str, plan: PlannedRunList, suite: Suite, dataset: Dataset, store: Store, options: RunOptions,
-    progress: Progress, stats: CallStats,
-) -> tuple[int, str | None]:
-    """Carry out the planned runs; returns (runs not run, why)."""
+@dataclass
+class _Prepared:
+    """What a run needs, built (and so checked) before anything is written to the store."""
+
+    providers: dict[str, Provider]
+    scorers: list[Scorer]
+    required: set[str]
+    tracker: SpendTracker
+    breakers: Breakers
+
+
+def _prepare(plan: PlannedRunList, suite: Suite, dataset: Dataset, store: Store, options: RunOptions,
+             stats: CallStats) -> _Prepared:
+    """Providers and scorers of the run: an unknown scheme, a missing extra or a broken plugin
+    fails here, before the run is recorded."""
+    from agentctl.config.scorer_registry import registry
     from agentctl.providers.base import make_provider
-    from agentctl.providers.budget import BudgetExhausted
-    from agentctl.providers.resilience import CallsStopped
-    from agentctl.scorers.outcome import score_outcome
-    from agentctl.scorers.registry import registry
 
     settings, tracker, breakers = provider_settings(suite, options, store, stats)
     providers = {c.name: make_provider(c, suite, dataset, settings=settings)
@@ -88,6 +98,23 @@ async def _run_all(
     scorers: list[Scorer] = [registry.create(spec) for spec in suite.scorers]
     share_calls_with_judges(scorers, settings, tracker)
     required = {s.name for s in suite.scorers if s.required}
+    return _Prepared(providers, scorers, required, tracker, breakers)
+
+
+async def _run_all(
+    run_id: str, plan: PlannedRunList, suite: Suite, dataset: Dataset, store: Store, prepared: _Prepared,
+    options: RunOptions, progress: Progress, handle_signals: bool,
+) -> tuple[int, str | None]:
+    """Carry out the planned runs; returns (runs not run, why).
+
+    With ``handle_signals`` (only on a loop agentctl owns), SIGINT and SIGTERM stop the run
+    gracefully; on a caller's loop its own handlers stay in place."""
+    from agentctl.providers.budget import BudgetExhausted
+    from agentctl.providers.resilience import CallsStopped
+    from agentctl.scorers.outcome import score_outcome
+
+    providers, scorers, required = prepared.providers, prepared.scorers, prepared.required
+    tracker, breakers = prepared.tracker, prepared.breakers
 
     queue: asyncio.Queue[tuple[RunResult, Trajectory] | None] = asyncio.Queue()
     semaphore = asyncio.Semaphore(max(1, options.concurrency))
@@ -161,7 +188,7 @@ async def _run_all(
         runs_task.cancel()
 
     handled = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM) if handle_signals else ():
         try:
             loop.add_signal_handler(sig, on_signal)
             handled.append(sig)
@@ -204,39 +231,76 @@ PlannedRunList = list[PlannedRun]
 def run_suite(
     suite: Suite | str | Path,
     *,
-    db: str | Path = "agentctl.duckdb",
+    db: StoreHandle = DEFAULT_DB,
     options: RunOptions | None = None,
     progress: Progress | None = None,
     on_plan: Callable[[Plan, str], None] | None = None,
 ) -> EvalOutcome:
-    """Run an evaluation end to end and return its outcome (exit code included).
+    """Run an evaluation end to end and return its outcome (exit code included): the sync face
+    of :func:`run_suite_async`.
 
-    Raises :class:`~agentctl.errors.InputError` for bad input (exit 2) and
-    :class:`~agentctl.errors.RunError` when the run cannot be carried out (exit 3).
+    Called where an event loop is already running (a notebook, an async service), the run is
+    carried out on a worker thread with its own loop; ``await run_suite_async(...)`` there instead
+    to share the caller's loop. Raises like :func:`run_suite_async`.
     """
-    from agentctl.config.loader import load_suite_and_dataset
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_run_suite(suite, db, options, progress, on_plan, handle_signals=True))
+    import concurrent.futures
+
+    work = _run_suite(suite, db, options, progress, on_plan, handle_signals=False)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentctl-run") as pool:
+        return pool.submit(asyncio.run, work).result()
+
+
+async def run_suite_async(
+    suite: Suite | str | Path,
+    *,
+    db: StoreHandle = DEFAULT_DB,
+    options: RunOptions | None = None,
+    progress: Progress | None = None,
+    on_plan: Callable[[Plan, str], None] | None = None,
+) -> EvalOutcome:
+    """Run an evaluation end to end on the running event loop and return its outcome.
+
+    ``suite`` is a suite file or a :class:`Suite` (checked exactly like a file: an unknown
+    baseline, scorer or recording label is an error); ``db`` a :class:`Store` or a path.
+    Everything is checked (suite, dataset, selection, providers, scorers, ``--resume``) before
+    the run is recorded, so bad input leaves nothing in the store.
+
+    Raises :class:`~agentctl.core.errors.InputError` for bad input (exit 2) and
+    :class:`~agentctl.core.errors.RunError` when the run cannot be carried out (exit 3).
+    """
+    return await _run_suite(suite, db, options, progress, on_plan, handle_signals=False)
+
+
+async def _run_suite(
+    suite: Suite | str | Path, db: StoreHandle, options: RunOptions | None, progress: Progress | None,
+    on_plan: Callable[[Plan, str], None] | None, *, handle_signals: bool,
+) -> EvalOutcome:
+    from agentctl.config.loader import check_or_raise, check_suite, load_suite_and_dataset
     from agentctl.datasets.loader import dataset_hash
 
     options = options or RunOptions()
     progress = progress or SilentProgress()
-    if not isinstance(suite, Suite):
-        suite, dataset, warnings = load_suite_and_dataset(Path(suite))
-    else:
-        from agentctl.datasets.loader import load_dataset
-
-        dataset, warnings = load_dataset(suite.dataset_dir()), []
-    notes = [str(w) for w in warnings]
     from agentctl.environments import load_environment
 
-    load_environment(suite, dataset)  # runs user code: here, before the event loop starts
+    # Checking imports the dataset's environment.py (user code) and reads files: off the loop.
+    if isinstance(suite, Suite):
+        suite, dataset, warnings = check_or_raise(await asyncio.to_thread(check_suite, suite))
+    else:
+        suite, dataset, warnings = await asyncio.to_thread(load_suite_and_dataset, Path(suite))
+    await asyncio.to_thread(load_environment, suite, dataset)  # loaded once; a no-op after the check
+    notes = [str(w) for w in warnings]
     if options.concurrency < 1:
-        raise InputError("--concurrency must be at least 1")
+        raise InputError("concurrency must be at least 1", key="concurrency")
     candidates = select_candidates(suite, options.candidates)
     plan = make_plan(suite, dataset, candidates, repeats=options.repeats, tags=options.tags or None,
                      limit=options.limit, shard=parse_shard(options.shard))
     notes += plan.notes
     if not plan.runs:
-        raise InputError("nothing to run: no case matches the selection (check --tag, --limit, --shard)")
+        raise InputError("nothing to run: no case matches the selection (check the tags, limit and shard)")
 
     if options.dry_run:
         from agentctl.plan import estimate_plan
@@ -249,21 +313,25 @@ def run_suite(
 
     stats = CallStats()
 
-    store = Store(db)
-    try:
+    with open_store(db) as store:
+        done: set[tuple[str, str, int]] = set()
         if options.resume:
             row = store.get_run(options.resume)
             if row is None:
-                raise InputError(f"--resume {options.resume}: no such run in {db}")
+                raise InputError(f"{options.resume}: no such run in {store.path}", key="resume")
             if row["suite"] != suite.name:
-                raise InputError(f"--resume {options.resume}: that run is of suite '{row['suite']}', "
-                                 f"not '{suite.name}'")
+                raise InputError(f"{options.resume}: that run is of suite '{row['suite']}', "
+                                 f"not '{suite.name}'", key="resume")
             run_id = row["run_id"]
-            store.reopen_run(run_id)
             done = store.completed_keys(run_id)
         else:
             run_id = new_run_id()
-            done = set()
+        todo = [r for r in plan.runs if r.key not in done]
+        prepared = _prepare(todo, suite, dataset, store, options, stats)
+        # Everything is checked: from here on the run is recorded.
+        if options.resume:
+            store.reopen_run(run_id)
+        else:
             store.begin_run({
                 "run_id": run_id, "suite": suite.name, "suite_path": str(suite.source or ""),
                 "suite_config": suite_config(suite), "dataset_path": str(dataset.path),
@@ -278,14 +346,14 @@ def run_suite(
              "expected": c.expected.model_dump_json(exclude_none=True), "review": c.review}
             for c in plan.cases
         ])
-        todo = [r for r in plan.runs if r.key not in done]
         if on_plan:
             on_plan(plan, run_id)
         progress.start(len(plan.runs), len(plan.runs) - len(todo))
         status, message, not_run = "finished", None, 0
         try:
-            not_run, message = asyncio.run(_run_all(run_id, todo, suite, dataset, store, options, progress, stats))
-        except KeyboardInterrupt:
+            not_run, message = await _run_all(run_id, todo, suite, dataset, store, prepared, options, progress,
+                                            handle_signals)
+        except (KeyboardInterrupt, asyncio.CancelledError):
             progress.stop()
             store.finish_run(run_id, status="interrupted", exit_code=EXIT_INTERRUPTED,
                              message="interrupted; resume with --resume " + run_id)
@@ -295,6 +363,12 @@ def run_suite(
                                message=f"interrupted after {len(results)} of {len(plan.runs)} runs; "
                                        f"resume with: agentctl eval run {suite.source or ''} --resume {run_id}",
                                notes=notes, plan=plan, call_stats=stats)
+        except BaseException as exc:
+            # A bug or a failing store: the run is not left 'running'.
+            progress.stop()
+            store.finish_run(run_id, status="aborted", exit_code=EXIT_CANNOT_RUN,
+                             message=redact_text(f"{type(exc).__name__}: {exc}"))
+            raise
         progress.stop()
         if stats.calls:
             notes.append(stats.summary())
@@ -311,8 +385,6 @@ def run_suite(
         return EvalOutcome(run_id, suite, results, metrics, gates, exit_code, status, planned=len(plan.runs),
                            not_run=not_run, message=message, notes=notes, plan=plan, call_stats=stats,
                            comparisons=m.comparisons)
-    finally:
-        store.close()
 
 
 def _is_replay(suite: Suite, candidate: str) -> bool:
@@ -322,5 +394,5 @@ def _is_replay(suite: Suite, candidate: str) -> bool:
 
 __all__ = [
     "DEFAULT_CONCURRENCY", "EvalOutcome", "total_limit", "Progress", "RunError", "RunOptions", "SilentProgress", "finalize", "gate_stored_run",
-    "run_suite", "share_calls_with_judges",
+    "run_suite", "run_suite_async", "share_calls_with_judges",
 ]

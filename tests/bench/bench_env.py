@@ -60,8 +60,8 @@ def per_call(repeats: int) -> None:
             answerer.answer("get_ticket", {"ticket_id": ticket})
         return (time.perf_counter() - start) / n
 
+    from agentctl.core.trajectory import ToolCall
     from agentctl.engine.loop import AgentLoop
-    from agentctl.engine.trajectory import ToolCall
     from agentctl.providers.base import ProviderSettings
 
     async def never(request: object) -> object:  # the loop's model is not called here

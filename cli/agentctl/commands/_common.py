@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from agentctl.errors import EXIT_INTERRUPTED, AgentctlError, ValidationFailed
+from agentctl.core.errors import EXIT_INTERRUPTED, AgentctlError, Problem, ValidationFailed
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,6 +24,20 @@ DbOption = Annotated[
 
 def db_path(db: Path | None) -> Path:
     return db or Path(os.environ.get("AGENTCTL_DB") or "agentctl.duckdb")
+
+
+OPTION_FLAGS = {
+    "candidate": "--candidate", "baseline": "--baseline", "shard": "--shard", "resume": "--resume",
+    "concurrency": "--concurrency", "tag": "--tag", "limit": "--limit", "repeats": "--repeats",
+}
+"""Library argument names (an error's ``key``) -> the command-line flags that set them."""
+
+
+def as_flag(problem: Problem) -> Problem:
+    """A library problem about an argument, told in the CLI's words: ``--candidate: ...``."""
+    if problem.path is None and problem.key in OPTION_FLAGS:
+        return dataclasses.replace(problem, key=OPTION_FLAGS[problem.key])
+    return problem
 
 
 def reports_errors(func: F) -> F:
@@ -41,9 +56,9 @@ def reports_errors(func: F) -> F:
             raise typer.Exit(exc.exit_code) from None
         except AgentctlError as exc:
             from agentctl import _console
-            from agentctl.secrets import redact_text
+            from agentctl.core.secrets import redact_text
 
-            _console.print_error(redact_text(str(exc)))
+            _console.print_error(redact_text(str(as_flag(exc.problem))))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             raise typer.Exit(EXIT_INTERRUPTED) from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -61,15 +60,13 @@ def run(
 
 def _write_reports(db: Path, run_id: str, report_dir: Path, junit: Path | None) -> None:
     from agentctl import _console
-    from agentctl.reports import write_reports
+    from agentctl.reports import append_step_summary, write_reports
     from agentctl.store.store import Store
 
     with Store(db, read_only=True) as store:
-        paths = write_reports(store.con, run_id, report_dir=report_dir, junit_path=junit)
-        summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        if summary and "md" in paths:
-            with open(summary, "a", encoding="utf-8") as fh:
-                fh.write(paths["md"].read_text(encoding="utf-8") + "\n")
+        paths = write_reports(store, run_id, report_dir=report_dir, junit_path=junit)
+    if "md" in paths:
+        append_step_summary(paths["md"].read_text(encoding="utf-8"))
     for kind, path in paths.items():
         _console.err_console.print(f"{kind} report: {path}")
 
@@ -102,7 +99,7 @@ def show(
     Example: agentctl eval show ev-20261121-101500-ab12cd
     """
     from agentctl import _console
-    from agentctl.errors import InputError
+    from agentctl.core.errors import InputError
     from agentctl.store.store import Store
 
     with Store(db_path(db), read_only=True) as store:
@@ -148,19 +145,16 @@ def report(
     import sys
 
     from agentctl import _console
-    from agentctl.errors import InputError
-    from agentctl.reports import load_report_data, render_html, render_json, render_junit, render_markdown
+    from agentctl.core.errors import InputError
+    from agentctl.reports import format_name, load_report_data, render
     from agentctl.store.store import Store
 
-    renderers = {"html": render_html, "md": render_markdown, "markdown": render_markdown,
-                 "junit": render_junit, "json": render_json}
-    if format not in renderers:
-        raise InputError(f"--format {format!r}: expected one of html, md, junit, json")
+    fmt = format_name(format)
     with Store(db_path(db), read_only=True) as store:
         row = store.get_run(run_id)
         if row is None:
             raise InputError(f"no run {run_id!r} in {db_path(db)} (see 'agentctl eval list')")
-        text = renderers[format](load_report_data(store.con, row["run_id"]))
+        text = render(load_report_data(store, row["run_id"]), fmt)
     if out is None or str(out) == "-":
         sys.stdout.write(text)
         return

@@ -15,12 +15,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from agentctl.config.models import Suite, is_prompt_file
-from agentctl.config.yamlpos import KeyPath, YamlDocument, key_path, read_yaml, validation_problems
+from agentctl.core.errors import InputError, Problem, ValidationFailed
+from agentctl.core.metric_names import all_metric_names, is_known_metric
+from agentctl.core.plugins import PluginError
+from agentctl.core.yamlpos import KeyPath, YamlDocument, key_path, read_yaml, validation_problems
 from agentctl.datasets.loader import DatasetFiles, read_dataset
 from agentctl.datasets.models import Dataset
 from agentctl.datasets.validate import check_dataset, unknown_tool
-from agentctl.errors import InputError, Problem, ValidationFailed
-from agentctl.metrics.names import all_metric_names, is_known_metric
 
 _PASS_K = re.compile(r"^pass[\^@]([1-9][0-9]*)$")
 
@@ -105,17 +106,38 @@ def validate_suite(path: str | Path) -> SuiteCheck:
     return SuiteCheck(suite, files.dataset if files is not None else None, problems)
 
 
+def check_suite(suite: Suite) -> SuiteCheck:
+    """The checks :func:`validate_suite` makes, for a :class:`Suite` built in Python: its dataset,
+    and everything the suite says about itself and the dataset (an unknown baseline, scorer,
+    metric, tool or recording label is an error, as in a file). Problems carry no line."""
+    problems: list[Problem] = []
+    folder = suite.dataset_dir()
+    files: DatasetFiles | None = None
+    if folder.is_dir():
+        files = read_dataset(folder, problems)
+        check_dataset(files, problems)
+    else:
+        problems.append(Problem(f"dataset folder not found: {folder}", suite.source, key="dataset"))
+    doc = YamlDocument(suite.source or Path(f"<suite {suite.name}>"), None)
+    _SuiteChecks(suite, doc, files, problems).run()
+    return SuiteCheck(suite, files.dataset if files is not None else None, problems)
+
+
+def check_or_raise(check: SuiteCheck, where: str | Path | None = None) -> tuple[Suite, Dataset, list[Problem]]:
+    """The suite and dataset of a check without errors, and its warnings; else :class:`ValidationFailed`."""
+    if check.errors or check.suite is None or check.dataset is None:
+        if not check.problems:  # not reachable in practice; keep the error meaningful
+            raise InputError("suite could not be loaded", where)
+        raise ValidationFailed(check.problems)
+    return check.suite, check.dataset, check.warnings
+
+
 def load_suite_and_dataset(path: str | Path) -> tuple[Suite, Dataset, list[Problem]]:
     """The suite and its dataset, ready to run, and the warnings found.
 
     Raises :class:`ValidationFailed` (with the warnings too) when there is any error.
     """
-    check = validate_suite(path)
-    if check.errors or check.suite is None or check.dataset is None:
-        if not check.problems:  # not reachable in practice; keep the error meaningful
-            raise InputError("suite could not be loaded", Path(path))
-        raise ValidationFailed(check.problems)
-    return check.suite, check.dataset, check.warnings
+    return check_or_raise(validate_suite(path), Path(path))
 
 
 def _did_you_mean(name: str, options: list[str], what: str) -> str:
@@ -132,9 +154,15 @@ class _SuiteChecks:
         self.suite, self.doc, self.files, self.problems = suite, doc, files, problems
 
     def add(self, message: str, key: KeyPath, severity: str = "error") -> None:
-        self.problems.append(
-            Problem(message, self.doc.path, self.doc.line_of(key), key_path(key) or None, severity)
-        )
+        self.problems.append(Problem(message, self.path, self.line(key), key_path(key) or None, severity))
+
+    @property
+    def path(self) -> Path | None:
+        """The suite file; ``None`` for a suite built in Python that was never a file."""
+        return self.doc.path if self.doc.lines or self.suite.source is not None else None
+
+    def line(self, key: KeyPath) -> int | None:
+        return self.doc.line_of(key) if self.doc.lines else None
 
     def run(self) -> None:
         self.prompts()
@@ -148,7 +176,7 @@ class _SuiteChecks:
             self.environment(self.files)
 
     def environment(self, files: DatasetFiles) -> None:
-        from agentctl.environments.validate import check_environment
+        from agentctl.config.environment_checks import check_environment
 
         line = self.doc.line_of(("environment",)) if self.suite.environment else None
         check_environment(self.suite, files, self.problems, line)
@@ -171,9 +199,10 @@ class _SuiteChecks:
         for i, c in enumerate(self.suite.candidates):
             key = ("candidates", i, "name")
             if c.name in names:
-                self.add(f"duplicate candidate name '{c.name}' (first on line {names[c.name]})", key)
+                first = names[c.name]
+                self.add(f"duplicate candidate name '{c.name}'" + (f" (first on line {first})" if first else ""), key)
             else:
-                names[c.name] = self.doc.line_of(key)
+                names[c.name] = self.line(key) or 0
             if c.is_replay and not c.replay_label:
                 self.add(
                     "'replay:' needs the label of the recorded runs, e.g. replay:prod",
@@ -187,10 +216,15 @@ class _SuiteChecks:
             )
 
     def scorers(self) -> None:
-        from agentctl.scorers.registry import registry
+        from agentctl.config.scorer_registry import registry
 
         for i, spec in enumerate(self.suite.scorers):
-            for message in registry.problems(spec):
+            try:
+                messages = registry.problems(spec)
+            except PluginError as exc:  # a broken plugin: named, at the scorer that needs it
+                self.add(exc.message, ("scorers", i, "name"))
+                continue
+            for message in messages:
                 key: KeyPath = (
                     ("scorers", i, "name") if message.startswith("unknown scorer") else ("scorers", i)
                 )

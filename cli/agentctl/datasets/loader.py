@@ -15,9 +15,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agentctl.config.yamlpos import KeyPath, YamlDocument, key_path, read_yaml, validation_problems
+from agentctl.core.errors import Problem, ValidationFailed
+from agentctl.core.yamlpos import KeyPath, YamlDocument, key_path, read_yaml, validation_problems
 from agentctl.datasets.models import Case, Dataset, RecordedRun, Tool
-from agentctl.errors import Problem, ValidationFailed
 
 CASES_FILE = "cases.jsonl"
 RUNS_FILE = "runs.jsonl"

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentctl.errors import InputError
+from agentctl.core.errors import InputError
+from agentctl.core.secrets import BEARER_PATTERN, TOKEN_PATTERN
 
 KEY_FILE = ".redaction-key"
 """File in the dataset folder holding the placeholder key (keep it out of version control)."""
@@ -71,12 +72,8 @@ class Pattern:
 
 # Order matters: keys and IBANs before cards (an IBAN holds long digit runs), cards before phones.
 BUILTIN_PATTERNS: tuple[Pattern, ...] = (
-    Pattern("API_KEY", re.compile(
-        r"(?<![A-Za-z0-9])(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{16,}|(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}"
-        r"|(?:AKIA|ASIA)[A-Z0-9]{16}|AIza[0-9A-Za-z_-]{30,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
-        r"|xox[abprs]-[A-Za-z0-9-]{10,}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})"
-    )),
-    Pattern("API_KEY", re.compile(r"(?<=[Bb]earer )[A-Za-z0-9._~+/=-]{16,}")),
+    Pattern("API_KEY", TOKEN_PATTERN),
+    Pattern("API_KEY", BEARER_PATTERN),
     Pattern("IBAN", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b"), iban_ok),
     Pattern("CARD", re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])"), _card_ok),
     Pattern("EMAIL", re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")),

@@ -17,9 +17,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from agentctl.core.errors import InputError
+from agentctl.core.trajectory import is_write
 from agentctl.datasets.models import Case, RecordedRun, ToolCatalog
-from agentctl.engine.tools import recorded_calls
-from agentctl.errors import InputError
+from agentctl.datasets.recorded_calls import recorded_calls
 
 
 @dataclass
@@ -148,7 +149,7 @@ def dataset_stats(path: Path) -> DatasetStats:
             if reason is not None:
                 stats.invalid_calls.append(InvalidCall(run.run_id, run.line or 0, call.name, reason))
                 bad_runs.add(run.run_id)
-            if (tool.effect if tool is not None else "write") == "write" and not call.error:
+            if is_write(tool.effect if tool is not None else "unknown") and not call.error:
                 writes += 1
             if tool is not None:
                 tool_fees += tool.cost_usd

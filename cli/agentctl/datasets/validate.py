@@ -12,11 +12,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from agentctl.config.yamlpos import KeyPath, key_path
+from agentctl.core.errors import Problem
+from agentctl.core.normalize import MATCHER_OPERATORS, parse_arguments
+from agentctl.core.yamlpos import KeyPath, key_path
 from agentctl.datasets.loader import DatasetFiles, read_dataset
 from agentctl.datasets.models import ToolCatalog
-from agentctl.errors import Problem
-from agentctl.normalize import MATCHER_OPERATORS, parse_arguments
 
 
 def validate_dataset_dir(path: Path) -> list[Problem]:

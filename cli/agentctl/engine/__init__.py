@@ -1,5 +1,6 @@
 """Running cases: trajectories, the agent loop, tool answering from recordings, policy checks."""
 
+from agentctl.core.trajectory import Step, ToolCall, Trajectory
 from agentctl.engine.policy import PolicyChecker
 from agentctl.engine.tools import (
     ArgumentSchemas,
@@ -11,7 +12,6 @@ from agentctl.engine.tools import (
     recorded_calls,
     recording_index,
 )
-from agentctl.engine.trajectory import Step, ToolCall, Trajectory
 
 __all__ = [
     "ArgumentSchemas",

@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentctl.config.models import CandidateSpec, Suite
+from agentctl.core.errors import AgentctlError, InputError
+from agentctl.core.normalize import parse_arguments
+from agentctl.core.secrets import redact_text, remember_secrets, secret_values
+from agentctl.core.trajectory import Step, ToolCall, Trajectory, resolve_effect
 from agentctl.datasets.models import Case, Dataset
+from agentctl.engine.model_call import CompleteFn, LoopSettings, ModelReply, ModelRequest
 from agentctl.engine.policy import PolicyChecker
 from agentctl.engine.tools import ArgumentSchemas, ToolAnswerer, recording_index
-from agentctl.engine.trajectory import Effect, Step, ToolCall, Trajectory
 from agentctl.environments import environment_for
-from agentctl.errors import AgentctlError, InputError
-from agentctl.normalize import parse_arguments
-from agentctl.providers.base import CompleteFn, ModelReply, ModelRequest, ProviderSettings
-from agentctl.secrets import redact_text, remember_secrets, secret_values
 
 OK_ANSWER = json.dumps({"ok": True})
 """What a write call with no recorded output is answered with."""
@@ -50,7 +50,7 @@ class AgentLoop:
         suite: Suite,
         dataset: Dataset,
         complete: CompleteFn,
-        settings: ProviderSettings,
+        settings: LoopSettings,
     ) -> None:
         self.candidate = candidate
         self.suite = suite
@@ -192,7 +192,8 @@ class AgentLoop:
     def _answer(self, call: ToolCall, answerer: ToolAnswerer, calls_so_far: int, index: int) -> _Answer:
         tool = self.catalog.get(call.name)
         is_escalation = call.name == self.escalation_tool
-        effect: Effect = "escalation" if is_escalation else (tool.effect if tool is not None else "unknown")
+        effect = resolve_effect(call.name, escalation_tool=self.escalation_tool,
+                                declared=tool.effect if tool is not None else None)
         step = Step(index=index, kind="tool", tool=call.name, call_id=call.id, args=call.arguments,
                     raw_args=call.raw_arguments, effect=effect)
 

@@ -12,8 +12,8 @@ import math
 from typing import Any
 
 from agentctl.config.models import Condition, Policy, PolicyRule
+from agentctl.core.normalize import canonical
 from agentctl.datasets.models import ToolCatalog
-from agentctl.normalize import canonical
 
 _MISSING = object()
 

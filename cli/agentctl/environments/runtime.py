@@ -15,6 +15,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
+from agentctl.core.normalize import is_matcher
 from agentctl.environments.state import (
     LazyRecords,
     content_hash,
@@ -24,7 +25,6 @@ from agentctl.environments.state import (
     state_diff,
     view_of,
 )
-from agentctl.normalize import is_matcher
 
 _TRACEBACK_LIMIT = 8000
 
@@ -105,7 +105,7 @@ class EnvironmentFactory:
         return hit
 
     def _run_expected(self, case: Any, escalation_tool: str | None) -> tuple[Any, str | None]:
-        from agentctl.engine.tools import is_error_output, output_text
+        from agentctl.datasets.recorded_calls import is_error_output, output_text
 
         try:
             run = self.start(case)
@@ -148,7 +148,7 @@ class EnvironmentRun:
         except NotImplementedError:
             return None
         except Exception as exc:  # a bug in environment.py: shown on the step, never hidden
-            from agentctl.secrets import redact_text
+            from agentctl.core.secrets import redact_text
 
             text = redact_text(traceback.format_exc())  # a traceback may quote a key from the environment
             if len(text) > _TRACEBACK_LIMIT:

@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
-from agentctl.normalize import canonical
+from agentctl.core.normalize import canonical
 
 LAZY_OVER = 32
 """Objects with more keys than this are copied entry by entry, on access."""

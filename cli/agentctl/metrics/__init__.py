@@ -3,6 +3,7 @@
 Nothing here imports scipy or numpy at module level: they load on first computation.
 """
 
+from agentctl.core.values import GateResult, MetricValue
 from agentctl.metrics.compare import (
     Comparison,
     MetricDelta,
@@ -21,7 +22,6 @@ from agentctl.metrics.intervals import (
     wilson,
 )
 from agentctl.metrics.passk import pass_at_k, pass_hat_k
-from agentctl.metrics.types import GateResult, MetricValue
 
 __all__ = [
     "Comparison",

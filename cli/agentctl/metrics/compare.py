@@ -11,19 +11,32 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
-from agentctl.errors import InputError
+from agentctl.core.errors import InputError
+from agentctl.core.metric_names import RATE_METRICS
+from agentctl.core.results import RunResult
+from agentctl.core.values import MetricValue
+from agentctl.metrics.comparison_types import (
+    CaseChange,
+    CaseConsistency,
+    Comparison,
+    MetricDelta,
+    TagComparison,
+    comparison_rows,
+    lower_is_better,
+)
 from agentctl.metrics.compute import RUN_FLAGS, RUN_VALUES, compute_metrics, run_is_scored, run_score
 from agentctl.metrics.intervals import (
     mcnemar_exact,
-    min_pairs_for_significance,
     paired_bootstrap_means,
     paired_bootstrap_quantiles,
 )
-from agentctl.metrics.names import LOWER_IS_BETTER, RATE_METRICS
-from agentctl.metrics.types import MetricValue
-from agentctl.results import RunResult
+
+__all__ = [
+    "COMPARED_METRICS", "CaseChange", "CaseConsistency", "Comparison", "MetricDelta", "Pairing", "RunPair",
+    "TagComparison", "build_comparison", "compare_candidates", "compare_runs", "comparison_rows",
+    "lower_is_better", "pair_runs", "runs_of",
+]
 
 COMPARED_METRICS = (
     *RATE_METRICS,
@@ -35,67 +48,6 @@ COMPARED_METRICS = (
     "mean_tool_calls",
 )
 """Metrics every comparison reports, besides the scorers' and pass^k."""
-
-
-def lower_is_better(metric: str) -> bool:
-    return metric in LOWER_IS_BETTER
-
-
-@dataclass
-class MetricDelta:
-    """One metric of baseline and candidate on the paired runs, and what the difference means."""
-
-    metric: str
-    baseline: float | None
-    candidate: float | None
-    delta: float | None
-    """candidate - baseline"""
-    n: int
-    """Pairs the figures are computed on (cases, for pass^k)."""
-    ci_low: float | None = None
-    ci_high: float | None = None
-    """95% paired bootstrap interval of ``delta``."""
-    test: str = "point"
-    """``mcnemar_exact`` (rates), ``bootstrap`` (cost, latency, steps) or ``point`` (no test)."""
-    p_value: float | None = None
-    regressed: int | None = None
-    """Rates: discordant pairs where the candidate is worse (b)."""
-    improved: int | None = None
-    """Rates: discordant pairs where the candidate is better (c)."""
-
-    @property
-    def drop(self) -> float | None:
-        """How much worse the candidate is (positive = worse), honouring LOWER_IS_BETTER."""
-        if self.delta is None:
-            return None
-        return self.delta if lower_is_better(self.metric) else -self.delta
-
-    @property
-    def worse(self) -> bool:
-        return self.drop is not None and self.drop > 0
-
-    @property
-    def significant(self) -> bool:
-        """The difference is significant at 0.05."""
-        return self.significant_at(0.05)
-
-    def significant_at(self, alpha: float) -> bool:
-        """``p < alpha``; a bootstrap also needs as many pairs as McNemar would to get there."""
-        if self.p_value is None:
-            return False
-        if self.test == "bootstrap" and self.n < min_pairs_for_significance(alpha):
-            return False
-        return self.p_value < alpha
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {k: _finite(v) for k, v in self.__dict__.items()}
-        out.update(worse=self.worse, significant=self.significant)
-        return out
-
-
-def _finite(v: Any) -> Any:
-    # JSON has no infinity; cost_per_success_usd is infinite when nothing succeeded.
-    return None if isinstance(v, float) and not math.isfinite(v) else v
 
 
 @dataclass
@@ -249,104 +201,6 @@ def pair_runs(baseline: Iterable[RunResult], candidate: Iterable[RunResult]) -> 
     )
 
 
-@dataclass
-class CaseChange:
-    """A case whose outcome changed (or stayed wrong), with the verdict reasons behind it."""
-
-    case_id: str
-    tags: list[str]
-    repeats: list[int]
-    """Repeats in which it happened."""
-    reasons: list[str]
-    """The candidate's reasons (regressed, still wrong) or the baseline's (improved)."""
-
-
-@dataclass
-class CaseConsistency:
-    """How often each side got one case right, over the judged pairs."""
-
-    case_id: str
-    tags: list[str]
-    baseline_runs: int
-    baseline_correct: int
-    candidate_runs: int
-    candidate_correct: int
-    regressed: int
-    improved: int
-    still_wrong: int
-    both_correct: int
-
-    @property
-    def baseline_flaky(self) -> bool:
-        return 0 < self.baseline_correct < self.baseline_runs
-
-    @property
-    def candidate_flaky(self) -> bool:
-        return 0 < self.candidate_correct < self.candidate_runs
-
-
-@dataclass
-class TagComparison:
-    """The paired metrics of the cases with one tag."""
-
-    tag: str
-    pairs: int
-    cases: int
-    metrics: dict[str, MetricDelta]
-
-
-@dataclass
-class Comparison:
-    """A candidate against a baseline on the runs both made (``eval compare``, regression gates)."""
-
-    baseline: str
-    candidate: str
-    pairs: int
-    cases: int
-    dropped_cases_baseline: int
-    dropped_cases_candidate: int
-    dropped_runs_baseline: int
-    dropped_runs_candidate: int
-    metrics: dict[str, MetricDelta]
-    by_tag: dict[str, TagComparison]
-    regressed: list[CaseChange]
-    """Baseline correct, candidate not (in at least one repeat)."""
-    improved: list[CaseChange]
-    still_wrong: list[CaseChange]
-    significantly_worse_tags: list[str]
-    """Tags where a rate is significantly worse at 0.05, whatever the overall figures say."""
-    flaky: dict[str, list[str]]
-    """``baseline`` / ``candidate`` -> cases correct in some repeats and not in others."""
-    consistency: list[CaseConsistency]
-    baseline_run_id: str | None = None
-    candidate_run_id: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-serialisable data (infinite values become null)."""
-        out: dict[str, Any] = {
-            k: v
-            for k, v in self.__dict__.items()
-            if k not in ("metrics", "by_tag", "regressed", "improved", "still_wrong", "consistency")
-        }
-        out["metrics"] = {k: m.to_dict() for k, m in self.metrics.items()}
-        out["by_tag"] = {
-            t: {
-                "tag": c.tag,
-                "pairs": c.pairs,
-                "cases": c.cases,
-                "metrics": {k: m.to_dict() for k, m in c.metrics.items()},
-            }
-            for t, c in self.by_tag.items()
-        }
-        for key in ("regressed", "improved", "still_wrong"):
-            out[key] = [dict(c.__dict__) for c in getattr(self, key)]
-        out["consistency"] = [
-            {**c.__dict__, "baseline_flaky": c.baseline_flaky, "candidate_flaky": c.candidate_flaky}
-            for c in self.consistency
-        ]
-        return out
-
-
 def _metric_names(pairing: Pairing) -> list[str]:
     scorers = sorted({s for p in pairing.pairs for s in (*p.base.scores, *p.cand.scores)})
     per_case: dict[str, int] = {}
@@ -428,13 +282,14 @@ def build_comparison(pairing: Pairing, baseline: str, candidate: str, *, by_tag:
     )
 
 
-def runs_of(results: Iterable[RunResult], name: str, option: str) -> list[RunResult]:
-    """The runs of one candidate; an InputError naming the candidates there are when it has none."""
+def runs_of(results: Iterable[RunResult], name: str, role: str) -> list[RunResult]:
+    """The runs of one candidate; an InputError (keyed by ``role``: ``baseline`` or ``candidate``)
+    naming the candidates there are when it has none."""
     results = list(results)
     mine = [r for r in results if r.candidate == name]
     if not mine:
         have = ", ".join(sorted({r.candidate for r in results})) or "none"
-        raise InputError(f"no results for candidate '{name}' (candidates: {have})", key=option)
+        raise InputError(f"no results for candidate '{name}' (candidates: {have})", key=role)
     return mine
 
 
@@ -443,7 +298,7 @@ def compare_candidates(
 ) -> Comparison:
     """Compare two candidates of one evaluation on the cases both ran."""
     results = list(results)
-    pairing = pair_runs(runs_of(results, baseline, "--baseline"), runs_of(results, candidate, "--candidate"))
+    pairing = pair_runs(runs_of(results, baseline, "baseline"), runs_of(results, candidate, "candidate"))
     return build_comparison(pairing, baseline, candidate, by_tag=by_tag)
 
 
@@ -456,58 +311,8 @@ def compare_runs(
     by_tag: bool = True,
 ) -> Comparison:
     """Compare ``candidate`` of run A (the baseline) with ``candidate_b`` (default the same) of run B."""
-    base = runs_of(results_a, candidate, "--candidate")
-    cand = runs_of(results_b, candidate_b or candidate, "--candidate")
+    base = runs_of(results_a, candidate, "candidate")
+    cand = runs_of(results_b, candidate_b or candidate, "candidate")
     cmp = build_comparison(pair_runs(base, cand), candidate, candidate_b or candidate, by_tag=by_tag)
     cmp.baseline_run_id, cmp.candidate_run_id = base[0].run_id, cand[0].run_id
     return cmp
-
-
-def comparison_rows(run_id: str, comparison: Comparison) -> dict[str, list[dict[str, Any]]]:
-    """Rows of the ``comparisons`` and ``comparison_cases`` tables for one comparison."""
-    c = comparison
-    head = {
-        "run_id": run_id,
-        "baseline": c.baseline,
-        "candidate": c.candidate,
-        "baseline_run_id": c.baseline_run_id,
-        "candidate_run_id": c.candidate_run_id,
-    }
-    metric_rows = []
-    groups: list[tuple[str | None, dict[str, MetricDelta]]] = [(None, c.metrics)]
-    groups += [(tag, t.metrics) for tag, t in c.by_tag.items()]
-    for tag, deltas in groups:
-        for d in deltas.values():
-            row = d.to_dict()
-            row["n_pairs"] = row.pop("n")
-            row["baseline_value"], row["candidate_value"] = row.pop("baseline"), row.pop("candidate")
-            metric_rows.append({**head, "tag": tag, **row})
-    cand_reasons: dict[str, list[str]] = {}
-    for change in (*c.regressed, *c.still_wrong):
-        seen = cand_reasons.setdefault(change.case_id, [])
-        seen.extend(r for r in change.reasons if r not in seen)
-    base_reasons = {change.case_id: change.reasons for change in c.improved}
-    counts = (
-        "baseline_runs",
-        "baseline_correct",
-        "candidate_runs",
-        "candidate_correct",
-        "regressed",
-        "improved",
-        "still_wrong",
-        "both_correct",
-    )
-    case_rows = [
-        {
-            **head,
-            "case_id": k.case_id,
-            "tags": k.tags,
-            **{f: getattr(k, f) for f in counts},
-            "baseline_flaky": k.baseline_flaky,
-            "candidate_flaky": k.candidate_flaky,
-            "candidate_reasons": cand_reasons.get(k.case_id, []),
-            "baseline_reasons": base_reasons.get(k.case_id, []),
-        }
-        for k in c.consistency
-    ]
-    return {"comparisons": metric_rows, "comparison_cases": case_rows}

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from agentctl.core.results import RunResult
+from agentctl.core.values import MetricValue
 from agentctl.metrics.intervals import wilson
 from agentctl.metrics.passk import pass_at_k, pass_hat_k
-from agentctl.metrics.types import MetricValue
-from agentctl.results import RunResult
 
 
 def run_is_scored(result: RunResult, scorer: str) -> bool | None:

@@ -16,6 +16,9 @@ import math
 from collections.abc import Iterable
 
 from agentctl.config.models import Gate, Suite
+from agentctl.core.metric_names import RATE_METRICS
+from agentctl.core.results import RunResult
+from agentctl.core.values import GateResult, MetricValue
 from agentctl.metrics.compare import Pairing, pair_runs
 from agentctl.metrics.compute import compute_metrics, metric_index
 from agentctl.metrics.intervals import (
@@ -24,9 +27,6 @@ from agentctl.metrics.intervals import (
     runs_needed_for_min,
     wilson,
 )
-from agentctl.metrics.names import RATE_METRICS
-from agentctl.metrics.types import GateResult, MetricValue
-from agentctl.results import RunResult
 
 MAX_FAILING_CASES_NAMED = 5
 

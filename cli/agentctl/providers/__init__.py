@@ -8,7 +8,6 @@ from agentctl.providers.base import (
     Provider,
     ProviderSettings,
     make_provider,
-    register_provider,
 )
 
 __all__ = [
@@ -19,5 +18,4 @@ __all__ = [
     "Provider",
     "ProviderSettings",
     "make_provider",
-    "register_provider",
 ]

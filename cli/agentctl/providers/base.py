@@ -1,7 +1,9 @@
 """How a candidate answers a case: the Provider protocol, its settings, and a registry by scheme.
 
 ``replay:<label>`` candidates replay recordings; any other model string is a litellm model.
-A third party adds a scheme with :func:`register_provider` (``mock:`` -> their factory).
+Providers are plugins of the ``agentctl.providers`` entry-point group, named by scheme
+(:mod:`agentctl.core.plugins`): a third party adds ``mock:`` with an entry point
+``mock = "their_pkg:factory"``, the way ``replay`` and ``litellm`` are registered.
 
 Every model call of the agent loop goes through one async function, ``complete(request)``
 (:data:`CompleteFn`). Retries with backoff, rate limits, a response cache and budgets are
@@ -10,14 +12,21 @@ added by wrapping it: put wrappers in ``ProviderSettings.complete_wrappers``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from agentctl.engine.model_call import CompleteFn, CompleteWrapper, ModelReply, ModelRequest
+
+__all__ = [
+    "CompleteFn", "CompleteWrapper", "ModelReply", "ModelRequest", "Provider", "ProviderFactory", "ProviderSettings",
+    "make_provider",
+]
+
 if TYPE_CHECKING:
-    from agentctl.config.models import CandidateSpec, Price, Suite
+    from agentctl.config.models import CandidateSpec, Suite
+    from agentctl.core.trajectory import Trajectory
     from agentctl.datasets.models import Case, Dataset
-    from agentctl.engine.trajectory import Trajectory
 
 
 class Provider(Protocol):
@@ -26,48 +35,6 @@ class Provider(Protocol):
     async def run(self, case: Case, repeat: int) -> Trajectory:
         """Run ``case`` once; ``repeat`` counts from 1."""
         ...
-
-
-@dataclass(frozen=True)
-class ModelRequest:
-    """One chat-completion call of the agent loop."""
-
-    model: str
-    """litellm model string."""
-    messages: list[dict[str, Any]]
-    tools: list[dict[str, Any]] | None
-    params: dict[str, Any]
-    """The candidate's params (may hold ``api_key``: never log or store them unscrubbed)."""
-    timeout_s: float
-    max_retries: int = 0
-    """Retries the provider client makes (with its own backoff) before ``complete`` raises."""
-    price: Price | None = None
-    """The suite's price for a model litellm's cost map does not know."""
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Extra litellm keyword arguments from the settings."""
-    case_id: str = ""
-    candidate: str = ""
-    repeat: int = 0
-
-
-@dataclass
-class ModelReply:
-    """The assistant's answer to a :class:`ModelRequest`, in OpenAI chat format."""
-
-    message: dict[str, Any]
-    """``{"role": "assistant", "content": ..., "tool_calls": [...]}`` (tool_calls only when present)."""
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    latency_s: float = 0.0
-    cached: bool = False
-    """Served from a response cache (set by a caching wrapper); cost and latency are the original call's."""
-    attempts: int = 1
-    """Attempts the call took (set by the retry wrapper)."""
-
-
-CompleteFn = Callable[[ModelRequest], Awaitable[ModelReply]]
-CompleteWrapper = Callable[[CompleteFn], CompleteFn]
 
 
 @dataclass
@@ -108,32 +75,17 @@ class ProviderSettings:
 
 
 ProviderFactory = Callable[["CandidateSpec", "Suite", "Dataset", ProviderSettings], Provider]
+"""The object of an ``agentctl.providers`` entry point."""
 
-_FACTORIES: dict[str, ProviderFactory] = {}
-
-
-def register_provider(scheme: str, factory: ProviderFactory) -> None:
-    """Candidates whose model is ``<scheme>:...`` are run by ``factory``."""
-    _FACTORIES[scheme] = factory
+DEFAULT_PROVIDER = "litellm"
+"""The provider of every model string whose scheme no plugin claims."""
 
 
 def make_provider(candidate: CandidateSpec, suite: Suite, dataset: Dataset, *, settings: ProviderSettings) -> Provider:
-    """The provider of a candidate: by the scheme of its model string, else litellm."""
+    """The provider of a candidate: the plugin named by the scheme of its model string, else litellm."""
+    from agentctl.core import plugins
+
     scheme = candidate.model.split(":", 1)[0] if ":" in candidate.model else ""
-    factory = _FACTORIES.get(scheme, _litellm_factory)
+    name = scheme if scheme and scheme != DEFAULT_PROVIDER and plugins.has(plugins.PROVIDERS, scheme) else DEFAULT_PROVIDER
+    factory: ProviderFactory = plugins.load(plugins.PROVIDERS, name)
     return factory(candidate, suite, dataset, settings)
-
-
-def _replay_factory(candidate: CandidateSpec, suite: Suite, dataset: Dataset, settings: ProviderSettings) -> Provider:
-    from agentctl.providers.replay import ReplayProvider
-
-    return ReplayProvider(candidate.replay_label or "", suite, dataset, candidate_name=candidate.name)
-
-
-def _litellm_factory(candidate: CandidateSpec, suite: Suite, dataset: Dataset, settings: ProviderSettings) -> Provider:
-    from agentctl.providers.litellm_model import LiteLLMProvider
-
-    return LiteLLMProvider(candidate, suite, dataset, settings)
-
-
-register_provider("replay", _replay_factory)

@@ -17,14 +17,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from agentctl.secrets import is_secret_key
+from agentctl.core.secrets import is_secret_key
 
 if TYPE_CHECKING:
     from agentctl.providers.base import CompleteFn, CompleteWrapper, ModelReply, ModelRequest
     from agentctl.providers.resilience import CallStats
-    from agentctl.store.store import Store
+
+
+
+class CacheTable(Protocol):
+    """Where replies are kept: ``agentctl.store.Store`` (its ``response_cache`` table)."""
+
+    def cache_get(self, key: str) -> dict[str, Any] | None: ...
+
+    def cache_put(self, row: dict[str, Any]) -> None: ...
+
 
 CACHE_VERSION = 1
 """Part of every key: bump it when the meaning of a cached reply changes."""
@@ -57,7 +66,7 @@ def cache_key(request: ModelRequest) -> str:
 class ResponseCache:
     """Model replies in the store's ``response_cache`` table."""
 
-    def __init__(self, store: Store, *, stats: CallStats | None = None) -> None:
+    def __init__(self, store: CacheTable, *, stats: CallStats | None = None) -> None:
         self.store = store
         self.stats = stats
 

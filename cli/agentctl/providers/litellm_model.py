@@ -9,10 +9,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from agentctl.config.models import CandidateSpec, Price, Suite
+from agentctl.config.models import CandidateSpec, Suite
+from agentctl.core.cost import call_cost
+from agentctl.core.trajectory import Trajectory
 from agentctl.datasets.models import Case, Dataset
 from agentctl.engine.loop import AgentLoop
-from agentctl.engine.trajectory import Trajectory
 from agentctl.providers.base import ModelReply, ModelRequest, ProviderSettings
 
 
@@ -50,7 +51,8 @@ async def complete(request: ModelRequest) -> ModelReply:
         message=_message_dict(choices[0].message),
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
-        cost_usd=_cost(litellm, response, request.price, prompt_tokens, completion_tokens),
+        cost_usd=call_cost(request.price, prompt_tokens, completion_tokens,
+                           lambda: litellm.completion_cost(completion_response=response)),
         latency_s=latency,
     )
 
@@ -72,19 +74,6 @@ def _message_dict(message: Any) -> dict[str, Any]:
     return out
 
 
-def _cost(litellm: Any, response: Any, price: Price | None, prompt_tokens: int, completion_tokens: int) -> float:
-    """From litellm's local cost map; for a model it does not know, the suite's price; else 0."""
-    try:
-        cost = litellm.completion_cost(completion_response=response)
-    except Exception:  # litellm raises for models missing from its cost map
-        cost = None
-    if cost:
-        return float(cost)
-    if price is not None:
-        return (prompt_tokens * price.input_usd_per_mtok + completion_tokens * price.output_usd_per_mtok) / 1e6
-    return 0.0
-
-
 class LiteLLMProvider:
     """Runs a model candidate through the agent loop, calling models with litellm."""
 
@@ -99,3 +88,8 @@ class LiteLLMProvider:
     async def run(self, case: Case, repeat: int) -> Trajectory:
         """One run of ``case`` (``repeat`` counts from 1)."""
         return await self.loop.run(case, repeat)
+
+
+def litellm_provider(candidate: CandidateSpec, suite: Suite, dataset: Dataset, settings: ProviderSettings) -> LiteLLMProvider:
+    """The ``litellm`` entry point of ``agentctl.providers``: every model no other plugin claims."""
+    return LiteLLMProvider(candidate, suite, dataset, settings)

@@ -33,7 +33,7 @@ def import_litellm() -> ModuleType:
     litellm.telemetry = False
     litellm.set_verbose = False
     litellm.drop_params = True
-    from agentctl.secrets import install_log_redaction
+    from agentctl.core.secrets import install_log_redaction
 
     install_log_redaction()  # LITELLM_LOG=DEBUG logs requests: keys must not reach the logs
     return litellm

@@ -15,14 +15,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agentctl.config.models import Suite
+from agentctl.config.models import CandidateSpec, Suite
+from agentctl.core.trajectory import Step, ToolCall, Trajectory, resolve_effect
 from agentctl.datasets.models import Case, Dataset, RecordedRun
+from agentctl.datasets.recorded_calls import RecordedCall, message_text, output_text
 from agentctl.engine.policy import PolicyChecker
-from agentctl.engine.tools import ArgumentSchemas, RecordedCall, message_text, output_text, recording_index
-from agentctl.engine.trajectory import Effect, Step, ToolCall, Trajectory
+from agentctl.engine.tools import ArgumentSchemas, recording_index
 from agentctl.environments import environment_for
 from agentctl.environments.runtime import EnvironmentRun
 from agentctl.environments.state import json_equal
+from agentctl.providers.base import ProviderSettings
 
 
 class ReplayProvider:
@@ -130,13 +132,8 @@ class ReplayProvider:
 
     def _tool_step(self, call: RecordedCall, index: int, calls_so_far: int, env: EnvironmentRun | None) -> Step:
         tool = self.dataset.tools.get(call.name)
-        effect: Effect
-        if call.name == self.escalation_tool:
-            effect = "escalation"
-        elif tool is None:
-            effect = "unknown"
-        else:
-            effect = tool.effect
+        effect = resolve_effect(call.name, escalation_tool=self.escalation_tool,
+                                declared=tool.effect if tool is not None else None)
         invalid = None
         if call.arguments is None:
             invalid = f"invalid arguments: {call.parse_error}"
@@ -210,3 +207,8 @@ def _int(value: Any) -> int | None:
 
 def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def replay_provider(candidate: CandidateSpec, suite: Suite, dataset: Dataset, settings: ProviderSettings) -> ReplayProvider:
+    """The ``replay`` entry point of ``agentctl.providers``: ``replay:<label>`` candidates."""
+    return ReplayProvider(candidate.replay_label or "", suite, dataset, candidate_name=candidate.name)

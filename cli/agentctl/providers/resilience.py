@@ -17,7 +17,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from agentctl.errors import AgentctlError, RunError
+from agentctl.core.errors import AgentctlError, RunError
 
 if TYPE_CHECKING:
     from agentctl.config.models import BreakerConfig

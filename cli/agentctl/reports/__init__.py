@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentctl.errors import InputError
+from agentctl.core.errors import InputError
 from agentctl.reports.data import ReportData, load_report_data
 from agentctl.reports.html import render_html
 from agentctl.reports.json_report import REPORT_SCHEMA, render_json
@@ -21,10 +21,10 @@ from agentctl.reports.markdown import render_markdown
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    import duckdb
+    from agentctl.store.store import StoreHandle
 
 __all__ = [
-    "FORMATS", "REPORT_SCHEMA", "ReportData", "append_step_summary", "load_report_data", "render",
+    "FORMATS", "REPORT_SCHEMA", "ReportData", "append_step_summary", "format_name", "load_report_data", "render",
     "render_html", "render_json", "render_junit", "render_markdown", "report_filename", "write_reports",
 ]
 
@@ -37,12 +37,17 @@ FORMATS: dict[str, tuple[str, Callable[[ReportData], str]]] = {
 """Report format name -> (file extension, renderer)."""
 
 
-def render(data: ReportData, fmt: str) -> str:
-    """One report as text; ``fmt`` is a key of :data:`FORMATS` (``markdown`` is accepted for ``md``)."""
+def format_name(fmt: str) -> str:
+    """``fmt`` as a key of :data:`FORMATS` (``markdown`` is accepted for ``md``); ``InputError`` otherwise."""
     fmt = "md" if fmt == "markdown" else fmt
     if fmt not in FORMATS:
         raise InputError(f"unknown report format '{fmt}' (expected one of {', '.join(FORMATS)})", key="--format")
-    return FORMATS[fmt][1](data)
+    return fmt
+
+
+def render(data: ReportData, fmt: str) -> str:
+    """One report as text; ``fmt`` is a key of :data:`FORMATS` (``markdown`` is accepted for ``md``)."""
+    return FORMATS[format_name(fmt)][1](data)
 
 
 def report_filename(data: ReportData, fmt: str) -> str:
@@ -52,7 +57,7 @@ def report_filename(data: ReportData, fmt: str) -> str:
 
 
 def write_reports(
-    con: duckdb.DuckDBPyConnection,
+    store: StoreHandle,
     run_id: str,
     *,
     report_dir: Path | None,
@@ -61,9 +66,9 @@ def write_reports(
 ) -> dict[str, Path]:
     """Write the run's reports into ``report_dir`` (default ``reports/``), and JUnit to ``junit_path``.
 
-    Returns the written paths by format name. Reads only the store.
+    Returns the written paths by format name. Reads only the store (a :class:`Store` or a path).
     """
-    data = load_report_data(con, run_id)
+    data = load_report_data(store, run_id)
     out_dir = Path(report_dir) if report_dir is not None else Path("reports")
     written: dict[str, Path] = {}
     wanted = list(dict.fromkeys("md" if f == "markdown" else f for f in formats))

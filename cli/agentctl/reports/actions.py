@@ -1,19 +1,25 @@
 """Expected write actions against the actual ones, as a diff a person can read.
 
-Display only: the verdict's reasons (from outcome scoring) are what decides a run. The
-pairing here is by tool name and the number of agreeing arguments, which is what a reader
-wants to see side by side.
+The diff explains the verdict with the scorer's own rules: the run's write side effects
+(:func:`~agentctl.core.trajectory.is_write_side_effect`), paired with the expected actions by
+outcome scoring's maximum pairing (:func:`~agentctl.scorers.outcome.pair_writes`), a wrong
+write shown against the action it differs least from
+(:func:`~agentctl.scorers.outcome.closest_unpaired`), and each argument judged by the
+matchers' own per-argument differences (:func:`~agentctl.core.matchers.key_differences`).
+So the HTML diff can never contradict the verdict it explains.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentctl.normalize import canonical, is_matcher, normalize
+from agentctl.core.matchers import key_differences, match_args
+from agentctl.core.normalize import normalize
+from agentctl.core.trajectory import Step, is_write_side_effect
+from agentctl.datasets.models import ExpectedAction
+from agentctl.scorers.outcome import closest_unpaired, pair_writes
 
 
 @dataclass
@@ -24,6 +30,8 @@ class ArgLine:
     actual: str | None
     """JSON text of the actual value; ``None`` when the call left it out."""
     same: bool
+    reason: str | None = None
+    """The matcher's difference for this argument (``None`` when it matches)."""
 
 
 @dataclass
@@ -32,6 +40,8 @@ class ActionLine:
     """``same`` | ``changed`` | ``missing`` (expected, not done) | ``extra`` (done, not expected)."""
     tool: str
     args: list[ArgLine] = field(default_factory=list)
+    reason: str | None = None
+    """For ``changed``: the verdict's own difference text (what :func:`match_args` says)."""
 
 
 @dataclass
@@ -54,93 +64,49 @@ def _text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def _matches(expected: Any, actual: Any, present: bool = True) -> bool:
-    """A reader's approximation of the matchers of DESIGN.md (display only)."""
-    if is_matcher(expected):
-        op, arg = next(iter(expected.items()))
-        if op == "$optional":
-            return not present or _matches(arg, actual)
-        if not present:
-            return False
-        if op == "$any":
-            return True
-        if op == "$in" and isinstance(arg, list):
-            return any(_matches(a, actual) for a in arg)
-        if op == "$regex" and isinstance(actual, str):
-            try:
-                return re.search(str(arg), actual) is not None
-            except re.error:
-                return False
-        if op == "$contains":
-            return isinstance(actual, str) and str(arg).lower() in actual.lower()
-        if op == "$text" and isinstance(actual, str):
-            def squash(s: str) -> str:
-                return re.sub(r"[\W_]+", "", s).lower()
-            return squash(str(arg)) == squash(actual)
-        if op == "$approx" and isinstance(arg, list) and len(arg) == 2 and isinstance(actual, (int, float)):
-            return math.isclose(float(actual), float(arg[0]), abs_tol=float(arg[1]))
-        return False
-    if not present:
-        return False
-    if isinstance(expected, dict) and isinstance(actual, dict):
-        keys = set(expected) | set(actual)
-        return all(_matches(expected.get(k), actual.get(k), k in actual) for k in keys if k in expected) and \
-            all(k in expected for k in actual)
-    if isinstance(expected, list) and isinstance(actual, list):
-        return len(expected) == len(actual) and all(_matches(e, a) for e, a in zip(expected, actual, strict=True))
-    return canonical(expected) == canonical(actual)
-
-
-def _arg_lines(expected: dict[str, Any], actual: dict[str, Any]) -> list[ArgLine]:
+def _arg_lines(expected: dict[str, Any] | None, actual: dict[str, Any]) -> list[ArgLine]:
+    if expected is None:  # any arguments do
+        return [ArgLine(key, None, _text(value), True) for key, value in actual.items()]
     lines = []
-    for key in list(expected) + [k for k in actual if k not in expected]:
-        present = key in actual
-        if key in expected:
-            same = _matches(expected[key], actual.get(key), present)
-            lines.append(ArgLine(key, _text(expected[key]), _text(actual[key]) if present else None, same))
-        else:
-            lines.append(ArgLine(key, None, _text(actual[key]), False))
+    for key, reasons in key_differences(expected, actual):
+        want = _text(expected[key]) if key in expected else None
+        got = _text(actual[key]) if key in actual else None
+        lines.append(ArgLine(key, want, got, not reasons, "; ".join(reasons) or None))
     return lines
 
 
-def actual_writes(timeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Write side effects of a run: carried out (no policy refusal, valid) and not answered with an error."""
-    return [
-        s for s in timeline
-        if s.get("kind") == "tool" and s.get("effect") == "write" and not s.get("policy")
-        and not s.get("invalid") and not s.get("error")
-    ]
+def actual_writes(timeline: list[dict[str, Any]]) -> list[Step]:
+    """Write side effects of a run, from its stored steps (the rule outcome scoring uses)."""
+    steps = [Step.from_row(s) for s in timeline]
+    return [s for s in steps if is_write_side_effect(s)]
 
 
-def _args_of(item: dict[str, Any]) -> dict[str, Any]:
+def _action(item: Any) -> ExpectedAction | None:
+    if not isinstance(item, dict) or not isinstance(item.get("tool"), str):
+        return None
     args = item.get("args")
-    return args if isinstance(args, dict) else {}
+    return ExpectedAction.model_construct(tool=item["tool"], args=args if isinstance(args, dict) else None)
 
 
 def diff_actions(expected: list[Any], timeline: list[dict[str, Any]]) -> ActionDiff:
-    """Pair expected actions with the run's writes (same tool, most agreeing arguments)."""
-    writes = [(str(s.get("tool")), _args_of(s)) for s in actual_writes(timeline)]
-    used = [False] * len(writes)
+    """Expected actions in order (as expected, arguments differ, or missing), then extra writes."""
+    actions = [a for a in (_action(item) for item in expected) if a is not None]
+    writes = actual_writes(timeline)
+    pairing = pair_writes(actions, writes)
+    closest = {i: j for j, i in closest_unpaired(actions, writes, pairing).items()}  # action -> write
     lines: list[ActionLine] = []
-    for exp in expected:
-        if not isinstance(exp, dict):
-            continue
-        tool = str(exp.get("tool"))
-        exp_args = _args_of(exp)
-        best, best_score = -1, -1
-        for i, (name, args) in enumerate(writes):
-            if used[i] or name != tool:
-                continue
-            score = sum(line.same for line in _arg_lines(exp_args, args))
-            if score > best_score:
-                best, best_score = i, score
-        if best < 0:
-            lines.append(ActionLine("missing", tool, _arg_lines(exp_args, {})))
-            continue
-        used[best] = True
-        paired = _arg_lines(exp_args, writes[best][1])
-        lines.append(ActionLine("same" if all(a.same for a in paired) else "changed", tool, paired))
-    for i, (name, extra) in enumerate(writes):
-        if not used[i]:
-            lines.append(ActionLine("extra", name, _arg_lines({}, normalize(extra))))
+    for i, action in enumerate(actions):
+        if i in pairing.pairs:
+            write = writes[pairing.pairs[i]]
+            lines.append(ActionLine("same", action.tool, _arg_lines(action.args, write.args or {})))
+        elif i in closest:
+            write = writes[closest[i]]
+            lines.append(ActionLine("changed", action.tool, _arg_lines(action.args, write.args or {}),
+                                    match_args(action.args, write.args)))
+        else:
+            lines.append(ActionLine("missing", action.tool, _arg_lines(action.args or {}, {})))
+    shown = set(pairing.pairs.values()) | set(closest.values())
+    for j, write in enumerate(writes):
+        if j not in shown:
+            lines.append(ActionLine("extra", write.tool or "?", _arg_lines({}, normalize(write.args or {}))))
     return ActionDiff(lines)

@@ -13,74 +13,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agentctl.errors import InputError
+from agentctl.core.errors import InputError
+from agentctl.core.results import RunResult, ScoreResult
+from agentctl.core.values import GateResult, MetricValue
 from agentctl.reports.actions import ActionDiff, diff_actions
 from agentctl.reports.redact import scrub_mapping
 
 if TYPE_CHECKING:
     import duckdb
 
-
-@dataclass(frozen=True)
-class MetricRow:
-    """A row of the ``metrics`` table."""
-
-    candidate: str
-    metric: str
-    value: float | None
-    ci_low: float | None
-    ci_high: float | None
-    n: int | None
-    tag: str | None = None
-
-
-@dataclass(frozen=True)
-class GateRow:
-    """A row of the ``gates`` table."""
-
-    candidate: str
-    gate: str
-    passed: bool
-    value: float | None
-    threshold: float | None
-    detail: str
-    decided_by: str | None = None
-    insufficient: bool = False
-    runs_needed: int | None = None
+    from agentctl.store.store import StoreHandle
 
 
 @dataclass
-class RunRow:
-    """One run (case x candidate x repeat): its verdict and, for details, its steps and scores."""
+class RunRow(RunResult):
+    """A stored run (a row of the ``results`` table, its scores from ``scores``) and its steps."""
 
-    case_id: str
-    candidate: str
-    repeat: int
-    status: str
-    failure_reason: str | None
-    correct: bool
-    escaped_error: bool
-    critical_error: bool
-    infra_error: bool
-    policy_violations: int
-    failed_writes: int
-    cost_usd: float
-    latency_s: float
-    steps: int
-    tool_calls: int
-    prompt_tokens: int | None
-    completion_tokens: int | None
-    model: str | None
-    tags: list[str]
-    reasons: list[str]
     timeline: list[dict[str, Any]] = field(default_factory=list)
     """Steps in order, as dicts of the ``steps`` table's non-null columns."""
-    unverifiable: bool = False
-    """A tool call nothing could answer: shown as *unverifiable* beside the verdict."""
-    state_diff: list[dict[str, Any]] | None = None
-    """Stateful datasets: what the run changed in the world, ``[{path, old, new}]``."""
-    state_hash: str | None = None
-    scores: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -161,8 +111,8 @@ class ReportData:
     baseline: str | None
     candidates: list[str]
     """Baseline first, then in the suite's order."""
-    metrics: list[MetricRow]
-    gates: list[GateRow]
+    metrics: list[MetricValue]
+    gates: list[GateResult]
     cases: list[CaseOutcome]
     """Sorted by case id, then candidate order."""
     comparisons: list[dict[str, Any]] = field(default_factory=list)
@@ -185,10 +135,10 @@ class ReportData:
         return all(g.passed for g in self.gates)
 
     @property
-    def failed_gates(self) -> list[GateRow]:
+    def failed_gates(self) -> list[GateResult]:
         return [g for g in self.gates if not g.passed]
 
-    def metric(self, candidate: str, metric: str, tag: str | None = None) -> MetricRow | None:
+    def metric(self, candidate: str, metric: str, tag: str | None = None) -> MetricValue | None:
         for m in self.metrics:
             if m.candidate == candidate and m.metric == metric and m.tag == tag:
                 return m
@@ -234,8 +184,16 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def load_report_data(con: duckdb.DuckDBPyConnection, run_id: str) -> ReportData:
-    """Read one evaluation from the results store; ``InputError`` when the run is not there."""
+def load_report_data(store: StoreHandle, run_id: str) -> ReportData:
+    """Read one evaluation from the results store (a :class:`Store` or a path); ``InputError``
+    when the run is not there."""
+    from agentctl.store.store import open_store
+
+    with open_store(store, read_only=True) as opened:
+        return _load(opened.con, run_id)
+
+
+def _load(con: duckdb.DuckDBPyConnection, run_id: str) -> ReportData:
     runs = _rows(con, "SELECT * FROM eval_runs WHERE run_id = ?", [run_id])
     if not runs:
         raise InputError(f"no evaluation with run_id '{run_id}' in the results store", key="run_id")
@@ -252,13 +210,13 @@ def load_report_data(con: duckdb.DuckDBPyConnection, run_id: str) -> ReportData:
         baseline = None
 
     metrics = [
-        MetricRow(r["candidate"], r["metric"], _float(r["value"]), _float(r["ci_low"]), _float(r["ci_high"]),
-                  r.get("n"), r["tag"])
+        MetricValue(r["candidate"], r["metric"], _float(r["value"]), _float(r["ci_low"]), _float(r["ci_high"]),
+                  int(r.get("n") or 0), r["tag"])
         for r in _rows(con, "SELECT * FROM metrics WHERE run_id = ? ORDER BY candidate, metric", [run_id])
     ]
     gates = [
-        GateRow(r["candidate"], r["gate"], bool(r["passed"]), _float(r["value"]), _float(r["threshold"]),
-                r.get("detail") or "", r.get("decided_by"), bool(r.get("insufficient")), r.get("runs_needed"))
+        GateResult(r["candidate"], r["gate"], bool(r["passed"]), _float(r["value"]), _float(r["threshold"]),
+                r.get("detail") or "", r.get("decided_by") or "point", bool(r.get("insufficient")), r.get("runs_needed"))
         for r in _rows(con, "SELECT * FROM gates WHERE run_id = ? ORDER BY candidate, gate", [run_id])
     ]
     comparisons: list[dict[str, Any]] = []
@@ -280,15 +238,19 @@ def _load_runs(con: duckdb.DuckDBPyConnection, run_id: str) -> list[RunRow]:
     out: dict[tuple[Any, ...], RunRow] = {}
     for r in _rows(con, "SELECT * FROM results WHERE run_id = ? ORDER BY case_id, candidate, repeat", [run_id]):
         out[tuple(r[k] for k in key)] = RunRow(
-            case_id=r["case_id"], candidate=r["candidate"], repeat=int(r["repeat"]), status=r["status"],
-            failure_reason=r.get("failure_reason"), correct=bool(r["correct"]),
+            run_id=r["run_id"], case_id=r["case_id"], candidate=r["candidate"], repeat=int(r["repeat"]),
+            status=r["status"], failure_reason=r.get("failure_reason"), correct=bool(r["correct"]),
             escaped_error=bool(r["escaped_error"]), critical_error=bool(r["critical_error"]),
             infra_error=bool(r["infra_error"]), policy_violations=int(r["policy_violations"] or 0),
             failed_writes=int(r.get("failed_writes") or 0), cost_usd=float(r["cost_usd"] or 0.0),
             latency_s=float(r["latency_s"] or 0.0), steps=int(r["steps"] or 0),
-            tool_calls=int(r.get("tool_calls") or 0), prompt_tokens=r.get("prompt_tokens"),
-            completion_tokens=r.get("completion_tokens"), model=r.get("model"),
+            tool_calls=int(r.get("tool_calls") or 0), prompt_tokens=int(r.get("prompt_tokens") or 0),
+            completion_tokens=int(r.get("completion_tokens") or 0), model=r.get("model") or "",
             tags=list(r.get("tags") or []), reasons=list(r.get("reasons") or []),
+            inference_cost_usd=float(r.get("inference_cost_usd") or 0.0),
+            tool_cost_usd=float(r.get("tool_cost_usd") or 0.0),
+            review_cost_usd=float(r.get("review_cost_usd") or 0.0),
+            judge_cost_usd=float(r.get("judge_cost_usd") or 0.0),
             unverifiable=bool(r.get("unverifiable")), state_diff=_json(r.get("state_diff"), None),
             state_hash=r.get("state_hash"),
         )
@@ -310,7 +272,9 @@ def _load_runs(con: duckdb.DuckDBPyConnection, run_id: str) -> list[RunRow]:
         for s in _rows(con, "SELECT * FROM scores WHERE run_id = ?", [run_id]):
             target = out.get(tuple(s[k] for k in key))
             if target is not None:
-                target.scores.append({k: v for k, v in s.items() if k not in skip and v is not None})
+                target.scores[s["scorer"]] = ScoreResult(
+                    scorer=s["scorer"], score=_float(s.get("score")), passed=s.get("passed"),
+                    reason=s.get("reason") or "", cost_usd=float(s.get("cost_usd") or 0.0), error=s.get("error"))
     return list(out.values())
 
 

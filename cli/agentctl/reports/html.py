@@ -14,12 +14,14 @@ import gzip
 import hashlib
 import json
 import math
+from dataclasses import asdict
 from importlib import resources
 from typing import Any
 
 from markupsafe import Markup
 
-from agentctl.metrics.names import LOWER_IS_BETTER
+from agentctl.core.jsonvalues import finite_or_none
+from agentctl.core.metric_names import LOWER_IS_BETTER
 from agentctl.reports import charts
 from agentctl.reports.data import CaseOutcome, ReportData, fmt_number
 from agentctl.reports.redact import scrub_mapping, scrub_text
@@ -63,8 +65,6 @@ def _clip(text: Any) -> Any:
     return text
 
 
-def _finite(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
 
 
 def _step_view(step: dict[str, Any]) -> dict[str, Any]:
@@ -80,7 +80,7 @@ def _step_view(step: dict[str, Any]) -> dict[str, Any]:
         elif key in ("args", "tool_calls"):
             value = json.dumps(scrub_mapping(value), ensure_ascii=False, sort_keys=True, default=str)
         elif isinstance(value, float):
-            value = _finite(value)
+            value = finite_or_none(value)
         out[key] = _clip(value)
     return out
 
@@ -94,8 +94,8 @@ def case_index(data: ReportData) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     for case in data.cases:
         rows.append([
             case.case_id, cand_ix.get(case.candidate, 0), [tag_ix[t] for t in case.tags], case.n, case.correct,
-            case.verdict, case.change, _finite(sum(r.cost_usd for r in case.runs) / max(case.n, 1)),
-            _finite(sum(r.latency_s for r in case.runs) / max(case.n, 1)), [_clip(r) for r in case.reasons[:3]],
+            case.verdict, case.change, finite_or_none(sum(r.cost_usd for r in case.runs) / max(case.n, 1)),
+            finite_or_none(sum(r.latency_s for r in case.runs) / max(case.n, 1)), [_clip(r) for r in case.reasons[:3]],
             case.unverifiable,
         ])
         details.append(_detail(case))
@@ -108,10 +108,10 @@ def _detail(case: CaseOutcome) -> dict[str, Any]:
         runs.append({
             "repeat": r.repeat, "status": r.status, "failure_reason": r.failure_reason, "correct": r.correct,
             "escaped": r.escaped_error, "critical": r.critical_error, "infra": r.infra_error,
-            "reasons": [_clip(x) for x in r.reasons], "cost": _finite(r.cost_usd), "latency": _finite(r.latency_s),
+            "reasons": [_clip(x) for x in r.reasons], "cost": finite_or_none(r.cost_usd), "latency": finite_or_none(r.latency_s),
             "tokens": [r.prompt_tokens, r.completion_tokens], "model": r.model,
-            "scores": [{k: _clip(v) if not isinstance(v, float) else _finite(v) for k, v in s.items()}
-                       for s in r.scores],
+            "scores": [{k: _clip(v) if not isinstance(v, float) else finite_or_none(v)
+                        for k, v in asdict(s).items() if v is not None} for s in r.scores.values()],
             "steps": [_step_view(s) for s in r.timeline],
             "unverifiable": r.unverifiable,
             "state_diff": None if r.state_diff is None else [

@@ -28,10 +28,9 @@ Reports of more than 2,000 runs are written compact (no indentation). Numbers th
 from __future__ import annotations
 
 import json
-import math
-from datetime import date, datetime
 from typing import Any
 
+from agentctl.core.jsonvalues import json_ready
 from agentctl.reports.data import ReportData
 from agentctl.reports.redact import scrub_mapping
 
@@ -82,21 +81,6 @@ REPORT_SCHEMA: dict[str, Any] = {
 }
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready: non-finite floats as strings, timestamps as ISO text."""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return value
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def report_dict(data: ReportData) -> dict[str, Any]:
@@ -118,9 +102,9 @@ def report_dict(data: ReportData) -> dict[str, Any]:
                 "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens, "model": r.model,
                 "tags": r.tags, "reasons": r.reasons, "unverifiable": r.unverifiable,
                 "state_diff": r.state_diff, "state_hash": r.state_hash,
-                "scores": [{k: s.get(k) for k in ("scorer", "score", "passed", "reason")} for s in r.scores],
+                "scores": [{k: getattr(s, k) for k in ("scorer", "score", "passed", "reason")} for s in r.scores.values()],
             })
-    return _plain(scrub_mapping({
+    return json_ready(scrub_mapping({
         "format": "agentctl.report", "format_version": FORMAT_VERSION, "run": run,
         "verdict": {"passed": data.passed, "exit_code": data.run.get("exit_code"),
                     "failed_gates": [f"{g.candidate}: {g.gate}" for g in data.failed_gates]},

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
+from agentctl.core.trajectory import Trajectory
 from agentctl.datasets.models import AnswerCheck
-from agentctl.engine.trajectory import Trajectory
 
 # A comma (or thin/no-break space, or apostrophe) between a digit and a group of exactly
 # three digits: "23,553" and "1,234,567", but not "1,2" or "3, 4".

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from agentctl.config.models import ScorerSpec, Suite
+    from agentctl.core.results import ScoreResult, Verdict
+    from agentctl.core.trajectory import Trajectory
     from agentctl.datasets.models import Case, Dataset
-    from agentctl.engine.trajectory import Trajectory
-    from agentctl.results import ScoreResult, Verdict
 
 
 @dataclass

@@ -15,26 +15,18 @@ reused for the rest.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 from typing import TYPE_CHECKING, Any
 
-from agentctl.errors import AgentctlError, MissingExtra
-from agentctl.results import ScoreResult
-from agentctl.scorers.base import Scorer
-from agentctl.scorers.judge import Judge, library_environment, metering, parse_json_object
+from agentctl.core.errors import MissingExtra
+from agentctl.scorers.families import CALLS, REFERENCE, Arg, LibraryScorer, MetricInfo, library_family
+from agentctl.scorers.judge import Judge, library_environment, parse_json_object
 from agentctl.scorers.mapping import (
-    CALLS,
-    REFERENCE,
-    Arg,
-    MetricInfo,
     RunView,
     all_calls_with_output,
     deepeval_test_case,
-    library_family,
     run_view,
 )
-from agentctl.scorers.registry import ScorerRegistry
 
 if TYPE_CHECKING:
     from agentctl.config.models import ScorerSpec
@@ -81,38 +73,17 @@ METRICS: dict[str, MetricInfo] = {
 """Every supported metric, its arguments (besides ``threshold``) and whether it needs a judge."""
 
 
-def register(registry: ScorerRegistry) -> None:
-    """Entry point of the ``agentctl.scorers`` group."""
-    registry.register_family(library_family(PREFIX, METRICS, DeepevalScorer, extra="deepeval"))
 
 
-class DeepevalScorer(Scorer):
+class DeepevalScorer(LibraryScorer):
     """One deepeval metric, scored per run."""
+
+    METRICS = METRICS
+    EXTRA = "deepeval"
 
     def __init__(self, spec: ScorerSpec) -> None:
         super().__init__(spec)
-        self.metric = spec.name.partition(".")[2]
-        self.info = METRICS[self.metric]
-        if importlib.util.find_spec("deepeval") is None:
-            raise MissingExtra("deepeval", "deepeval", f"scorer '{spec.name}'")
-        self.judge: Judge | None = Judge(spec.judge, dict(spec.judge_params)) if spec.judge else None
         self._geval_steps: list[str] | None = None
-
-    @property
-    def threshold(self) -> float:
-        return float(self.spec.args.get("threshold", self.info.default_threshold))
-
-    async def score(self, ctx: ScoringContext) -> ScoreResult:
-        if self.judge is not None:
-            self.judge.pricing = ctx.suite.pricing.get(self.judge.model)
-        with metering() as meter:
-            try:
-                value, reason = await self._measure(ctx)
-            except AgentctlError:
-                raise
-            except Exception as exc:  # the library or the judge failed on this run
-                return ScoreResult(self.name, None, False, "", meter.cost_usd, f"{type(exc).__name__}: {exc}")
-        return ScoreResult(self.name, value, value >= self.threshold, reason, meter.cost_usd)
 
     async def _measure(self, ctx: ScoringContext) -> tuple[float, str]:
         args = self.spec.args
@@ -316,3 +287,7 @@ def _schema_model(schema: dict[str, Any]) -> type[Any]:
             return schema
 
     return JsonSchemaModel
+
+
+FAMILY = library_family(PREFIX, METRICS, DeepevalScorer, extra="deepeval")
+"""The ``deepeval.*`` scorers: the object of this module's ``agentctl.scorers`` entry point."""

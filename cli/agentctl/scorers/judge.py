@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agentctl.core.cost import call_cost
 from agentctl.providers.litellm_setup import import_litellm, offline_environment
 
 if TYPE_CHECKING:
@@ -108,7 +109,8 @@ class Judge:
             usage = getattr(response, "usage", None)
             prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
             completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
-            cost = self._cost(litellm, response, prompt_tokens, completion_tokens)
+            cost = call_cost(self.pricing, prompt_tokens, completion_tokens,
+                             lambda: litellm.completion_cost(completion_response=response))
             text = response.choices[0].message.content or ""
         # The wrapped call charged the evaluation's budget itself.
         self._charge(cost, prompt_tokens, completion_tokens, budget=self.complete_fn is None)
@@ -148,10 +150,7 @@ class Judge:
             response = await litellm.aembedding(
                 model=model, input=texts, num_retries=DEFAULT_NUM_RETRIES, **params
             )
-        try:
-            cost = float(litellm.completion_cost(completion_response=response) or 0.0)
-        except Exception:  # unknown model: litellm has no price for it
-            cost = 0.0
+        cost = call_cost(None, 0, 0, lambda: litellm.completion_cost(completion_response=response))
         self._charge(cost, 0, 0, budget=True)
         return [list(item["embedding"]) for item in response.data]
 
@@ -165,17 +164,6 @@ class Judge:
             meter.completion_tokens += completion_tokens
         if budget and self.on_cost is not None:
             self.on_cost(cost)
-
-    def _cost(self, litellm: Any, response: Any, prompt_tokens: int, completion_tokens: int) -> float:
-        if self.pricing is not None:
-            return (
-                prompt_tokens * self.pricing.input_usd_per_mtok
-                + completion_tokens * self.pricing.output_usd_per_mtok
-            ) / 1e6
-        try:
-            return float(litellm.completion_cost(completion_response=response) or 0.0)
-        except Exception:  # unknown model and no suite pricing: cost unknown, counted as 0
-            return 0.0
 
 
 def parse_json_object(text: str) -> Any:

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agentctl.config.models import Suite
+from agentctl.core.matchers import arg_differences, match_args, match_subset, render_call
+from agentctl.core.results import Verdict
+from agentctl.core.trajectory import Step, Trajectory, is_write, resolve_effect
 from agentctl.datasets.models import Case, ExpectedAction, ToolCatalog
-from agentctl.engine.trajectory import Step, Trajectory
-from agentctl.results import Verdict
 from agentctl.scorers.answer import check_answer
-from agentctl.scorers.matchers import arg_differences, match_args, match_subset, render_call
 from agentctl.scorers.state import check_state
 
 
@@ -67,13 +67,10 @@ def pair_writes(actions: list[ExpectedAction], writes: list[Step]) -> Pairing:
 
 
 def effect_of(step: Step, suite: Suite, catalog: ToolCatalog) -> str:
-    """``read``, ``write`` or ``escalation``; a tool nobody declared is a write (the safe assumption)."""
-    if step.tool is not None and step.tool == suite.agent.escalation_tool:
-        return "escalation"
-    if step.effect in ("read", "write", "escalation"):
-        return step.effect
+    """``read``, ``write``, ``escalation`` or ``unknown`` (:func:`~agentctl.core.trajectory.resolve_effect`)."""
     tool = catalog.get(step.tool) if step.tool is not None else None
-    return tool.effect if tool is not None else "write"
+    return resolve_effect(step.tool, step.effect, escalation_tool=suite.agent.escalation_tool,
+                          declared=tool.effect if tool is not None else None)
 
 
 def score_outcome(case: Case, trajectory: Trajectory, suite: Suite, catalog: ToolCatalog) -> Verdict:
@@ -88,7 +85,7 @@ def score_outcome(case: Case, trajectory: Trajectory, suite: Suite, catalog: Too
         reasons.append(f"status: expected {' or '.join(statuses)}, got {got}")
 
     tool_steps = trajectory.tool_steps
-    tried_writes = [s for s in tool_steps if effect_of(s, suite, catalog) == "write"]
+    tried_writes = [s for s in tool_steps if is_write(effect_of(s, suite, catalog))]
     writes = [s for s in tried_writes if s.carried_out and not s.error]
     failed_writes = [s for s in tried_writes if s.carried_out and s.error]
     # Critical: a write the policy forbids or that needed approval (or a tool it does not
@@ -151,10 +148,12 @@ def score_outcome(case: Case, trajectory: Trajectory, suite: Suite, catalog: Too
     )
 
 
-def _pairing_reasons(actions: list[ExpectedAction], writes: list[Step], pairing: Pairing) -> list[str]:
-    """Explain unpaired writes and actions; a wrong-argument write is shown as its closest difference."""
-    # Pair each unpaired write with the unpaired expected action of the same tool it differs
-    # least from, so a wrong argument reads as one difference, not "missing" plus "unexpected".
+def closest_unpaired(actions: list[ExpectedAction], writes: list[Step], pairing: Pairing) -> dict[int, int]:
+    """Unpaired write -> the unpaired expected action of the same tool it differs least from.
+
+    A wrong argument then reads as one difference, not "missing" plus "unexpected"; the
+    verdict's reasons and the reports' action diff both explain a run with this.
+    """
     candidates = sorted(
         (len(arg_differences(actions[i].args, writes[j].args)), j, i)
         for j in pairing.unpaired_writes
@@ -167,7 +166,13 @@ def _pairing_reasons(actions: list[ExpectedAction], writes: list[Step], pairing:
         if j not in explained and i not in used_actions:
             explained[j] = i
             used_actions.add(i)
+    return explained
 
+
+def _pairing_reasons(actions: list[ExpectedAction], writes: list[Step], pairing: Pairing) -> list[str]:
+    """Explain unpaired writes and actions; a wrong-argument write is shown as its closest difference."""
+    explained = closest_unpaired(actions, writes, pairing)
+    used_actions = set(explained.values())
     reasons: list[str] = []
     for j in pairing.unpaired_writes:
         write = writes[j]

@@ -16,29 +16,21 @@ only when a run is scored (~7 s), after telemetry has been turned off.
 from __future__ import annotations
 
 import functools
-import importlib.util
 from typing import TYPE_CHECKING, Any
 
-from agentctl.errors import AgentctlError, MissingExtra
-from agentctl.results import ScoreResult
-from agentctl.scorers.base import Scorer
-from agentctl.scorers.judge import Judge, RagasJudgeClient, library_environment, metering
+from agentctl.core.errors import MissingExtra
+from agentctl.core.results import ScoreResult
+from agentctl.scorers.families import CALLS, REFERENCE, Arg, LibraryScorer, MetricInfo, library_family
+from agentctl.scorers.judge import Judge, RagasJudgeClient, library_environment
 from agentctl.scorers.mapping import (
-    CALLS,
-    REFERENCE,
-    Arg,
-    MetricInfo,
     RunView,
     describe_calls,
-    library_family,
     ragas_messages,
     ragas_tool_calls,
     run_view,
 )
-from agentctl.scorers.registry import ScorerRegistry
 
 if TYPE_CHECKING:
-    from agentctl.config.models import ScorerSpec
     from agentctl.scorers.base import ScoringContext
 
 PREFIX = "ragas"
@@ -77,42 +69,23 @@ METRICS: dict[str, MetricInfo] = {
 """Every supported metric, its arguments (besides ``threshold``) and whether it needs a judge."""
 
 
-def register(registry: ScorerRegistry) -> None:
-    """Entry point of the ``agentctl.scorers`` group."""
-    registry.register_family(library_family(PREFIX, METRICS, RagasScorer, extra="ragas"))
 
 
-class RagasScorer(Scorer):
+class RagasScorer(LibraryScorer):
     """One ragas metric, scored per run."""
 
-    def __init__(self, spec: ScorerSpec) -> None:
-        super().__init__(spec)
-        self.metric = spec.name.partition(".")[2]
-        self.info = METRICS[self.metric]
-        for module in ("ragas", *self.info.modules):
-            if importlib.util.find_spec(module) is None:
-                raise MissingExtra(module, "ragas", f"scorer '{spec.name}'")
-        self.judge: Judge | None = Judge(spec.judge, dict(spec.judge_params)) if spec.judge else None
+    METRICS = METRICS
+    EXTRA = "ragas"
 
-    @property
-    def threshold(self) -> float:
-        return float(self.spec.args.get("threshold", self.info.default_threshold))
+    def required_modules(self) -> tuple[str, ...]:
+        return ("ragas", *self.info.modules)
 
-    async def score(self, ctx: ScoringContext) -> ScoreResult:
-        if self.judge is not None:
-            self.judge.pricing = ctx.suite.pricing.get(self.judge.model)
-        with metering() as meter:
-            try:
-                value, reason = await self._measure(ctx)
-            except AgentctlError:
-                raise
-            except Exception as exc:  # the library or the judge failed on this run
-                return ScoreResult(self.name, None, False, "", meter.cost_usd, f"{type(exc).__name__}: {exc}")
+    def _result(self, value: float, reason: str, cost_usd: float) -> ScoreResult:
         if value != value:  # NaN: ragas' way of saying "nothing to score"
             return ScoreResult(
-                self.name, None, False, reason, meter.cost_usd, "ragas returned no score (NaN)"
+                self.name, None, False, reason, cost_usd, "ragas returned no score (NaN)"
             )
-        return ScoreResult(self.name, value, value >= self.threshold, reason, meter.cost_usd)
+        return super()._result(value, reason, cost_usd)
 
     async def _measure(self, ctx: ScoringContext) -> tuple[float, str]:
         args = self.spec.args
@@ -284,3 +257,7 @@ def _embeddings_class() -> type[Any]:
             return await self.judge.embed(list(texts), self.model)
 
     return LitellmEmbeddings
+
+
+FAMILY = library_family(PREFIX, METRICS, RagasScorer, extra="ragas")
+"""The ``ragas.*`` scorers: the object of this module's ``agentctl.scorers`` entry point."""

@@ -1,5 +1,5 @@
 """The DuckDB results store."""
 
-from agentctl.store.store import DEFAULT_DB, Store
+from agentctl.store.store import DEFAULT_DB, Store, StoreHandle, open_store
 
-__all__ = ["DEFAULT_DB", "Store"]
+__all__ = ["DEFAULT_DB", "Store", "StoreHandle", "open_store"]

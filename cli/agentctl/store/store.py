@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,10 +18,11 @@ from typing import Any
 
 import duckdb
 
-from agentctl.engine.trajectory import Trajectory
-from agentctl.errors import RunError, StoreLocked
-from agentctl.metrics.types import GateResult, MetricValue
-from agentctl.results import RunResult, ScoreResult
+from agentctl.core.errors import RunError, StoreLocked
+from agentctl.core.jsonvalues import finite_or_none
+from agentctl.core.results import RunResult, ScoreResult
+from agentctl.core.trajectory import Trajectory
+from agentctl.core.values import GateResult, MetricValue
 from agentctl.store.schema import ADDED_COLUMNS, SCHEMA_VERSION, TABLES
 
 DEFAULT_DB = "agentctl.duckdb"
@@ -36,15 +38,27 @@ def _json(value: Any) -> str | None:
 
 
 class Store:
-    """A DuckDB results store. Use as a context manager, or call :meth:`close`."""
+    """A DuckDB results store: the one handle every library entry point takes (a ``Store``, or
+    a path that becomes one). Use as a context manager, or call :meth:`close`.
 
-    def __init__(self, path: str | Path, *, read_only: bool = False, wait_s: float = _LOCK_WAIT_S) -> None:
+    Like sqlite-utils' ``Database``, it also wraps an open DuckDB connection (which it then
+    neither migrates nor closes).
+    """
+
+    def __init__(
+        self, path: str | Path | duckdb.DuckDBPyConnection, *, read_only: bool = False, wait_s: float = _LOCK_WAIT_S
+    ) -> None:
+        self._cache_cursor: duckdb.DuckDBPyConnection | None = None
+        self._owned = not isinstance(path, duckdb.DuckDBPyConnection)
+        if isinstance(path, duckdb.DuckDBPyConnection):
+            self.path = Path("<duckdb connection>")
+            self.con = path
+            return
         self.path = Path(path)
         if read_only and not self.path.exists():
             raise RunError(f"no results store at {self.path} (run 'agentctl eval run' first, or pass --db)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.con = self._connect(read_only, wait_s)
-        self._cache_cursor: duckdb.DuckDBPyConnection | None = None
         if not read_only:
             self._migrate()
 
@@ -85,7 +99,9 @@ class Store:
     def close(self) -> None:
         if self._cache_cursor is not None:
             self._cache_cursor.close()
-        self.con.close()
+            self._cache_cursor = None
+        if self._owned:
+            self.con.close()
 
     def __enter__(self) -> Store:
         return self
@@ -236,7 +252,7 @@ class Store:
 
     def replace_metrics(self, run_id: str, metrics: Iterable[MetricValue]) -> None:
         rows = [
-            {"run_id": run_id, **{k: _finite_or_none(v) if k in ("ci_low", "ci_high") else v
+            {"run_id": run_id, **{k: finite_or_none(v) if k in ("ci_low", "ci_high") else v
                                   for k, v in asdict(m).items()}}
             for m in metrics
         ]
@@ -298,10 +314,25 @@ class Store:
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def _finite_or_none(value: float | None) -> float | None:
-    if value is None or value != value or value in (float("inf"), float("-inf")):
-        return None
-    return value
+
+
+
+StoreHandle = Store | str | Path
+"""What every library entry point takes as its results store."""
+
+
+@contextmanager
+def open_store(handle: StoreHandle | duckdb.DuckDBPyConnection, *, read_only: bool = False) -> Iterator[Store]:
+    """The :class:`Store` of ``handle``: a ``Store`` is used as it is (and left open for its
+    owner); a path (or a DuckDB connection) is opened here and closed on leaving."""
+    if isinstance(handle, Store):
+        yield handle
+        return
+    store = Store(handle, read_only=read_only)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def _result_row(r: RunResult, finished: datetime) -> dict[str, Any]:

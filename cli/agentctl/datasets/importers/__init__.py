@@ -20,6 +20,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agentctl.core.errors import InputError, Problem, ValidationFailed
+from agentctl.core.normalize import canonical
 from agentctl.datasets.importers.base import ImportedRun, ProblemLog, check_transcript, expand_sources
 from agentctl.datasets.importers.catalog import (
     dump_catalog,
@@ -34,14 +36,12 @@ from agentctl.datasets.importers.drafts import (
     draft_case,
     expected_actions,
 )
-from agentctl.datasets.importers.registry import available, get_importer, importer
+from agentctl.datasets.importers.registry import available, get_importer
 from agentctl.datasets.models import Case, RecordedRun
+from agentctl.datasets.recorded_calls import recorded_calls_in
 from agentctl.datasets.redact import Redactor, redactor_for
-from agentctl.engine.tools import recorded_calls_in
-from agentctl.errors import InputError, Problem, ValidationFailed
-from agentctl.normalize import canonical
 
-__all__ = ["ImportReport", "import_traces", "available", "importer"]
+__all__ = ["ImportReport", "available", "import_traces"]
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 An importer turns source files into :class:`ImportedRun` objects (a transcript in OpenAI chat
 format plus what is known about model, usage and timing) and reports everything it could not
-use as a :class:`~agentctl.errors.Problem` with the file, the line or span id, and what was
+use as a :class:`~agentctl.core.errors.Problem` with the file, the line or span id, and what was
 skipped. Nothing is dropped without a problem saying so.
 """
 
@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agentctl.errors import Problem
+from agentctl.core.errors import Problem
 
 SOURCE_SUFFIXES = (".json", ".jsonl", ".ndjson")
 

@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from agentctl.core.errors import InputError, Problem, ValidationFailed
 from agentctl.datasets.models import Tool, ToolCatalog
-from agentctl.errors import InputError, Problem, ValidationFailed
 
 READ_NAME = re.compile(
     r"^(get|list|search|find|lookup|look_up|fetch|read|query|describe|check|view|retrieve|show|count|load|"

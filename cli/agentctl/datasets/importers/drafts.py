@@ -11,10 +11,11 @@ import hashlib
 import json
 from typing import Any
 
+from agentctl.core.normalize import canonical
+from agentctl.core.trajectory import is_write
 from agentctl.datasets.importers.catalog import is_escalation
 from agentctl.datasets.models import Case, Expected, ExpectedAction, Fixture
-from agentctl.engine.tools import RecordedCall, recorded_calls_in
-from agentctl.normalize import canonical
+from agentctl.datasets.recorded_calls import RecordedCall, recorded_calls_in
 
 
 def final_status(messages: list[dict[str, Any]], escalation: set[str]) -> str:
@@ -59,7 +60,7 @@ def _output_value(content: Any) -> Any:
 def expected_actions(calls: list[RecordedCall], effects: dict[str, str], escalation: set[str]) -> list[ExpectedAction]:
     """Writes that took effect: write tools, not the hand-off, answered without an error."""
     return [ExpectedAction(tool=c.name, args=c.arguments) for c in calls
-            if effects.get(c.name, "write") == "write" and c.name not in escalation and not c.error
+            if is_write(effects.get(c.name, "unknown")) and c.name not in escalation and not c.error
             and c.arguments is not None]
 
 

@@ -17,10 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agentctl.core.normalize import canonical
 from agentctl.datasets.importers.base import Document, ImportedRun, ProblemLog, as_dict, read_documents
 from agentctl.datasets.importers.messages import openai_message, tool_definition
-from agentctl.datasets.importers.registry import importer
-from agentctl.normalize import canonical
 
 KNOWN_KEYS = frozenset({
     "messages", "request", "response", "run_id", "id", "case_id", "model", "agent_id", "usage", "cost_usd",
@@ -107,7 +106,6 @@ def _record_run(doc: Document, log: ProblemLog, unknown: dict[str, tuple[Documen
     )
 
 
-@importer("openai")
 def read_openai(paths: list[Path], log: ProblemLog) -> Iterator[ImportedRun]:
     """Runs from JSONL files of OpenAI chat conversations (a JSON list of them is read too)."""
     unknown: dict[str, tuple[Document, int]] = {}

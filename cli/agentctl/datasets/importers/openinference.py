@@ -22,7 +22,6 @@ from typing import Any
 from agentctl.datasets.importers.base import ImportedRun, ProblemLog, as_text, iso_from_ns, maybe_json
 from agentctl.datasets.importers.messages import openai_message, text_of, tool_definition
 from agentctl.datasets.importers.otel import report_unknown
-from agentctl.datasets.importers.registry import importer
 from agentctl.datasets.importers.spans import Span, read_spans, run_units, unit_timing
 from agentctl.datasets.importers.transcript import (
     ModelCall,
@@ -132,7 +131,6 @@ def _agent_io(agent: Span | None) -> tuple[list[dict[str, Any]], dict[str, Any] 
     return inputs, ({"role": "assistant", "content": answer_text} if answer_text else None)
 
 
-@importer("openinference")
 def read_openinference(paths: list[Path], log: ProblemLog) -> Iterator[ImportedRun]:
     """Runs from OpenInference spans (Phoenix exports, or OTLP JSON carrying OpenInference attributes)."""
     spans = read_spans(paths, log)

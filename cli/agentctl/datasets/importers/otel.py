@@ -35,7 +35,6 @@ from agentctl.datasets.importers.messages import (
     text_of,
     tool_definition,
 )
-from agentctl.datasets.importers.registry import importer
 from agentctl.datasets.importers.spans import Span, SpanEvent, read_spans, run_units, unit_timing
 from agentctl.datasets.importers.transcript import (
     ModelCall,
@@ -213,7 +212,6 @@ def _case_and_tags(spans: list[Span]) -> tuple[str | None, list[str]]:
     return case_id, tags
 
 
-@importer("otel")
 def read_otel(paths: list[Path], log: ProblemLog) -> Iterator[ImportedRun]:
     """Runs from OTLP JSON exports following the OpenTelemetry GenAI semantic conventions."""
     spans = read_spans(paths, log)

@@ -15,7 +15,7 @@ from typing import Any
 
 from agentctl.datasets.importers.base import as_text
 from agentctl.datasets.importers.spans import Span
-from agentctl.engine.tools import is_error_output
+from agentctl.datasets.recorded_calls import is_error_output
 
 
 @dataclass

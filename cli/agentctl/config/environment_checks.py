@@ -7,19 +7,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from agentctl.core.matchers import matcher_problems
 from agentctl.environments.state import path_problem
-from agentctl.scorers.matchers import matcher_problems
 
 if TYPE_CHECKING:
     from agentctl.config.models import Suite
+    from agentctl.core.errors import Problem
     from agentctl.datasets.loader import DatasetFiles
-    from agentctl.errors import Problem
 
 
 def check_environment(suite: Suite, files: DatasetFiles, problems: list[Problem], suite_line: int | None) -> None:
     """Append every problem of the dataset's environment (none when it has none and needs none)."""
+    from agentctl.core.errors import Problem
     from agentctl.environments import EnvironmentLoadError, environment_source, load_environment
-    from agentctl.errors import Problem
 
     dataset = files.dataset
     cases_path = files.cases_path

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from agentctl.errors import Problem
+from agentctl.core.errors import Problem
 
 KeyPath = tuple[str | int, ...]
 

@@ -7,14 +7,36 @@ produce a :class:`Trajectory`; scorers only ever look at trajectories.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
-
-if TYPE_CHECKING:
-    from agentctl.environments.runtime import EnvironmentRun
+from typing import Any, Literal
 
 StepKind = Literal["model", "tool"]
 Effect = Literal["read", "write", "escalation", "unknown"]
 AnsweredBy = Literal["environment", "fixture", "recording", "none"]
+
+
+def resolve_effect(
+    tool: str | None, recorded: str | None = None, *, escalation_tool: str | None = None, declared: str | None = None
+) -> Effect:
+    """What a call to ``tool`` does: the hand-off is an ``escalation``; else the effect already
+    recorded on the step, else the catalog's (``declared``), else ``unknown``."""
+    if tool is not None and tool == escalation_tool:
+        return "escalation"
+    for effect in (recorded, declared):
+        if effect in ("read", "write", "escalation"):
+            return effect  # type: ignore[return-value]
+    return "unknown"
+
+
+def is_write(effect: str | None) -> bool:
+    """A call that changes the world: a write tool, or a tool nobody declared (the safe assumption)."""
+    return effect in ("write", "unknown")
+
+
+def is_write_side_effect(step: Step) -> bool:
+    """The one rule of a write side effect: a write call carried out (no policy refusal, valid)
+    and not answered with an error. Outcome scoring pairs exactly these with ``expected.actions``;
+    the deepeval/ragas mapping and the reports' action diff select the same calls."""
+    return step.kind == "tool" and is_write(step.effect) and step.carried_out and not step.error
 
 
 @dataclass
@@ -82,6 +104,18 @@ class Step:
     def carried_out(self) -> bool:
         return self.kind == "tool" and self.policy is None and self.invalid is None
 
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Step:
+        """A step from a row of the ``steps`` table (as stored; unknown columns ignored)."""
+        args = row.get("args")
+        return cls(
+            index=int(row.get("step") or 0), kind=row.get("kind") or "tool", content=row.get("content"),
+            tool=row.get("tool"), call_id=row.get("call_id"), args=args if isinstance(args, dict) else None,
+            raw_args=args if isinstance(args, str) else None, output=row.get("output"), effect=row.get("effect"),
+            error=bool(row.get("error")), policy=row.get("policy") or None, invalid=row.get("invalid") or None,
+            divergence=bool(row.get("divergence")), cost_usd=float(row.get("cost_usd") or 0.0),
+        )
+
 
 @dataclass
 class Trajectory:
@@ -108,8 +142,10 @@ class Trajectory:
     completion_tokens: int = 0
     source_run_id: str | None = None
     """For replays: the recorded run replayed."""
-    environment: EnvironmentRun | None = None
-    """The run's environment (stateful datasets): its final state is judged and stored."""
+    environment: Any = None
+    """The run's :class:`agentctl.environments.runtime.EnvironmentRun` (stateful datasets), whose
+    final state is judged and stored; None without an environment. (Typed loosely: the core
+    imports nothing above it.)"""
 
     @property
     def model_steps(self) -> list[Step]:
@@ -122,12 +158,12 @@ class Trajectory:
     @property
     def writes(self) -> list[Step]:
         """Write side effects: carried-out write calls whose answer was not an error."""
-        return [s for s in self.tool_steps if s.effect == "write" and s.carried_out and not s.error]
+        return [s for s in self.tool_steps if is_write_side_effect(s)]
 
     @property
     def failed_writes(self) -> list[Step]:
         """Write calls that were carried out but answered with an error (changed nothing)."""
-        return [s for s in self.tool_steps if s.effect == "write" and s.carried_out and s.error]
+        return [s for s in self.tool_steps if is_write(s.effect) and s.carried_out and s.error]
 
     @property
     def policy_violations(self) -> list[Step]:

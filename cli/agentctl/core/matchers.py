@@ -1,6 +1,6 @@
 """Comparing expected tool-call arguments with what the agent actually sent.
 
-Comparison is strict after normalisation (``agentctl.normalize``): the same keys both ways,
+Comparison is strict after normalisation (``agentctl.core.normalize``): the same keys both ways,
 key order ignored, numbers by value (``5 == 5.0``, but ``true`` is not ``1``), lists in
 order. An object with a single ``$`` key is a matcher, at any depth:
 
@@ -26,7 +26,7 @@ import re
 import unicodedata
 from typing import Any
 
-from agentctl.normalize import MATCHER_OPERATORS, is_matcher, normalize
+from agentctl.core.normalize import MATCHER_OPERATORS, is_matcher, normalize
 
 MAX_REASONS = 3
 """Differences listed in one reason before the rest is summarised as "(and N more)"."""
@@ -49,7 +49,24 @@ def arg_differences(expected_args: dict[str, Any] | None, actual_args: dict[str,
         return []
     if actual_args is None:
         return ["arguments are not a JSON object"]
-    return _diff(normalize(expected_args), normalize(actual_args), "")
+    if is_matcher(expected_args) or not isinstance(actual_args, dict):
+        return _diff(normalize(expected_args), normalize(actual_args), "")
+    return [reason for _, reasons in key_differences(expected_args, actual_args) for reason in reasons]
+
+
+def key_differences(expected_args: dict[str, Any], actual_args: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """Per argument, the differences :func:`match_args` finds (empty when that argument matches):
+    the expected keys in order, then keys only the actual call has. The verdict and the diff a
+    report shows are both read from this."""
+    expected, actual = normalize(expected_args), normalize(actual_args)
+    out: list[tuple[str, list[str]]] = []
+    for key, want in expected.items():
+        if key not in actual:
+            out.append((key, [] if _is_op(want, "$optional") else [f"missing argument '{key}'"]))
+        else:
+            out.append((key, _diff(want, actual[key], key)))
+    out += [(key, [f"unexpected argument '{key}'"]) for key in actual if key not in expected]
+    return out
 
 
 def match_subset(expected_args: dict[str, Any] | None, actual_args: dict[str, Any] | None) -> str | None:

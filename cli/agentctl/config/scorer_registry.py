@@ -1,9 +1,10 @@
 """Scorers by name.
 
 Built-ins register the same way a third-party package does: an entry point in the group
-``agentctl.scorers`` names a callable ``register(registry)``. A *family* owns every name
-with its prefix (``deepeval.*``) and checks names and arguments without importing its
-library, so ``suite validate`` stays fast and works without the optional extras.
+``agentctl.scorers`` (see :mod:`agentctl.core.plugins`) whose object is a
+:class:`ScorerFamily` or a scorer factory. A *family* owns every name with its prefix
+(``deepeval.*``) and checks names and arguments without importing its library, so
+``suite validate`` stays fast and works without the optional extras.
 """
 
 from __future__ import annotations
@@ -11,18 +12,18 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from agentctl.errors import InputError
+from agentctl.core import plugins
+from agentctl.core.errors import InputError
 
 if TYPE_CHECKING:
     from agentctl.config.models import ScorerSpec
-    from agentctl.scorers.base import Scorer
 
-ENTRY_POINT_GROUP = "agentctl.scorers"
+ENTRY_POINT_GROUP = plugins.SCORERS
 
-Factory = Callable[["ScorerSpec"], "Scorer"]
+Factory = Callable[["ScorerSpec"], Any]
+"""Makes an ``agentctl.scorers.base.Scorer`` from its spec (the scorers layer sits above this one)."""
 Validator = Callable[["ScorerSpec"], list[str]]
 
 
@@ -56,11 +57,23 @@ class ScorerRegistry:
         if self._loaded:
             return
         self._loaded = True
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            try:
-                ep.load()(self)
-            except ImportError:
-                continue  # a plugin whose own module is missing: its names stay unknown
+        for name, plugin in plugins.load_all(ENTRY_POINT_GROUP).items():
+            self._add(name, plugin)
+
+    def _load_plugin_for(self, name: str) -> None:
+        """Load only the plugin that would own ``name`` (``deepeval`` for ``deepeval.g_eval``)."""
+        for owner in (name, name.partition(".")[0]):
+            if owner not in self._scorers and owner not in self._families and plugins.has(ENTRY_POINT_GROUP, owner):
+                self._add(owner, plugins.load(ENTRY_POINT_GROUP, owner))
+
+    def _add(self, name: str, plugin: Any) -> None:
+        if isinstance(plugin, ScorerFamily):
+            self.register_family(plugin)
+        elif callable(plugin):
+            self.register(name, plugin)
+        else:
+            raise plugins.PluginError(
+                f"plugin '{name}' ({ENTRY_POINT_GROUP}) is neither a ScorerFamily nor a scorer factory")
 
     def names(self) -> list[str]:
         self._load_entry_points()
@@ -71,7 +84,7 @@ class ScorerRegistry:
 
     def problems(self, spec: ScorerSpec) -> list[str]:
         """What is wrong with a scorer spec: unknown name (with a suggestion) or bad args."""
-        self._load_entry_points()
+        self._load_plugin_for(spec.name)
         if spec.name in self._scorers:
             validate = self._scorers[spec.name][1]
             return validate(spec) if validate else []
@@ -87,7 +100,8 @@ class ScorerRegistry:
         hint = f" (did you mean '{close[0]}'?)" if close else f" (expected one of: {', '.join(prefixes)})"
         return f"unknown scorer '{name}'{hint}"
 
-    def create(self, spec: ScorerSpec) -> Scorer:
+    def create(self, spec: ScorerSpec) -> Any:
+        """The scorer of ``spec`` (an ``agentctl.scorers.base.Scorer``); ``InputError`` when the spec is wrong."""
         problems = self.problems(spec)
         if problems:
             raise InputError("; ".join(problems), key="scorers")

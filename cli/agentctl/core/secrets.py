@@ -7,16 +7,23 @@ import os
 import re
 from typing import Any
 
-_SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|authorization|auth|credential|bearer)", re.I)
+# Whole-word names only: ``max_tokens`` and ``prompt_tokens`` are parameters, ``access_token`` a secret.
+_SECRET_KEY = re.compile(
+    r"(^|[_-])(api[_-]?key|key|secret|token|password|passwd|authorization|auth|credentials?|cookie|bearer)$", re.I
+)
 _SECRET_ENV = re.compile(r"(_API_KEY|_KEY|_TOKEN|_SECRET|_PASSWORD)$")
-_SECRET_TEXT = [
-    re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"\bsk-[A-Za-z0-9_-]{6,}"),
-    re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
-    re.compile(r"\bAIza[0-9A-Za-z_-]{20,}\b"),
-    re.compile(r"\b(?:ghp|gho|ghs|github_pat|xox[abp])_[A-Za-z0-9_]{10,}"),
-    re.compile(r"(?i)((?:api[_-]?key|x-api-key|authorization)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]{6,}"),
-]
+TOKEN_PATTERN = re.compile(
+    r"(?<![A-Za-z0-9])(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{6,}|(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}"
+    r"|(?:AKIA|ASIA)[A-Z0-9]{16}|AIza[0-9A-Za-z_-]{20,}|(?:gh[pousr]|github_pat)_[A-Za-z0-9_]{10,}"
+    r"|xox[abprs][-_][A-Za-z0-9-]{10,}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})"
+)
+"""A provider key or token by its shape (OpenAI, Anthropic, Stripe, AWS, Google, GitHub, Slack, JWT)."""
+BEARER_PATTERN = re.compile(r"(?<=[Bb][Ee][Aa][Rr][Ee][Rr] )[A-Za-z0-9._~+/=-]{8,}")
+"""The credential of an ``Authorization: Bearer ...`` value."""
+_KEY_VALUE = re.compile(r"(?i)((?:api[_-]?key|x-api-key|authorization)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]{6,}")
+SECRET_PATTERNS: tuple[re.Pattern[str], ...] = (BEARER_PATTERN, TOKEN_PATTERN)
+"""Every secret found by shape alone, each match the secret itself: the one set that logs, the
+store, reports and dataset imports redact."""
 REDACTED = "***"
 
 
@@ -49,13 +56,30 @@ def redact_text(text: str, extra: list[str] | None = None) -> str:
     for value in [*_env_secrets(), *(extra or [])]:
         if value and len(value) >= 6:
             text = text.replace(value, REDACTED)
-    for pattern in _SECRET_TEXT:
-        if pattern.groups:
-            text = pattern.sub(lambda m: (m.group(1) + " " if m.group(1).lower() == "bearer" else m.group(1)) + REDACTED
-                               if m.lastindex else REDACTED, text)
-        else:
-            text = pattern.sub(REDACTED, text)
-    return text
+    return scrub_text(text, REDACTED)
+
+
+def scrub_text(text: str, placeholder: str = REDACTED) -> str:
+    """``text`` with every secret found by shape (:data:`SECRET_PATTERNS`, ``api_key=...``) replaced."""
+    if not text:
+        return text
+    for pattern in SECRET_PATTERNS:
+        text = pattern.sub(placeholder, text)
+    return _KEY_VALUE.sub(lambda m: m.group(1) + placeholder, text)
+
+
+def scrub(value: Any, placeholder: str = REDACTED) -> Any:
+    """A copy of a JSON-like ``value``: secret-named keys' values and secret-shaped strings replaced."""
+    if isinstance(value, dict):
+        return {
+            k: (placeholder if is_secret_key(str(k)) and v not in (None, "", False) else scrub(v, placeholder))
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [scrub(v, placeholder) for v in value]
+    if isinstance(value, str):
+        return scrub_text(value, placeholder)
+    return value
 
 
 def secret_values(params: dict[str, Any]) -> list[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentctl.config.models import Suite
-from agentctl.core.errors import EXIT_CANNOT_RUN, EXIT_INTERRUPTED, EXIT_OK, InputError, RunError
+from agentctl.core.errors import EXIT_CANNOT_RUN, EXIT_INTERRUPTED, EXIT_OK, InputError, Problem, RunError
 from agentctl.core.results import RunResult, ScoreResult, Verdict
 from agentctl.core.secrets import redact_text
 from agentctl.core.trajectory import Trajectory
@@ -287,10 +287,12 @@ async def _run_suite(
     from agentctl.environments import load_environment
 
     # Checking imports the dataset's environment.py (user code) and reads files: off the loop.
+    checked: tuple[Suite, Dataset, list[Problem]]
     if isinstance(suite, Suite):
-        suite, dataset, warnings = check_or_raise(await asyncio.to_thread(check_suite, suite))
+        checked = check_or_raise(await asyncio.to_thread(check_suite, suite))
     else:
-        suite, dataset, warnings = await asyncio.to_thread(load_suite_and_dataset, Path(suite))
+        checked = await asyncio.to_thread(load_suite_and_dataset, Path(suite))
+    suite, dataset, warnings = checked
     await asyncio.to_thread(load_environment, suite, dataset)  # loaded once; a no-op after the check
     notes = [str(w) for w in warnings]
     if options.concurrency < 1:

@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 UV      := $(BIN)/uv
 SUITE   ?= evalsuites/support-triage.yaml
 
-.PHONY: install dev demo test lint clean bench
+.PHONY: install dev demo test lint docs clean bench
 .DEFAULT_GOAL := demo
 
 $(BIN)/python:
@@ -34,16 +34,22 @@ demo: install
 	  code=$$?; echo "agentctl eval run exited $$code"; \
 	  if [ $$code -le 1 ]; then exit 0; else exit $$code; fi
 
+## The test suite on every core (pytest-xdist); lint is its own target, not part of it.
 test: dev
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 lint: dev
-	$(BIN)/ruff check cli tests
+	$(BIN)/ruff check cli tests scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+## Regenerate the reference in docs/ (field tables, store schema, CLI reference, JSON Schemas).
+docs: dev
+	$(BIN)/python scripts/gen_docs.py
+
 bench: install
 	$(BIN)/python tests/bench/bench_cli.py
+	$(BIN)/python tests/bench/bench_compute.py
 
 clean:
 	rm -rf $(VENV) reports/*.html reports/*.md reports/*.xml reports/*.json reports/*.duckdb agentctl.duckdb

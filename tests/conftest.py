@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from fake_openai import FakeOpenAI
+from support.fake_openai import FakeOpenAI
 
 # Set before any test module is imported: deepeval and ragas read these once, at import.
 os.environ.update(
@@ -67,6 +67,6 @@ def _network_guard(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def fake_openai() -> Iterator[FakeOpenAI]:
-    """A fresh OpenAI-compatible server on 127.0.0.1 (see tests/fake_openai.py)."""
+    """A fresh OpenAI-compatible server on 127.0.0.1 (see tests/support/fake_openai.py)."""
     with FakeOpenAI() as fake:
         yield fake

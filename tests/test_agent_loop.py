@@ -13,7 +13,7 @@ from agentctl.config.models import Suite
 from agentctl.core.trajectory import Trajectory
 from agentctl.datasets.models import Case, Dataset, RecordedRun, Tool, ToolCatalog
 from agentctl.providers.base import CompleteFn, ModelReply, ModelRequest, ProviderSettings, make_provider
-from fake_openai import FakeOpenAI, drop, error, malformed, per_case, text, tool_calls, turns
+from support.fake_openai import FakeOpenAI, drop, error, malformed, per_case, text, tool_calls, turns
 
 API_KEY = "sk-test-dummy-key-1234567890"
 CATALOG = ToolCatalog(

@@ -9,8 +9,8 @@ import pytest
 
 from agentctl.core.errors import EXIT_CANNOT_RUN
 from agentctl.runner import RunOptions, run_suite
-from fake_openai import FakeOpenAI, tool_calls
-from test_faults_support import CALL_USD, FaultSchedule, write_suite
+from support.fake_openai import FakeOpenAI, tool_calls
+from support.faults import CALL_USD, FaultSchedule, write_suite
 
 
 def test_total_budget_stops_new_calls(tmp_path: Path, fake_openai: FakeOpenAI) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 
 from agentctl.runner import RunOptions, run_suite
-from fake_openai import FakeOpenAI
-from test_faults_support import FaultSchedule, result_rows, write_suite
+from support.fake_openai import FakeOpenAI
+from support.faults import FaultSchedule, result_rows, write_suite
 
 
 def _verdicts(db: Path, run_id: str) -> list[tuple]:

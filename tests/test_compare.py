@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 import pytest
 
 from agentctl.core.errors import InputError
 from agentctl.metrics.compare import compare_candidates, compare_runs, comparison_rows, pair_runs
-from agentctl.store.schema import TABLES
-from test_metrics_stats import mcnemar_by_hand
-from test_metrics_support import run
+from agentctl.store import Store
+from support.runs import run
+from support.stats import mcnemar_by_hand
 
 
 def two_candidates(base: list[bool], cand: list[bool], **kw) -> list:  # type: ignore[no-untyped-def]
@@ -133,24 +132,21 @@ def test_to_dict_is_strict_json_and_rows_fit_the_store(tmp_path) -> None:  # typ
     text = json.dumps(cmp.to_dict(), allow_nan=False)  # cost_per_success_usd may be infinite
     assert json.loads(text)["metrics"]["success_rate"]["regressed"] == 2
     rows = comparison_rows("run-1", cmp)
-    con = duckdb.connect(str(tmp_path / "store.duckdb"))
+    store = Store(tmp_path / "store.duckdb")  # written as eval run writes them
     for table in ("comparisons", "comparison_cases"):
-        con.execute(TABLES[table])
-        cols = list(rows[table][0])
-        con.executemany(
-            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-            [[r[c] for c in cols] for r in rows[table]],
-        )
+        store.replace_rows("run-1", table, rows[table])
+    con = store.con
     got = con.execute(
         "SELECT baseline_value, candidate_value, regressed, improved, p_value FROM comparisons "
         "WHERE metric = 'success_rate' AND tag IS NULL"
     ).fetchone()
     assert got == pytest.approx((0.75, 0.25, 2, 0, mcnemar_by_hand(2, 0)))
-    assert con.execute("SELECT count(*) FROM comparisons WHERE tag = 't'").fetchone()[0] > 0
+    assert con.execute("SELECT count(*) FROM comparisons WHERE tag = 't'").fetchone()[0] == 15  # every metric, for tag t
     regressed = con.execute(
         "SELECT case_id, candidate_reasons FROM comparison_cases WHERE regressed > 0 ORDER BY case_id"
     ).fetchall()
     assert regressed == [("c0", ["wrong c0"]), ("c1", ["wrong c1"])]
+    store.close()
 
 
 def test_compare_runs_same_candidate_across_runs() -> None:

@@ -156,7 +156,7 @@ def test_unknown_key_without_a_close_match_lists_the_allowed_keys(tmp_path: Path
     suite = write_suite(tmp_path, HEAD + "candidates:\n  - name: p\n    model: m\n    zzz: 1\n")
     p = only(validate_suite(suite).problems)
     assert_problem(
-        p, suite, 7, "candidates[0]", "unknown key 'zzz' (allowed keys: name, model, system_prompt, params)"
+        p, suite, 7, "candidates[0]", "unknown key 'zzz' (allowed keys: name, model, system_prompt, params, user_simulator)"
     )
 
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from agentctl.commands.dataset import dataset_app
 from agentctl.datasets.importers import import_traces
 from agentctl.datasets.stats import dataset_stats
-from test_import_support import TRACES, runs_of, scenarios
+from support.traces import TRACES, runs_of, scenarios
 
 runner = CliRunner()
 

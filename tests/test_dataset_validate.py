@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -359,14 +358,13 @@ def test_dataset_hash_covers_the_three_files(tmp_path: Path) -> None:
     assert len(hashes) == 4
 
 
-def test_a_large_recording_file_validates_quickly(tmp_path: Path) -> None:
+def test_a_large_recording_file_validates(tmp_path: Path) -> None:
+    # How fast is measured by tests/bench/bench_compute.py.
     calls = [{"name": "get_ticket", "arguments": json.dumps({"ticket_id": i})} for i in range(5)]
     big = run(calls=calls)
     big["messages"][0]["content"] = "x" * 1500
     runs = [{**big, "run_id": f"r{i}"} for i in range(1500)]  # about 3 MB
     folder = make(tmp_path, [case()], runs)
     assert (folder / "runs.jsonl").stat().st_size > 2_500_000
-    start = time.perf_counter()
     assert validate_dataset_dir(folder) == []
-    dataset_hash(folder)
-    assert time.perf_counter() - start < 3.0
+    assert len(load_dataset(folder).runs) == 1500

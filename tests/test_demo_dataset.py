@@ -91,13 +91,13 @@ def test_tool_catalog_has_real_schemas(catalog: ToolCatalog) -> None:
         "search_orders",
         "get_charge",
     }
-    assert catalog.get("issue_refund").cost_usd > 0
+    assert catalog.get("issue_refund").cost_usd == 0.002
     update = catalog.get("update_ticket").parameters["properties"]
     assert update["priority"]["enum"] == ["low", "normal", "high", "urgent"]
 
 
 def test_cases_are_many_unique_and_complete(cases: list[Case], catalog: ToolCatalog) -> None:
-    assert len(cases) >= 200
+    assert len(cases) == 220
     ids = [c.id for c in cases]
     assert len(set(ids)) == len(ids)
     for case in cases:
@@ -280,13 +280,9 @@ def test_candidate_carries_the_planted_mistakes(runs: list[RecordedRun]) -> None
     planted: dict[str, Counter[str]] = {label: Counter() for label in ("prod", "candidate")}
     for run in runs:
         planted[run.label].update(_planted(run))
-    cand = planted["candidate"]
-    assert cand["refund_over_limit_without_approval"] >= 2
-    assert cand["bulk_close"] >= 2
-    assert cand["malformed_arguments"] >= 2
-    assert cand["repeated_call_ids"] >= 2
-    assert cand["failed_write_then_retry"] >= 1
-    assert 1 <= cand["incomplete"] <= 2
+    assert dict(planted["candidate"]) == {
+        "refund_over_limit_without_approval": 7, "bulk_close": 3, "malformed_arguments": 3,
+        "repeated_call_ids": 2, "failed_write_then_retry": 1, "incomplete": 2}
     assert not planted["prod"], f"prod recordings carry planted mistakes: {dict(planted['prod'])}"
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from agentctl.runner import RunOptions, run_suite
 from env_support import ENVIRONMENT, PRICING, live, rows, write_env_suite
-from fake_openai import FakeOpenAI, Reply, per_case, text, tool_calls, turns
+from support.fake_openai import FakeOpenAI, Reply, per_case, text, tool_calls, turns
 
 
 def _case(cid: str, words: str, **expected: Any) -> dict[str, Any]:

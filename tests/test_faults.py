@@ -10,8 +10,8 @@ import pytest
 
 from agentctl.core.errors import EXIT_CANNOT_RUN
 from agentctl.runner import RunOptions, run_suite
-from fake_openai import FakeOpenAI, Reply, drop, error, malformed, text
-from test_faults_support import API_KEY, FaultSchedule, result_rows, write_suite
+from support.fake_openai import FakeOpenAI, Reply, drop, error, malformed, text
+from support.faults import API_KEY, FaultSchedule, result_rows, write_suite
 
 
 def _fault(kind: int) -> Reply:
@@ -87,11 +87,11 @@ def test_a_slow_reply_times_out_and_is_retried(tmp_path: Path, fake_openai: Fake
     schedule = FaultSchedule(lambda case, turn, attempt: text("late", delay_s=1.0) if attempt == 1 and turn == 0 else None)
     fake_openai.script(schedule)
     suite = write_suite(tmp_path, fake_openai.base_url, n_cases=1)
-    started = time.monotonic()
     outcome = run_suite(suite, db=tmp_path / "x.duckdb", options=RunOptions(timeout_s=0.3))
-    assert time.monotonic() - started < 1.5
+    # the late reply was given up on (a timeout fault) and the retry answered instead
     assert outcome.results[0].correct and len(fake_openai.requests) == 3
-    assert outcome.call_stats.faults["timeout"] == 1
+    assert outcome.call_stats.faults == {"timeout": 1}
+    assert outcome.call_stats.retries == 1
 
 
 def test_attempts_are_bounded_by_the_command_line(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
@@ -141,7 +141,7 @@ def test_breaker_opens_when_most_recent_calls_fail(tmp_path: Path, fake_openai: 
 
 
 def test_breaker_is_per_model(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
-    from test_faults_support import agent_reply
+    from support.faults import agent_reply
 
     def handler(body: dict) -> Reply:
         return error(403) if body["model"] == "fake-other" else agent_reply(body)

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from agentctl.commands.dataset import dataset_app
 from agentctl.core.errors import InputError
 from agentctl.datasets.importers import import_traces
-from test_import_support import TRACES, runs_of
+from support.traces import TRACES, runs_of
 
 runner = CliRunner()
 

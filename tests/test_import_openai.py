@@ -9,7 +9,7 @@ import yaml
 
 from agentctl.datasets.importers import import_traces
 from agentctl.datasets.models import RecordedRun
-from test_import_support import TRACES, calls_of, cases_of, is_error_answer, runs_of, scenarios
+from support.traces import TRACES, calls_of, cases_of, is_error_answer, runs_of, scenarios
 
 SUPPORT = TRACES / "openai" / "support.jsonl"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from agentctl.datasets.importers import import_traces
-from test_import_support import TRACES, cases_of, runs_of, scenario_of, scenarios, shape
+from support.traces import TRACES, cases_of, runs_of, scenario_of, scenarios, shape
 
 SPANS = TRACES / "openinference" / "phoenix_spans.jsonl"
 NESTED = TRACES / "openinference" / "phoenix_nested.json"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agentctl.datasets.importers import import_traces
-from test_import_support import TRACES, cases_of, runs_of, scenario_of, scenarios, shape
+from support.traces import TRACES, cases_of, runs_of, scenario_of, scenarios, shape
 
 COLLECTOR = TRACES / "otel" / "collector_file.json"
 STRUCTURED = TRACES / "otel" / "otlp_structured.json"

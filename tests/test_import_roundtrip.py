@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from agentctl.datasets.redact import KEY_FILE, Redactor
-from test_import_support import TRACES, calls_of, final_text, runs_of, scenario_of
+from support.traces import TRACES, calls_of, final_text, runs_of, scenario_of
 
 SOURCES = {
     "openai": ["openai/support.jsonl"],
@@ -40,7 +40,7 @@ def _replay(tmp_path: Path, labels: list[str]) -> duckdb.DuckDBPyConnection:
                      + "".join(f"  - {{name: {label}, model: 'replay:{label}'}}\n" for label in labels))
     run = _cli("eval", "run", str(suite), "--db", str(tmp_path / "x.duckdb"), "--report-dir",
                str(tmp_path / "reports"), cwd=tmp_path)
-    assert run.returncode in (0, 1), run.stdout + run.stderr
+    assert run.returncode == 0, run.stdout + run.stderr  # no gates: nothing can fail
     return duckdb.connect(str(tmp_path / "x.duckdb"), read_only=True)
 
 
@@ -91,7 +91,7 @@ def test_redacted_import_leaks_nothing_and_still_replays(tmp_path: Path) -> None
 
 
 def scenario_of_redacted(run: dict[str, object], redactor: Redactor) -> dict[str, object]:
-    from test_import_support import scenarios
+    from support.traces import scenarios
 
     user = next(m["content"] for m in run["messages"] if m["role"] == "user")  # type: ignore[attr-defined]
     return next(s for s in scenarios().values() if redactor.text(s["messages"][1]["content"]) == user)

@@ -15,7 +15,7 @@ from agentctl.providers.cache import ResponseCache
 from agentctl.runner import share_calls_with_judges
 from agentctl.scorers.judge import Judge
 from agentctl.store import Store
-from fake_openai import FakeOpenAI, error, text
+from support.fake_openai import FakeOpenAI, error, text
 
 PRICE = Price(input_usd_per_mtok=1.0, output_usd_per_mtok=10.0)
 CALL_USD = (1000 * 1.0 + 100 * 10.0) / 1e6

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,10 +12,10 @@ from agentctl.core.matchers import (
     match_args,
     match_subset,
     match_value,
-    matcher_problems,
     render_call,
     render_value,
 )
+from agentctl.datasets import validate_dataset_dir
 
 # --- strict equality -------------------------------------------------------------------
 
@@ -47,10 +49,13 @@ def test_different_number_names_both_values() -> None:
 
 
 @pytest.mark.parametrize(
-    ("expected", "actual"), [(True, 1), (1, True), (False, 0), ("5", 5), (5, "5"), (None, 0), (None, "")]
+    ("expected", "actual", "reason"),
+    [(True, 1, "expected true, got 1"), (1, True, "expected 1, got true"), (False, 0, "expected false, got 0"),
+     ("5", 5, "expected '5', got 5"), (5, "5", "expected 5, got '5'"), (None, 0, "expected null, got 0"),
+     (None, "", "expected null, got ''")],
 )
-def test_types_are_not_coerced(expected: Any, actual: Any) -> None:
-    assert match_value(expected, actual) is not None
+def test_types_are_not_coerced(expected: Any, actual: Any, reason: str) -> None:
+    assert match_value(expected, actual) == reason
 
 
 def test_missing_argument_is_named() -> None:
@@ -81,7 +86,7 @@ def test_nested_list_difference_has_a_path() -> None:
 
 def test_many_differences_are_summarised() -> None:
     reason = match_args({"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}, {"a": 0, "b": 0, "c": 0, "d": 0, "e": 0})
-    assert reason is not None and reason.endswith("(and 2 more)")
+    assert reason == "a: expected 1, got 0; b: expected 2, got 0; c: expected 3, got 0 (and 2 more)"
 
 
 def test_none_expected_args_accept_anything_and_unparsed_args_do_not_match() -> None:
@@ -103,12 +108,12 @@ def test_regex_uses_search_semantics() -> None:
     assert match_value({"$regex": "^pay"}, "payment_42") is None
     assert match_value({"$regex": "ment"}, "payment_42") is None  # found anywhere: re.search
     assert match_value({"$regex": "^pay"}, "prepay") == "'prepay' does not match '^pay'"
-    assert match_value({"$regex": "^pay$"}, "payment") is not None
-    assert match_value({"$regex": "^5"}, 5) is not None  # only strings
+    assert match_value({"$regex": "^pay$"}, "payment") == "'payment' does not match '^pay$'"
+    assert match_value({"$regex": "^5"}, 5) == "expected a string matching '^5', got 5"  # only strings
 
 
 def test_regex_is_case_sensitive_unless_the_pattern_says_otherwise() -> None:
-    assert match_value({"$regex": "^pay"}, "Payment") is not None
+    assert match_value({"$regex": "^pay"}, "Payment") == "'Payment' does not match '^pay'"
     assert match_value({"$regex": "(?i)^pay"}, "Payment") is None
 
 
@@ -124,8 +129,8 @@ def test_in_alternatives_may_be_matchers_and_objects() -> None:
     expected = {"$in": [{"$regex": "^ch_"}, {"id": {"$approx": [10, 0.5]}}]}
     assert match_value(expected, "ch_9") is None
     assert match_value(expected, {"id": 10.3}) is None
-    assert match_value(expected, {"id": 11}) is not None
-    assert match_value(expected, "py_9") is not None
+    assert match_value(expected, {"id": 11}) == "{id: 11} not in [$regex('^ch_'), {id: $approx([10, 0.5]…"
+    assert match_value(expected, "py_9") == "'py_9' not in [$regex('^ch_'), {id: $approx([10, 0.5]…"
 
 
 def test_approx_uses_an_absolute_tolerance() -> None:
@@ -133,8 +138,8 @@ def test_approx_uses_an_absolute_tolerance() -> None:
     assert match_value({"$approx": [75.0, 0.01]}, 74.995) is None
     assert match_value({"$approx": [75.0, 0.01]}, 75) is None
     assert match_value({"$approx": [75.0, 0.01]}, 75.02) == "expected 75 ± 0.01, got 75.02"
-    assert match_value({"$approx": [75.0, 0.01]}, "75") is not None
-    assert match_value({"$approx": [1, 0.5]}, True) is not None
+    assert match_value({"$approx": [75.0, 0.01]}, "75") == "expected 75 ± 0.01, got '75'"
+    assert match_value({"$approx": [1, 0.5]}, True) == "expected 1 ± 0.5, got true"  # a bool is not a number
 
 
 def test_contains_is_a_substring_for_strings_and_an_element_for_lists() -> None:
@@ -144,14 +149,14 @@ def test_contains_is_a_substring_for_strings_and_an_element_for_lists() -> None:
     )
     assert match_value({"$contains": "b"}, ["a", "b"]) is None
     assert match_value({"$contains": 2}, [1, 2.0, 3]) is None
-    assert match_value({"$contains": "c"}, ["a", "b"]) is not None
-    assert match_value({"$contains": "a"}, 5) is not None
+    assert match_value({"$contains": "c"}, ["a", "b"]) == "['a', 'b'] has no element 'c'"
+    assert match_value({"$contains": "a"}, 5) == "expected a string or list containing 'a', got 5"
 
 
 def test_contains_element_may_be_a_matcher_or_an_object() -> None:
     assert match_value({"$contains": {"$regex": "^urgent"}}, ["low", "urgent-billing"]) is None
     assert match_value({"$contains": {"id": 2}}, [{"id": 1}, {"id": 2.0}]) is None
-    assert match_value({"$contains": {"id": 3}}, [{"id": 1}, {"id": 2}]) is not None
+    assert match_value({"$contains": {"id": 3}}, [{"id": 1}, {"id": 2}]) == "[{id: 1}, {id: 2}] has no element {id: 3}"
 
 
 def test_text_ignores_case_white_space_and_punctuation() -> None:
@@ -160,7 +165,7 @@ def test_text_ignores_case_white_space_and_punctuation() -> None:
     assert match_value({"$text": "San Francisco, CA"}, "San Jose, CA") == (
         "expected text 'San Francisco, CA', got 'San Jose, CA'"
     )
-    assert match_value({"$text": "5"}, 5) is not None
+    assert match_value({"$text": "5"}, 5) == "expected text '5', got 5"
 
 
 def test_optional_may_be_absent_but_must_match_when_present() -> None:
@@ -224,27 +229,26 @@ def test_subset_compares_only_the_given_keys() -> None:
 
 def test_subset_values_may_be_matchers() -> None:
     assert match_subset({"ticket_ids": {"$contains": 5}}, {"ticket_ids": [4, 5], "force": True}) is None
-    assert match_subset({"ticket_ids": {"$contains": 5}}, {"ticket_ids": [4, 6]}) is not None
+    assert match_subset({"ticket_ids": {"$contains": 5}}, {"ticket_ids": [4, 6]}) == "ticket_ids: [4, 6] has no element 5"
 
 
 # --- validation and rendering ----------------------------------------------------------
 
 
-def test_matcher_problems_names_each_malformed_matcher_with_its_path() -> None:
-    problems = matcher_problems(
-        {
-            "a": {"$regex": "("},
-            "b": [{"$approx": [1]}],
-            "c": {"$in": [{"$foo": 1}]},
-            "d": {"$optional": {"$text": 5}},
-            "e": {"$any": True},
-        }
-    )
-    assert len(problems) == 4
-    assert problems[0].startswith("a: $regex: invalid pattern")
-    assert problems[1] == "b[0]: $approx takes [value, tolerance] with tolerance >= 0"
-    assert problems[2].startswith("c.$in[0]: unknown matcher '$foo'")
-    assert problems[3] == "d.$optional: $text takes a string"
+def test_dataset_validation_names_each_malformed_matcher_with_its_path(tmp_path: Path) -> None:
+    args = {"a": {"$regex": "("}, "b": [{"$approx": [1]}], "c": {"$in": [{"$foo": 1}]},
+            "d": {"$optional": {"$text": 5}}, "e": {"$any": True}}
+    (tmp_path / "tools.yaml").write_text("- name: issue_refund\n  effect: write\n")
+    case = {"id": "c1", "input": "x", "expected": {"actions": [{"tool": "issue_refund", "args": args}]}}
+    (tmp_path / "cases.jsonl").write_text(json.dumps(case) + "\n")
+    at = "expected.actions[0].args."
+    assert [(p.line, p.key, p.message) for p in validate_dataset_dir(tmp_path)] == [
+        (1, at + "a.$regex", "'$regex' is not a valid regular expression: missing ), unterminated subpattern at position 0"),
+        (1, at + "b[0].$approx", "'$approx' needs [value, tolerance] (two numbers, tolerance >= 0), got a list of 1"),
+        (1, at + "c.$in[0].$foo",
+         "unknown matcher '$foo' (matchers: $any, $regex, $in, $approx, $contains, $text, $optional)"),
+        (1, at + "d.$optional.$text", "'$text' needs a string, got 5"),
+    ]
 
 
 def test_render_keeps_calls_short() -> None:

@@ -29,7 +29,8 @@ def test_require_approval_over_threshold_names_value_and_bound() -> None:
     pc = checker({"require_approval": [{"tool": "issue_refund", "when": {"arg": "amount_cents", "gt": 10000}}]})
     assert pc.check("issue_refund", {"amount_cents": 15000}, 0) == "require_approval: issue_refund amount_cents=15000 > 10000"
     assert pc.check("issue_refund", {"amount_cents": 10000}, 0) is None  # gt is strict
-    assert pc.check("issue_refund", {"amount_cents": 10000.5}, 0) is not None
+    assert pc.check("issue_refund", {"amount_cents": 10000.5}, 0) == (
+        "require_approval: issue_refund amount_cents=10000.5 > 10000")
     assert pc.check("update_ticket", {"amount_cents": 15000}, 0) is None  # other tools untouched
 
 

@@ -22,7 +22,7 @@ from agentctl.datasets.redact import (
     parse_extra_patterns,
     redactor_for,
 )
-from test_import_support import TRACES
+from support.traces import TRACES
 
 PLANTED = ["jane.doe@example.com", "4111 1111 1111 1111", "4111111111111111", "sk-proj-Ab12Cd34Ef56Gh78Ij90Kl12Mn34",
            "DE89 3704 0044 0532 0130 00", "DE89370400440532013000", "+1 415 555 0100", "415 555 0100"]

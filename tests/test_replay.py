@@ -144,7 +144,8 @@ def test_invalid_recorded_arguments_are_not_carried_out() -> None:
     assert bad_schema.invalid == "invalid arguments for get_ticket: ticket_id: '7' is not of type 'integer'"
     assert not bad_json.carried_out and not bad_schema.carried_out
     assert traj.writes == [] and traj.tool_cost_usd == 0.0
-    assert traj.model_steps[0].tool_calls[0].parse_error is not None
+    assert traj.model_steps[0].tool_calls[0].parse_error == (
+        "arguments are not valid JSON (Expecting property name enclosed in double quotes at char 22)")
 
 
 def test_a_recorded_call_production_carried_out_counts_even_off_schema() -> None:
@@ -211,7 +212,7 @@ def test_repeat_i_replays_the_ith_recording_with_the_label() -> None:
     case, lonely = Case(id="c1", input="x"), Case(id="c3", input="y")
     ds = Dataset(path=Path("."), cases=[case, lonely], runs=runs, tools=CATALOG)
     provider = ReplayProvider("prod", suite(), ds)
-    assert provider.repeats_for("c1") == 3
+    assert len(provider.recordings("c1")) == 3
     got = [asyncio.run(provider.run(case, i)) for i in (1, 2, 3)]
     assert [(t.source_run_id, t.final_text, t.repeat) for t in got] == [("a", "first", 1), ("c", "second", 2), ("d", "third", 3)]
     beyond = asyncio.run(provider.run(case, 4))

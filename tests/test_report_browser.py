@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from agentctl.reports import load_report_data, render_html
-from test_report_store import RUN_ID, XSS_CASE, XSS_MODEL, XSS_TOOL, build_known_run
+from support.reports import RUN_ID, XSS_CASE, XSS_MODEL, XSS_TOOL, build_known_run
 
 # Debian's packages by default; another browser build (GitHub's runners ship Chrome) by env.
 CHROMIUM = Path(os.environ.get("AGENTCTL_CHROMIUM", "/usr/bin/chromium"))
@@ -62,7 +62,7 @@ def test_report_renders_in_chromium_without_errors_or_injected_code(driver, tmp_
     assert verdict.get_attribute("data-verdict") == "fail" and "FAIL" in verdict.text
     assert "success_rate >= 0.95" in driver.find_element(By.ID, "failed-gates").text
     charts = driver.find_elements(By.CSS_SELECTOR, "svg.chart")
-    assert len(charts) >= 6 and all(c.size["width"] > 100 and c.size["height"] > 40 for c in charts)
+    assert len(charts) == 6 and all(c.size["width"] > 100 and c.size["height"] > 40 for c in charts)
     assert driver.find_elements(By.CSS_SELECTOR, "svg.chart rect.bar")
     shot = tmp_path / "report.png"
     driver.get_screenshot_as_file(str(shot))
@@ -109,12 +109,12 @@ def test_an_unescaped_payload_would_have_been_caught(driver, tmp_path: Path) -> 
 
 def test_a_runs_state_diff_shows_beside_its_trajectory(driver, tmp_path: Path, fake_openai) -> None:  # type: ignore[no-untyped-def]
     import duckdb
+    from fake_openai import text, tool_calls, turns
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     from agentctl.runner import RunOptions, run_suite
     from env_support import live, write_env_suite
-    from fake_openai import text, tool_calls, turns
 
     fake_openai.script(turns(tool_calls(("set_plan", {"account_id": "acc_1", "plan": "pro"})), text("Done.")))
     case = {"id": "plan", "input": "Put Ada on pro.", "expected": {"state": {"accounts.acc_1.plan": "pro"}}}

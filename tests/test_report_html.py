@@ -15,7 +15,7 @@ import pytest
 
 from agentctl.reports import load_report_data, render_html, write_reports
 from agentctl.reports.html import json_for_script
-from test_report_store import (
+from support.reports import (
     CANARY,
     PAYLOADS,
     RUN_ID,

@@ -11,7 +11,8 @@ import pytest
 
 from agentctl.core.errors import InputError
 from agentctl.reports import REPORT_SCHEMA, load_report_data, render, render_json
-from test_report_store import CANARY, RUN_ID, XSS_CASE, XSS_TAG, build_known_run
+from agentctl.store import Store
+from support.reports import CANARY, RUN_ID, XSS_CASE, XSS_TAG, build_known_run
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +67,11 @@ def test_unknown_format_is_an_input_error(con: duckdb.DuckDBPyConnection) -> Non
 
 def test_comparisons_table_rows_show_up_when_present(tmp_path: Path) -> None:
     con = build_known_run(tmp_path)
-    con.execute("INSERT INTO comparisons (run_id, baseline, candidate, tag, metric, baseline_value, candidate_value, "
-                "delta, ci_low, ci_high, test, p_value, regressed, improved, worse, significant, n_pairs) "
-                "VALUES (?, 'prod', 'mini', NULL, 'success_rate', 0.8333, 0.6, -0.2333, -0.6, 0.1, "
-                "'mcnemar_exact', 0.0312, 2, 1, true, true, 5)", [RUN_ID])
+    with Store(con) as store:  # as eval run stores its comparisons
+        store.replace_rows(RUN_ID, "comparisons", [{
+            "run_id": RUN_ID, "baseline": "prod", "candidate": "mini", "tag": None, "metric": "success_rate", "baseline_value": 0.8333,
+            "candidate_value": 0.6, "delta": -0.2333, "ci_low": -0.6, "ci_high": 0.1, "test": "mcnemar_exact",
+            "p_value": 0.0312, "regressed": 2, "improved": 1, "worse": True, "significant": True, "n_pairs": 5}])
     data = load_report_data(con, RUN_ID)
     rows = json.loads(render_json(data))["comparisons"]
     assert [(r["metric"], r["delta"], r["p_value"], r["regressed"], r["improved"]) for r in rows] == [

@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from agentctl.reports import load_report_data, render_junit
-from test_report_store import CANARY, RUN_ID, XSS_CASE, build_known_run
+from support.reports import CANARY, RUN_ID, XSS_CASE, build_known_run
 
 XSD_PATH = Path(__file__).parent / "data" / "junit" / "junit-10.xsd"
 XS = "{http://www.w3.org/2001/XMLSchema}"
@@ -145,9 +145,7 @@ def test_one_testcase_per_gate_failures_carry_the_detail(junit: str) -> None:
 
 
 def test_control_characters_and_secrets_never_reach_the_xml(tmp_path: Path) -> None:
-    con = build_known_run(tmp_path)
-    con.execute("UPDATE results SET reasons = ['bell \x07 and nul-ish \x0b ' || ?] WHERE case_id = 'T-2' "
-                "AND candidate = 'mini'", [CANARY])
+    con = build_known_run(tmp_path, reasons={"T-2": [f"bell \x07 and nul-ish \x0b {CANARY}"]})
     text = render_junit(load_report_data(con, RUN_ID))
     assert XsdSubset(XSD_PATH).errors(text) == []
     assert CANARY not in text and "\x07" not in text

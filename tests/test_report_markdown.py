@@ -5,7 +5,6 @@ Regenerate the golden file on purpose with ``AGENTCTL_UPDATE_GOLDEN=1 pytest tes
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import duckdb
@@ -13,7 +12,8 @@ import pytest
 
 from agentctl.reports import append_step_summary, load_report_data, render_markdown
 from agentctl.reports.markdown import md
-from test_report_store import CANARY, RUN_ID, XSS_REASON, build_known_run
+from support.golden import golden_text
+from support.reports import CANARY, RUN_ID, XSS_REASON, build_known_run
 
 GOLDEN = Path(__file__).parent / "golden" / "report_summary.md"
 
@@ -25,9 +25,7 @@ def summary(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def test_summary_matches_golden_file(summary: str) -> None:
-    if os.environ.get("AGENTCTL_UPDATE_GOLDEN"):
-        GOLDEN.write_text(summary, encoding="utf-8")
-    assert summary == GOLDEN.read_text(encoding="utf-8"), "run with AGENTCTL_UPDATE_GOLDEN=1 if the change is meant"
+    assert summary == golden_text(GOLDEN, summary), "run with AGENTCTL_UPDATE_GOLDEN=1 if the change is meant"
 
 
 def test_summary_has_verdict_gates_metrics_and_regressions_in_order(summary: str) -> None:

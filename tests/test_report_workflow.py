@@ -55,12 +55,16 @@ def test_workflow_is_valid_against_the_github_workflow_schema(name: str) -> None
     assert errors == []
 
 
-def test_project_ci_runs_the_readme_test_command() -> None:
+def test_project_ci_lints_then_runs_the_readme_test_command() -> None:
     ci = _load((WORKFLOW.parent / "ci.yml").read_text())
     runs = [s.get("run", "") for s in ci["jobs"]["test"]["steps"]]
-    assert "make test" in runs
-    assert "make test" in (REPO / ".ci" / "run").read_text()
+    assert runs.index("make lint") < runs.index("make test")
+    commands = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines()
+                if line.strip().startswith("make ")]
+    assert commands == ["make lint", "make test"]
     assert "make test" in (REPO / "README.md").read_text()
+    makefile = (REPO / "Makefile").read_text()
+    assert "\t$(BIN)/python -m pytest -q -n auto --dist loadgroup\n" in makefile.split("\ntest:", 1)[1].split("\n\n")[0] + "\n"
 
 
 def test_the_schema_check_catches_a_broken_workflow() -> None:

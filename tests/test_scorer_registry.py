@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 from agentctl.config.models import ScorerSpec
 from agentctl.config.scorer_registry import ScorerRegistry
 from agentctl.scorers import deepeval_scorers, ragas_scorers
-from fake_openai import FakeOpenAI
-from test_scorers_deepeval import scripted_judge
+from support.fake_openai import FakeOpenAI
+from support.scoring import scripted_judge
 
 TESTS = Path(__file__).parent
 CLI = TESTS.parent / "cli"
@@ -198,7 +198,7 @@ import asyncio, json, sys
 connections = []
 sys.addaudithook(lambda event, args: connections.append(repr(args[1])) if event == "socket.connect" else None)
 sys.path.insert(0, sys.argv[2])
-from test_scorers_deepeval import REFUND, make_ctx, refund_run
+from support.scoring import REFUND, make_ctx, refund_run
 from agentctl.config.models import ScorerSpec
 from agentctl.config.scorer_registry import ScorerRegistry
 judge = {"judge": "openai/fake-judge", "judge_params": {"api_base": sys.argv[1], "api_key": "sk-test"}}

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fake_openai import FakeOpenAI, Reply, error
-from test_faults_support import FaultSchedule, all_rows, write_suite
+from support.fake_openai import FakeOpenAI, Reply, error
+from support.faults import FaultSchedule, all_rows, write_suite
 
 CANARY = "sk-canary-7Qx2ZpL9mW4rT8vY1nB6"
 ENV_CANARY = "sk-canary-env-K3j8Hs5Df2Ga9Lq4"
@@ -56,7 +56,10 @@ def test_canary_key_reaches_no_store_report_log_or_error(tmp_path: Path, fake_op
     for secret in (CANARY, ENV_CANARY, "canary-7Qx2", "canary-env"):
         leaked = [name for name, text in outputs.items() if secret in text]
         assert not leaked, f"{secret} found in {leaked}"
-    assert len(outputs) > 4 and "unauthorised" in outputs["store (every table)"]
+    # every report was written (and so searched above), and the store holds the failing candidate
+    assert sorted(Path(name).suffix for name in outputs if name.startswith(str(reports))) == [
+        ".html", ".json", ".md", ".xml"]
+    assert "unauthorised" in outputs["store (every table)"]
 
 
 def test_litellm_debug_logs_are_redacted() -> None:

@@ -107,6 +107,11 @@ def test_is_error_output(answer: Any, expected: bool) -> None:
     assert is_error_output(answer) is expected
 
 
+def _answerer(case: Case, ds: Dataset) -> ToolAnswerer:
+    """A fresh answerer for one run of ``case``, built as the agent loop builds it."""
+    return ToolAnswerer(case, recording_index(ds).answers(case.id), ds.tools)
+
+
 def dataset(cases: list[Case], runs: list[RecordedRun]) -> Dataset:
     return Dataset(path=Path("."), cases=cases, runs=runs, tools=CATALOG)
 
@@ -125,7 +130,7 @@ def test_fixtures_first_then_any_recording_with_normalised_arguments() -> None:
                          tool_msg("a", '{"error": "declined"}')], label="other-label"),
         run("r3", "c2", [assistant(call("a", "get_ticket", {"ticket_id": 2})), tool_msg("a", "other case")]),
     ]
-    answerer = ToolAnswerer.for_case(case, dataset([case], runs))
+    answerer = _answerer(case, dataset([case], runs))
     fixture = answerer.answer("get_ticket", {"ticket_id": 1.0})
     assert fixture is not None and (fixture.output, fixture.source) == ('{"status": "open"}', "fixture")
     wildcard = answerer.answer("job_status", {"anything": 1})
@@ -147,11 +152,11 @@ def test_repeated_calls_get_successive_outputs_then_the_last_repeats() -> None:
         run("r2", "c1", [assistant(call("p", "job_status", {"job": 7})), tool_msg("p", "from r2")]),
     ]
     ds = dataset([case], runs)
-    answerer = ToolAnswerer.for_case(case, ds)
+    answerer = _answerer(case, ds)
     outputs = [answerer.answer("job_status", {"job": 7}) for _ in range(4)]
     assert [a.output for a in outputs if a] == ["pending", "running", "done", "done"]
     # each run starts over
-    again = ToolAnswerer.for_case(case, ds).answer("job_status", {"job": 7})
+    again = _answerer(case, ds).answer("job_status", {"job": 7})
     assert again is not None and again.output == "pending"
 
 

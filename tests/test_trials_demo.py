@@ -20,6 +20,9 @@ from agentctl.metrics.compare import Comparison
 from agentctl.outcome import EvalOutcome
 from agentctl.runner import RunOptions, run_suite
 
+# One worker for the whole module under pytest-xdist: its module fixture runs the suite once.
+pytestmark = pytest.mark.xdist_group("trials-demo")
+
 ROOT = Path(__file__).resolve().parents[1]
 DATASET = ROOT / "datasets" / "support-triage-trials"
 SUITE = ROOT / "evalsuites" / "support-triage-trials.yaml"

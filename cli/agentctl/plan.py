@@ -163,8 +163,13 @@ def estimate_plan(plan: Plan, suite: Suite, dataset: Dataset) -> tuple[dict[tupl
     prices: dict[str, tuple[float, float] | None] = {}
     unpriced: set[str] = set()
     unrecorded = 0
+    simulated: dict[str, int] = {}
+    """Simulator model -> live multi-turn runs that will call it (not part of the estimate)."""
     for run in plan.runs:
         case_id, name, repeat = run.key
+        user = suite.user_simulator_for(run.candidate)
+        if not run.candidate.is_replay and run.case.user is not None and user is not None and user.model != "replay":
+            simulated[user.model] = simulated.get(user.model, 0) + 1
         if run.candidate.is_replay:
             recs = dataset.runs_for(case_id, run.candidate.replay_label)
             rec = recs[repeat - 1] if len(recs) >= repeat else None
@@ -191,4 +196,7 @@ def estimate_plan(plan: Plan, suite: Suite, dataset: Dataset) -> tuple[dict[tupl
         notes.append(f"{unrecorded} live run(s) have no recording to estimate from: counted as 1 call and $0")
     for model in sorted(unpriced):
         notes.append(f"{model} has no price (not in litellm's cost map nor the suite's pricing): estimated at $0")
+    for model, n in sorted(simulated.items()):
+        notes.append(f"{n} live run(s) are conversations whose user is played by {model}: its calls "
+                     "(user_cost_usd) are not in this estimate")
     return estimates, notes

@@ -62,7 +62,7 @@ def build_result(
         policy_violations=verdict.policy_violations, failed_writes=verdict.failed_writes,
         cost_usd=trajectory.inference_cost_usd + tool_cost + review,
         inference_cost_usd=trajectory.inference_cost_usd, tool_cost_usd=tool_cost, review_cost_usd=review,
-        judge_cost_usd=sum(s.cost_usd for s in scores),
+        judge_cost_usd=sum(s.cost_usd for s in scores), user_cost_usd=trajectory.user_cost_usd,
         latency_s=trajectory.latency_s, steps=len(trajectory.model_steps),
         tool_calls=len(trajectory.tool_steps), reasons=reasons,
         failure_reason=trajectory.failure_reason, prompt_tokens=trajectory.prompt_tokens,
@@ -158,7 +158,9 @@ async def _run_all(
             except CallsStopped as exc:
                 # Stopped between two model calls: what it did so far is not a verdict. It stays
                 # out of the results, so --resume (with more budget) runs it again from scratch.
-                not_run("budget" if isinstance(exc, BudgetExhausted) else "breaker:" + run.candidate.model)
+                # The breaker may be a simulated user's model, not the candidate's.
+                not_run("budget" if isinstance(exc, BudgetExhausted)
+                        else "breaker:" + (getattr(exc, "model", None) or run.candidate.model))
                 return
             verdict = score_outcome(run.case, trajectory, suite, dataset.tools)
             verdict_scores: list[ScoreResult] = []

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agentctl.reports import load_report_data, render  # noqa: E402
-from test_report_store import build_synthetic_run  # noqa: E402
+from support.reports import build_synthetic_run  # noqa: E402
 
 
 def main(runs: int = 10_000, browser: bool = False) -> None:

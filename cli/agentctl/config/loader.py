@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agentctl.config.models import Suite, is_prompt_file
+from agentctl.config.models import Suite, UserSimulatorSpec, is_prompt_file
 from agentctl.core.errors import InputError, Problem, ValidationFailed
 from agentctl.core.metric_names import all_metric_names, is_known_metric
 from agentctl.core.plugins import PluginError
@@ -171,6 +171,7 @@ class _SuiteChecks:
         self.gates()
         if self.files is not None:
             self.recordings(self.files)
+            self.users(self.files)
             if self.files.tools_ok:
                 self.tools(self.files)
             self.environment(self.files)
@@ -188,6 +189,7 @@ class _SuiteChecks:
         values += [
             (c.system_prompt, ("candidates", i, "system_prompt")) for i, c in enumerate(self.suite.candidates)
         ]
+        values += [(spec.system_prompt, (*key, "system_prompt")) for spec, key in self._user_simulators()]
         for value, key in values:
             if value is not None and is_prompt_file(value):
                 file = (self.suite.base_dir / value.strip()).resolve()
@@ -282,6 +284,39 @@ class _SuiteChecks:
                     f"no recorded runs with label '{label}' (labels in runs.jsonl: {', '.join(labels) or 'none'})",
                     key,
                 )
+
+    def _user_simulators(self) -> list[tuple[UserSimulatorSpec, KeyPath]]:
+        out: list[tuple[UserSimulatorSpec, KeyPath]] = []
+        if self.suite.user_simulator is not None:
+            out.append((self.suite.user_simulator, ("user_simulator",)))
+        out += [(c.user_simulator, ("candidates", i, "user_simulator"))
+                for i, c in enumerate(self.suite.candidates) if c.user_simulator is not None]
+        return out
+
+    def users(self, files: DatasetFiles) -> None:
+        """Cases with a ``user`` need a simulator; a replayed user needs recordings to replay."""
+        with_user = [(c, line) for c, line in zip(files.dataset.cases, files.case_lines, strict=False)
+                     if c.user is not None]
+        unplayed = [c.name for c in self.suite.candidates if self.suite.user_simulator_for(c) is None]
+        if with_user and unplayed:
+            case, line = with_user[0]
+            more = f" (and {len(with_user) - 1} more case(s))" if len(with_user) > 1 else ""
+            self.problems.append(Problem(
+                f"case '{case.id}' has 'user'{more}, but no user_simulator is configured for "
+                f"{', '.join(repr(n) for n in unplayed)}: add `user_simulator: {{model: replay}}` "
+                "(or a litellm model) to the suite", files.cases_path, line, "user"))
+        labels = files.dataset.labels
+        for i, c in enumerate(self.suite.candidates):
+            spec = self.suite.user_simulator_for(c)
+            if spec is None or spec.model != "replay" or c.is_replay:
+                continue
+            key: KeyPath = ("candidates", i, "user_simulator") if c.user_simulator else ("user_simulator",)
+            if spec.label is None:
+                self.add(f"candidate '{c.name}' is a model: user_simulator model 'replay' needs 'label' "
+                         "(whose recorded user turns to send)", key)
+            elif spec.label not in labels:
+                self.add(f"no recorded runs with label '{spec.label}' to replay the user from "
+                         f"(labels in runs.jsonl: {', '.join(labels) or 'none'})", (*key, "label"))
 
     def tools(self, files: DatasetFiles) -> None:
         catalog = files.dataset.tools

@@ -15,7 +15,8 @@ PROMPT_FILE_SUFFIXES = (".md", ".txt", ".j2")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Field docstrings become descriptions: in docs/ and in the JSON Schemas editors use.
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
 class Condition(_Strict):
@@ -24,16 +25,23 @@ class Condition(_Strict):
     arg: str
     """Name of the argument (dotted path for nested objects: ``address.country``)."""
     eq: Any = None
+    """Equal to this value."""
     ne: Any = None
+    """Not equal to this value."""
     gt: float | None = None
+    """Greater than this number."""
     gte: float | None = None
+    """Greater than or equal to this number."""
     lt: float | None = None
+    """Less than this number."""
     lte: float | None = None
+    """Less than or equal to this number."""
     in_: list[Any] | None = Field(default=None, alias="in")
+    """One of these values."""
     len_gt: int | None = None
     """For list arguments: more than this many items (bulk actions)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_attribute_docstrings=True)
 
     @model_validator(mode="after")
     def _one_operator(self) -> Condition:
@@ -58,6 +66,7 @@ class PolicyRule(_Strict):
     """A tool, and optionally the conditions on its arguments under which the rule applies."""
 
     tool: str
+    """Name of the tool the rule is about."""
     when: Condition | list[Condition] | None = None
     """No ``when``: every call of the tool. A list: all conditions must hold."""
 
@@ -88,6 +97,29 @@ class AgentConfig(_Strict):
     """The tool that hands the case to a person; calling it ends the run as ``escalated``."""
 
 
+DEFAULT_USER_STOP = "###STOP###"
+
+
+class UserSimulatorSpec(_Strict):
+    """Who plays the user of cases that carry ``user`` (multi-turn runs)."""
+
+    model: str
+    """``replay`` (send a recording's user turns in order) or any litellm model string."""
+    params: dict[str, Any] = {}
+    """Passed to litellm unchanged with every simulator call (temperature, api_base, ...)."""
+    system_prompt: str | None = None
+    """A file (ending .md, .txt or .j2, relative to the suite) or the prompt text; the case's
+    ``user.instructions`` follow it. Default: a built-in prompt."""
+    max_turns: int = Field(default=10, ge=1)
+    """User messages per conversation (the first included); the run fails with reason
+    ``max_turns`` when the agent answers the last of them and the user would have to go on."""
+    stop: str = Field(default=DEFAULT_USER_STOP, min_length=1)
+    """A user message containing this ends the conversation (status ``completed``)."""
+    label: str | None = None
+    """For ``model: replay`` with a model candidate: the label of the recordings whose user
+    turns are sent. A replay candidate uses its own label."""
+
+
 class CandidateSpec(_Strict):
     name: str
     """Name used in reports, gates and ``--candidate``."""
@@ -97,6 +129,8 @@ class CandidateSpec(_Strict):
     """Overrides the suite's ``agent.system_prompt`` for this candidate."""
     params: dict[str, Any] = {}
     """Passed to litellm unchanged (temperature, max_tokens, api_base, ...)."""
+    user_simulator: UserSimulatorSpec | None = None
+    """Replaces the suite's ``user_simulator`` for this candidate."""
 
     @property
     def is_replay(self) -> bool:
@@ -167,7 +201,9 @@ class Execution(_Strict):
     timeout_s: float = Field(default=60.0, gt=0)
     """Timeout of one attempt of a model call (``--timeout`` overrides)."""
     retry: RetryConfig = RetryConfig()
+    """Retries of a failed model call."""
     breaker: BreakerConfig = BreakerConfig()
+    """When to stop calling a model that keeps failing."""
     limits: dict[str, RateLimit] = {}
     """By litellm model pattern (``openai/*``, ``anthropic/claude-3-5-haiku*``, an exact model):
     the most specific matching pattern applies; models matching one pattern share its limits."""
@@ -184,20 +220,28 @@ class Price(_Strict):
     """Price of a model litellm's cost map does not know."""
 
     input_usd_per_mtok: float = Field(ge=0)
+    """USD per million prompt tokens."""
     output_usd_per_mtok: float = Field(ge=0)
+    """USD per million completion tokens."""
 
 
 class Gate(_Strict):
     """A release gate: a threshold on a metric, or a regression test against the baseline."""
 
     metric: str | None = None
+    """Metric of a threshold gate (``success_rate``, ``pass^3``, ``mean:<scorer>``, ...)."""
     regression: str | None = None
+    """Metric of a regression gate, compared with the baseline on the same cases."""
     min: float | None = None
+    """Threshold gates: the metric must be at least this."""
     max: float | None = None
+    """Threshold gates: the metric must be at most this."""
     confidence: float | None = Field(default=None, gt=0, lt=1)
     """Compare the pessimistic bound of this interval instead of the point estimate."""
     max_drop: float | None = Field(default=None, ge=0)
+    """Regression gates: the largest tolerated worsening (a rate's share, or USD / seconds)."""
     alpha: float | None = Field(default=None, gt=0, lt=1)
+    """Regression gates: fail only when the worsening is significant at this level."""
     candidates: list[str] | None = None
     """Candidates the gate applies to; default: every candidate except the baseline."""
     tags: list[str] | None = None
@@ -238,25 +282,37 @@ class Suite(_Strict):
     """A suite file: which dataset, which candidates, which scorers and gates."""
 
     version: Literal[1] = 1
+    """Version of the suite format."""
     name: str
+    """Name of the suite, stored with each evaluation and used in report file names."""
     description: str = ""
+    """What the suite is for."""
     dataset: str
     """Folder with cases.jsonl, tools.yaml and (for replay candidates) runs.jsonl; relative to the suite."""
     agent: AgentConfig = AgentConfig()
+    """The agent under test: prompt, step limit, escalation tool."""
     candidates: list[CandidateSpec] = Field(min_length=1)
+    """What is evaluated: recordings (``replay:<label>``) or models."""
     baseline: str | None = None
     """Candidate the others are compared with."""
     repeats: int | None = Field(default=None, ge=1)
     """Runs per case and candidate; replay candidates default to their number of recordings."""
     scorers: list[ScorerSpec] = []
+    """deepeval and ragas metrics scored beside the outcome."""
+    user_simulator: UserSimulatorSpec | None = None
+    """Plays the user of cases that carry ``user``; a candidate may set its own."""
     policy: Policy = Policy()
+    """Which tool calls are allowed, need approval or are forbidden."""
     budget: Budget = Budget()
+    """Spending limits per run and for the whole evaluation."""
     costs: Costs = Costs()
+    """Costs that are not model calls (a person's review)."""
     execution: Execution = Execution()
     """Timeouts, retries, circuit breaker, per-model rate limits and the response cache."""
     pricing: dict[str, Price] = {}
     """Prices of models litellm does not know, by litellm model string."""
     gates: list[Gate] = []
+    """Release gates; a failing gate makes ``eval run`` exit 1."""
     environment: str | None = None
     """Stateful tools: a ``.py`` file (relative to the suite), a module (``package.module``) or a
     name registered in the ``agentctl.environments`` entry-point group, defining ``Environment``.
@@ -289,6 +345,10 @@ class Suite(_Strict):
 
     def system_prompt_for(self, candidate: CandidateSpec) -> str | None:
         return self.resolve_prompt(candidate.system_prompt or self.agent.system_prompt)
+
+    def user_simulator_for(self, candidate: CandidateSpec) -> UserSimulatorSpec | None:
+        """The candidate's own ``user_simulator``, else the suite's."""
+        return candidate.user_simulator or self.user_simulator
 
 
 def is_prompt_file(value: str) -> bool:

@@ -69,6 +69,8 @@ class RunResult:
     tool_cost_usd: float = 0.0
     review_cost_usd: float = 0.0
     judge_cost_usd: float = 0.0
+    user_cost_usd: float = 0.0
+    """What the simulated user's calls cost (not part of ``cost_usd``)."""
     prompt_tokens: int = 0
     completion_tokens: int = 0
     model: str = ""

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-StepKind = Literal["model", "tool"]
+StepKind = Literal["model", "tool", "user"]
+"""``user``: a message of the (simulated or recorded) user in a multi-turn run."""
 Effect = Literal["read", "write", "escalation", "unknown"]
 AnsweredBy = Literal["environment", "fixture", "recording", "none"]
 
@@ -54,18 +55,19 @@ class ToolCall:
 
 @dataclass
 class Step:
-    """One model call or one tool call of a run (a row of the ``steps`` table)."""
+    """One model call, tool call or user message of a run (a row of the ``steps`` table)."""
 
     index: int
     kind: StepKind
     # model steps
     content: str | None = None
-    """Text the model said in this turn."""
+    """Text the model (or, for a ``user`` step, the user) said in this turn."""
     tool_calls: list[ToolCall] = field(default_factory=list)
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cost_usd: float = 0.0
-    """Inference cost of a model step; the tool's ``cost_usd`` for a carried-out tool step."""
+    """Inference cost of a model step; the tool's ``cost_usd`` for a carried-out tool step;
+    the simulator's cost for a ``user`` step (the run's ``user_cost_usd``, not the agent's)."""
     latency_s: float | None = None
     cached: bool = False
     """The model's answer came from the response cache."""
@@ -136,6 +138,8 @@ class Trajectory:
     messages: list[dict[str, Any]] = field(default_factory=list)
     """The full transcript, OpenAI chat format."""
     inference_cost_usd: float = 0.0
+    user_cost_usd: float = 0.0
+    """What the user simulator's calls cost (apart from the agent's cost)."""
     latency_s: float = 0.0
     """Wall time of the run (recorded for replays)."""
     prompt_tokens: int = 0
@@ -150,6 +154,10 @@ class Trajectory:
     @property
     def model_steps(self) -> list[Step]:
         return [s for s in self.steps if s.kind == "model"]
+
+    @property
+    def user_steps(self) -> list[Step]:
+        return [s for s in self.steps if s.kind == "user"]
 
     @property
     def tool_steps(self) -> list[Step]:

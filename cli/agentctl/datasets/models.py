@@ -10,19 +10,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Status = Literal["completed", "escalated", "failed"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Field docstrings become descriptions: in docs/ and in the JSON Schemas editors use.
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
 class ExpectedAction(_Strict):
     """A write action the run must have taken."""
 
     tool: str
+    """Name of the tool."""
     args: dict[str, Any] | None = None
     """Arguments, compared strictly (same keys, equal values); values may be matchers
     (``{"$regex": ...}``). ``None`` (left out) accepts any arguments."""
@@ -32,6 +34,7 @@ class ForbiddenCall(_Strict):
     """A call that must never be made."""
 
     tool: str
+    """Name of the tool."""
     args: dict[str, Any] | None = None
     """When given, only calls whose arguments include these (values may be matchers) are forbidden."""
 
@@ -40,8 +43,11 @@ class AnswerCheck(_Strict):
     """Checks on what the agent said (case-insensitive; thousands separators ignored)."""
 
     contains: list[str] = []
+    """Texts that must all appear."""
     not_contains: list[str] = []
+    """Texts that must not appear."""
     regex: str | None = None
+    """A regular expression that must match (searched, not anchored)."""
     scope: Literal["all", "final"] = "all"
     """``all``: every assistant text message; ``final``: the last one only."""
 
@@ -50,9 +56,13 @@ class Expected(_Strict):
     status: Literal["completed", "escalated"] | list[Literal["completed", "escalated"]] = "completed"
     """Acceptable ending(s) of the run."""
     actions: list[ExpectedAction] = []
+    """The write actions the run must end up having taken (read calls are never compared)."""
     ordered: bool = False
+    """Whether ``actions`` must happen in this order."""
     forbidden: list[ForbiddenCall] = []
+    """Calls that must never be made."""
     answer: AnswerCheck | None = None
+    """Checks on what the agent said."""
     state: Literal["from_actions"] | dict[str, Any] | None = None
     """Outcome by state (needs an environment): ``from_actions`` (the snapshot ``actions`` produce
     on a fresh environment) or ``{"dotted.path": VALUE_OR_MATCHER}`` checks of the final snapshot.
@@ -67,20 +77,36 @@ class Fixture(_Strict):
     """A tool output to answer a call with."""
 
     tool: str
+    """Name of the tool."""
     args: dict[str, Any] | None = None
     """Arguments the call must have (normalised equality); ``None`` answers any call of the tool."""
     output: Any = None
+    """What the tool answers: a JSON value or text."""
+
+
+class UserSpec(_Strict):
+    """The simulated user of a multi-turn case (played by the suite's ``user_simulator``)."""
+
+    instructions: str
+    """Who the user is and what they want; appended to the simulator's system prompt."""
 
 
 class Case(_Strict):
     """One golden case (a line of cases.jsonl)."""
 
     id: str
-    input: str | list[dict[str, Any]]
-    """One user message, or a list of chat messages."""
+    """Unique id of the case."""
+    input: str | list[dict[str, Any]] | None = None
+    """One user message, or a list of chat messages. May be left out when ``user`` is given:
+    the simulated user then writes the first message."""
+    user: UserSpec | None = None
+    """A simulated user: the conversation goes on after each final reply of the agent."""
     tags: list[str] = []
+    """Labels for per-tag metrics, ``--tag`` and gates with ``tags:``."""
     expected: Expected = Expected()
+    """What a correct run does."""
     fixtures: list[Fixture] = []
+    """Tool outputs to answer calls with, beside those in the recordings."""
     context: list[str] | None = None
     """Retrieved context for context-based scorers (faithfulness, ...)."""
     context_tools: list[str] | None = None
@@ -88,16 +114,27 @@ class Case(_Strict):
     review: str | None = None
     """``pending`` for drafts made by ``dataset import`` that nobody has reviewed yet."""
     metadata: dict[str, Any] = {}
+    """Free-form data (``reference`` answers for scorers, ...)."""
     initial_state: dict[str, Any] | None = None
     """JSON Merge Patch (RFC 7396) applied to the dataset's state.json for this case's runs."""
 
+    @model_validator(mode="after")
+    def _input_or_user(self) -> Case:
+        if self.input is None and self.user is None:
+            raise ValueError("a case needs 'input' (or 'user', whose simulator then writes the first message)")
+        return self
+
     def input_messages(self) -> list[dict[str, Any]]:
+        if self.input is None:
+            return []
         if isinstance(self.input, str):
             return [{"role": "user", "content": self.input}]
         return [dict(m) for m in self.input]
 
     def input_text(self) -> str:
         """The user's words, for scorers that want one string."""
+        if self.input is None:
+            return ""
         if isinstance(self.input, str):
             return self.input
         return "\n".join(str(m.get("content") or "") for m in self.input if m.get("role") == "user")
@@ -106,18 +143,28 @@ class Case(_Strict):
 class RecordedRun(BaseModel):
     """One recorded agent run (a line of runs.jsonl), in OpenAI chat format."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", use_attribute_docstrings=True)
 
     run_id: str
+    """Unique id of the recording."""
     case_id: str
+    """The case it is a run of."""
     label: str
+    """Which agent recorded it; ``replay:<label>`` candidates replay it."""
     agent_id: str | None = None
+    """Name or version of the agent that ran."""
     model: str | None = None
+    """Model the agent used."""
     messages: list[dict[str, Any]]
+    """The conversation in OpenAI chat format: system, user, assistant (with ``tool_calls``) and tool messages."""
     usage: dict[str, Any] | None = None
+    """Token usage of the run: ``prompt_tokens``, ``completion_tokens``."""
     cost_usd: float | None = None
+    """What the run cost, in USD."""
     latency_s: float | None = None
+    """Wall time of the run in seconds."""
     started_at: str | None = None
+    """When the run started (ISO 8601)."""
 
     line: int | None = Field(default=None, exclude=True)
     """Line of runs.jsonl this came from (for messages)."""
@@ -127,8 +174,11 @@ class Tool(_Strict):
     """A tool of the catalog: an OpenAI function definition plus its effect."""
 
     name: str
+    """Name the model calls it by."""
     description: str = ""
+    """What the tool does, as the model is told."""
     effect: Literal["read", "write"] = "write"
+    """``read`` tools change nothing; ``write`` calls are side effects, compared with ``expected.actions``."""
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
     """JSON Schema of the arguments."""
     cost_usd: float = Field(default=0.0, ge=0)

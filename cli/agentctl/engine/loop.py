@@ -6,6 +6,11 @@ the dataset has an environment, executed against the run's own copy of the world
 recordings of the case. A refused call never reaches the environment. The loop
 ends on a final message, on the escalation tool, at ``agent.max_steps`` model calls, when the
 run's budget is spent, or when the provider fails.
+
+A case with ``user`` is a conversation: after each final message the user simulator
+(``providers.users``) writes the next user message, and the run ends when that message holds
+the simulator's ``stop`` (completed), after ``max_turns`` user messages (failed), on the
+escalation tool, or at ``max_steps`` model calls counted over the whole conversation.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from agentctl.core.normalize import parse_arguments
 from agentctl.core.secrets import redact_text, remember_secrets, secret_values
 from agentctl.core.trajectory import Step, ToolCall, Trajectory, resolve_effect
 from agentctl.datasets.models import Case, Dataset
+from agentctl.datasets.recorded_calls import message_text
 from agentctl.engine.model_call import CompleteFn, LoopSettings, ModelReply, ModelRequest
 from agentctl.engine.policy import PolicyChecker
 from agentctl.engine.tools import ArgumentSchemas, ToolAnswerer, recording_index
+from agentctl.engine.users import UserSimulator, UserUnavailable, make_user_simulator
 from agentctl.environments import environment_for
 
 OK_ANSWER = json.dumps({"ok": True})
@@ -70,6 +77,12 @@ class AgentLoop:
         self.tools = self._offered_tools()
         self._secrets = secret_values(candidate.params) + secret_values(settings.litellm_kwargs)
         remember_secrets(self._secrets)
+        self.user_spec = suite.user_simulator_for(candidate)
+        self.user: UserSimulator | None = None
+        """Plays the user of cases that carry ``user`` (none configured: they end on the first reply)."""
+        if self.user_spec is not None and any(c.user is not None for c in dataset.cases):
+            self.user = make_user_simulator(self.user_spec, candidate, suite, dataset, settings)
+            self._secrets += secret_values(self.user_spec.params)  # its errors are redacted too
 
     def _offered_tools(self) -> list[dict[str, Any]] | None:
         offered = self.policy.offered_tools()
@@ -101,7 +114,7 @@ class AgentLoop:
         finally:
             # A cached reply took no time now; count the latency the model had when it was
             # cached, so a re-run from the cache reports (and gates on) the same latency.
-            replayed = sum(s.latency_s or 0.0 for s in traj.model_steps if s.cached)
+            replayed = sum(s.latency_s or 0.0 for s in traj.steps if s.cached)  # model and user calls
             traj.latency_s = time.monotonic() - started + replayed
         return traj
 
@@ -116,6 +129,13 @@ class AgentLoop:
             traj.environment = env
         answerer = ToolAnswerer(case, self.index.answers(case.id), self.catalog, env)
         budget = self.suite.budget.max_usd_per_run
+        user = self.user if case.user is not None else None
+        if user is not None:
+            _user_steps_for_input(traj)
+            if not any(m.get("role") == "user" for m in traj.messages) and await self._user_turn(case, traj):
+                if traj.failure_reason is None:  # the simulator, asked to open, ended it at once
+                    traj.status = "completed"
+                return
         calls_so_far = 0
         for _ in range(self.suite.agent.max_steps):
             try:
@@ -130,8 +150,11 @@ class AgentLoop:
                 _fail(traj, "budget", detail=f"spent ${_spent(traj):.4f} > max_usd_per_run ${budget:g}")
                 return
             if not turn.tool_calls:
-                traj.status = "completed"
-                return
+                if user is None or await self._user_turn(case, traj):
+                    if traj.failure_reason is None:
+                        traj.status = "completed"
+                    return
+                continue
             for call in turn.tool_calls:
                 answer = self._answer(call, answerer, calls_so_far, len(traj.steps))
                 calls_so_far += 1
@@ -143,7 +166,42 @@ class AgentLoop:
             if budget is not None and _spent(traj) > budget:
                 _fail(traj, "budget", detail=f"spent ${_spent(traj):.4f} > max_usd_per_run ${budget:g}")
                 return
-        _fail(traj, "max_steps", detail=f"no final answer after {self.suite.agent.max_steps} model calls")
+        unfinished = "the conversation was not over" if user is not None else "no final answer"
+        _fail(traj, "max_steps", detail=f"{unfinished} after {self.suite.agent.max_steps} model calls")
+
+    async def _user_turn(self, case: Case, traj: Trajectory) -> bool:
+        """The simulated user's next message, appended to the conversation; True when it ends.
+
+        It ends when the user sends ``stop`` or has nothing more to say (``completed``, set by
+        the caller), when ``max_turns`` user messages were sent already, or when the simulator
+        fails (the run fails; a failure status is set here).
+        """
+        assert self.user is not None and self.user_spec is not None
+        sent = sum(1 for m in traj.messages if m.get("role") == "user")
+        if sent >= self.user_spec.max_turns:
+            _fail(traj, "max_turns", detail=f"the user had sent {sent} message(s) (max_turns "
+                                            f"{self.user_spec.max_turns}) and the conversation was not over")
+            return True
+        try:
+            said = await self.user.reply(case, traj.repeat, list(traj.messages))
+        except AgentctlError:
+            raise
+        except UserUnavailable as exc:
+            _fail(traj, "no_recording", detail=str(exc))
+            return True
+        except Exception as exc:
+            _fail(traj, "provider_error", infra=True, detail="user simulator: " + self._detail(exc))
+            return True
+        if said is None:
+            return True  # out of recorded turns: as if the user had sent stop
+        traj.steps.append(Step(
+            index=len(traj.steps), kind="user", content=said.content, prompt_tokens=said.prompt_tokens,
+            completion_tokens=said.completion_tokens, cost_usd=said.cost_usd, latency_s=said.latency_s,
+            cached=said.cached, attempts=said.attempts,
+        ))
+        traj.messages.append({"role": "user", "content": said.content})
+        traj.user_cost_usd += said.cost_usd
+        return self.user_spec.stop in said.content
 
     def _request(self, traj: Trajectory) -> ModelRequest:
         return ModelRequest(
@@ -261,6 +319,13 @@ def _assistant_message(message: dict[str, Any], calls: list[ToolCall]) -> dict[s
 
 def _function_name(tool: dict[str, Any]) -> str:
     return str((tool.get("function") or {}).get("name", ""))
+
+
+def _user_steps_for_input(traj: Trajectory) -> None:
+    """The case's input messages of a multi-turn run as user steps, so every turn shows whose it was."""
+    for m in traj.messages:
+        if m.get("role") == "user":
+            traj.steps.append(Step(index=len(traj.steps), kind="user", content=message_text(m)))
 
 
 def _spent(traj: Trajectory) -> float:

@@ -104,11 +104,6 @@ class ToolAnswerer:
         self._answers = answers
         self._seen: dict[tuple[str, str], int] = defaultdict(int)
 
-    @classmethod
-    def for_case(cls, case: Case, dataset: Dataset, catalog: ToolCatalog | None = None) -> ToolAnswerer:
-        """A fresh answerer for one run of ``case`` (uses the dataset's cached index)."""
-        return cls(case, recording_index(dataset).answers(case.id), catalog or dataset.tools)
-
     def answer(self, tool: str, args: dict[str, Any] | None) -> ToolAnswer | None:
         """The answer to a call, or ``None`` when neither the environment, fixtures nor recordings have one."""
         if args is None:

@@ -13,7 +13,7 @@ from agentctl.metrics.compare import (
     pair_runs,
 )
 from agentctl.metrics.compute import compute_metrics, metric_index
-from agentctl.metrics.gates import evaluate_gates, gates_passed
+from agentctl.metrics.gates import evaluate_gates
 from agentctl.metrics.intervals import (
     mcnemar_exact,
     paired_bootstrap,
@@ -33,7 +33,6 @@ __all__ = [
     "comparison_rows",
     "compute_metrics",
     "evaluate_gates",
-    "gates_passed",
     "mcnemar_exact",
     "metric_index",
     "pair_runs",

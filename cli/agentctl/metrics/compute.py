@@ -56,6 +56,7 @@ RUN_VALUES: dict[str, tuple[Callable[[RunResult], float], str]] = {
     "cost_usd": (lambda r: r.cost_usd, "sum"),
     "mean_cost_usd": (lambda r: r.cost_usd, "mean"),
     "judge_cost_usd": (run_judge_cost, "sum"),
+    "user_cost_usd": (lambda r: r.user_cost_usd, "sum"),
     "p50_latency_s": (lambda r: r.latency_s, "p50"),
     "p95_latency_s": (lambda r: r.latency_s, "p95"),
     "mean_steps": (lambda r: float(r.steps), "mean"),
@@ -66,8 +67,8 @@ RUN_VALUES: dict[str, tuple[Callable[[RunResult], float], str]] = {
 
 # Columns of a run's row; scorer columns follow, four per scorer (see _row).
 _INFRA, _VALID, _CORRECT, _DONE, _ESCAPED, _CRITICAL, _POLICY, _ESCALATED = range(8)
-_COST, _JUDGE, _STEPS, _TOOLS, _LATENCY, _DIVERGED = range(8, 14)
-_BASE_COLUMNS = 14
+_COST, _JUDGE, _STEPS, _TOOLS, _LATENCY, _DIVERGED, _USER = range(8, 15)
+_BASE_COLUMNS = 15
 
 
 def _row(r: RunResult, scorers: list[str]) -> list[float]:
@@ -83,7 +84,8 @@ def _row(r: RunResult, scorers: list[str]) -> list[float]:
             float(r.policy_violations > 0),
             float(r.status == "escalated"),
         ]
-    row += [r.cost_usd, run_judge_cost(r), float(r.steps), float(r.tool_calls), r.latency_s, float(r.unverifiable)]
+    row += [r.cost_usd, run_judge_cost(r), float(r.steps), float(r.tool_calls), r.latency_s, float(r.unverifiable),
+            r.user_cost_usd]
     for name in scorers:
         passed = None if r.infra_error else run_is_scored(r, name)
         score = None if r.infra_error else run_score(r, name)
@@ -122,6 +124,7 @@ def _finish(
     yield value("mean_cost_usd", cost / runs)
     yield value("cost_per_success_usd", cost / correct if correct else float("inf"), round(correct))
     yield value("judge_cost_usd", t[_JUDGE])
+    yield value("user_cost_usd", t[_USER])
     yield value("p50_latency_s", np.percentile(rows[:, _LATENCY], 50))
     yield value("p95_latency_s", np.percentile(rows[:, _LATENCY], 95))
     yield value("mean_steps", t[_STEPS] / runs)

@@ -332,7 +332,3 @@ def evaluate_gates(
                 out.append(_threshold_gate(gate, candidate, mv))
     return out
 
-
-def gates_passed(results: Iterable[GateResult]) -> bool:
-    """Whether every gate passed (exit code 0 rather than 1)."""
-    return all(g.passed for g in results)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import math
 import time
 from collections import deque
 from typing import TYPE_CHECKING
@@ -39,19 +40,23 @@ class ModelLimiter:
         self.limit = limit
         self._slots = asyncio.Semaphore(limit.concurrency) if limit.concurrency else None
         self._interval = _MINUTE / limit.rpm if limit.rpm else 0.0
-        self._next_start = 0.0
+        self.last_start = -math.inf
+        """When the pacer last let a call go (``time.monotonic()``); the next may go ``60/rpm`` s later."""
+        self._turn = asyncio.Lock()
+        """Held while a call waits for its start time, so waiters start one after the other."""
         self._tokens: deque[tuple[float, int]] = deque()
         """(time, tokens) of the calls of the last minute, for ``tpm``."""
 
     async def _pace(self) -> None:
-        # Reserve the next start time first (no await in between), then sleep until it:
-        # requests are evenly spaced at 60/rpm seconds whatever the concurrency.
+        # One waiter at a time sleeps until the next start, and the start after it is counted
+        # from when this one actually started: if the event loop was busy (a slow client), a
+        # late waker pushes the others back instead of letting reserved slots fire in a burst.
+        # Requests are spaced at least 60/rpm seconds apart whatever the concurrency.
         if self._interval:
-            now = time.monotonic()
-            start = max(now, self._next_start)
-            self._next_start = start + self._interval
-            if start > now:
-                await asyncio.sleep(start - now)
+            async with self._turn:
+                while (delay := self.last_start + self._interval - time.monotonic()) > 0:
+                    await asyncio.sleep(delay)
+                self.last_start = time.monotonic()
         if self.limit.tpm:
             while self._tokens_last_minute() >= self.limit.tpm:
                 await asyncio.sleep(max(0.01, self._tokens[0][0] + _MINUTE - time.monotonic()))

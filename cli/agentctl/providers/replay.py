@@ -3,6 +3,8 @@
 Repeat *i* of a case replays the *i*-th recording of that case with the label, in file order.
 Every recorded call is checked as a live call would be (arguments, JSON Schema, policy), so a
 recording that broke policy shows up as a policy violation even though production carried it out.
+A recording that ends with a user message holding the user simulator's ``stop`` string ended
+with the user: it is ``completed``.
 
 With an environment (a stateful dataset) every carried-out recorded call is executed again
 against the run's own copy of the world, so the baseline's final state is judged like a
@@ -15,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agentctl.config.models import CandidateSpec, Suite
+from agentctl.config.models import DEFAULT_USER_STOP, CandidateSpec, Suite
 from agentctl.core.trajectory import Step, ToolCall, Trajectory, resolve_effect
 from agentctl.datasets.models import Case, Dataset, RecordedRun
 from agentctl.datasets.recorded_calls import RecordedCall, message_text, output_text
@@ -40,14 +42,14 @@ class ReplayProvider:
         self.schemas = ArgumentSchemas(dataset.tools)
         self.index = recording_index(dataset)
         self.environment = environment_for(suite, dataset)
+        own = suite.candidate(self.candidate_name)
+        spec = suite.user_simulator_for(own) if own is not None else suite.user_simulator
+        self.stop = spec.stop if spec is not None else DEFAULT_USER_STOP
+        """A recording ending with a user message holding this ended with the user (completed)."""
 
     def recordings(self, case_id: str) -> list[RecordedRun]:
         """The recordings of a case with this label, in file order (repeat i is the i-th)."""
         return self.index.runs(case_id, self.label)
-
-    def repeats_for(self, case_id: str) -> int:
-        """How many repeats a case has by default: its number of recordings."""
-        return len(self.recordings(case_id))
 
     async def run(self, case: Case, repeat: int) -> Trajectory:
         """The trajectory of the ``repeat``-th recording (from 1) of ``case``."""
@@ -94,7 +96,13 @@ class ReplayProvider:
         calls_so_far = 0
         message_latency = 0.0
         steps: list[Step] = traj.steps
+        # A conversation (a case with a user, or a recording with several user messages) shows
+        # each user message as a step of its own, so the timeline says whose turn it was.
+        users = case.user is not None or sum(1 for m in run.messages if m.get("role") == "user") > 1
         for turn, msg in enumerate(run.messages):
+            if users and msg.get("role") == "user":
+                steps.append(Step(index=len(steps), kind="user", content=message_text(msg)))
+                continue
             if msg.get("role") != "assistant":
                 continue
             calls = calls_by_turn.get(turn, [])
@@ -119,7 +127,7 @@ class ReplayProvider:
                 steps.append(step)
                 escalated = escalated or step.effect == "escalation"
 
-        traj.status, traj.failure_reason = _status(run.messages, escalated)
+        traj.status, traj.failure_reason = _status(run.messages, escalated, self.stop)
         model_steps = traj.model_steps
         run_usage = run.usage or {}
         traj.prompt_tokens = _int(run_usage.get("prompt_tokens")) or sum(s.prompt_tokens or 0 for s in model_steps)
@@ -192,12 +200,14 @@ def _same_output(recorded: str | None, executed: str) -> bool:
         return recorded.strip() == executed.strip()
 
 
-def _status(messages: list[dict[str, Any]], escalated: bool) -> tuple[Any, str | None]:
+def _status(messages: list[dict[str, Any]], escalated: bool, stop: str) -> tuple[Any, str | None]:
     if escalated:
         return "escalated", None
     last = messages[-1] if messages else {}
     if last.get("role") == "assistant" and not last.get("tool_calls"):
         return "completed", None
+    if last.get("role") == "user" and stop in message_text(last):
+        return "completed", None  # the user ended the conversation
     return "failed", "incomplete"
 
 

@@ -37,6 +37,9 @@ class CallsStopped(RunError):
 class BreakerOpen(CallsStopped):
     """The model's circuit breaker is open."""
 
+    model: str | None = None
+    """The model whose breaker it is (the agent's, a simulated user's)."""
+
 
 class CallTimeout(Exception):
     """An attempt got no answer within the per-call timeout."""
@@ -215,7 +218,9 @@ class CircuitBreaker:
     def check(self) -> None:
         """Raise :class:`BreakerOpen` when no call may be made."""
         if self.reason is not None:
-            raise BreakerOpen(f"circuit breaker open for {self.model}: {self.reason}")
+            exc = BreakerOpen(f"circuit breaker open for {self.model}: {self.reason}")
+            exc.model = self.model
+            raise exc
 
     def record_success(self) -> None:
         self.recent.append(False)

@@ -32,6 +32,11 @@ class RunRow(RunResult):
     timeline: list[dict[str, Any]] = field(default_factory=list)
     """Steps in order, as dicts of the ``steps`` table's non-null columns."""
 
+    @property
+    def user_turns(self) -> int:
+        """Messages of the (simulated or recorded) user shown as steps: a conversation's turns."""
+        return sum(1 for s in self.timeline if s.get("kind") == "user")
+
 
 @dataclass
 class CaseOutcome:
@@ -251,6 +256,7 @@ def _load_runs(con: duckdb.DuckDBPyConnection, run_id: str) -> list[RunRow]:
             tool_cost_usd=float(r.get("tool_cost_usd") or 0.0),
             review_cost_usd=float(r.get("review_cost_usd") or 0.0),
             judge_cost_usd=float(r.get("judge_cost_usd") or 0.0),
+            user_cost_usd=float(r.get("user_cost_usd") or 0.0),
             unverifiable=bool(r.get("unverifiable")), state_diff=_json(r.get("state_diff"), None),
             state_hash=r.get("state_hash"),
         )

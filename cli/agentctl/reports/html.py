@@ -113,6 +113,7 @@ def _detail(case: CaseOutcome) -> dict[str, Any]:
             "scores": [{k: _clip(v) if not isinstance(v, float) else finite_or_none(v)
                         for k, v in asdict(s).items() if v is not None} for s in r.scores.values()],
             "steps": [_step_view(s) for s in r.timeline],
+            "user_turns": r.user_turns, "user_cost": finite_or_none(r.user_cost_usd),
             "unverifiable": r.unverifiable,
             "state_diff": None if r.state_diff is None else [
                 {k: _clip(json.dumps(scrub_mapping(v), ensure_ascii=False, default=str)) if k != "path" else _clip(v)
@@ -153,6 +154,8 @@ def side_by_side(data: ReportData) -> list[dict[str, Any]]:
     """Rows of the metric table: per metric, per candidate the value, interval, gate and change."""
     present = {m.metric for m in data.metrics if m.tag is None}
     names = [m for m in SIDE_BY_SIDE_METRICS if m in present]
+    if any(m.metric == "user_cost_usd" and m.tag is None and m.value for m in data.metrics):
+        names.insert(names.index("mean_cost_usd") + 1 if "mean_cost_usd" in names else len(names), "user_cost_usd")
     names += sorted(m for m in present if m.startswith(("pass^", "score:", "mean:")))
     out = []
     for metric in names:

@@ -16,7 +16,7 @@ Shape (``format: "agentctl.report"``, ``format_version: 1``; fields are only eve
       "results": [{case_id, candidate, repeat, status, failure_reason, correct, escaped_error,
                    critical_error, infra_error, policy_violations, failed_writes, cost_usd,
                    latency_s, steps, tool_calls, prompt_tokens, completion_tokens, model, tags,
-                   reasons, unverifiable, state_diff, state_hash,
+                   reasons, unverifiable, state_diff, state_hash, user_cost_usd, user_turns,
                    scores: [{scorer, score, passed, reason}]}]
     }
 
@@ -76,7 +76,7 @@ REPORT_SCHEMA: dict[str, Any] = {
              "infra_error", "cost_usd", "latency_s", "reasons", "scores"],
             {"correct": {"type": "boolean"}, "cost_usd": _NUM, "latency_s": _NUM,
              "unverifiable": {"type": "boolean"}, "state_diff": {"type": ["array", "null"]},
-             "state_hash": _STR})},
+             "state_hash": _STR, "user_cost_usd": _NUM, "user_turns": {"type": "integer"}})},
     },
 }
 
@@ -101,7 +101,8 @@ def report_dict(data: ReportData) -> dict[str, Any]:
                 "cost_usd": r.cost_usd, "latency_s": r.latency_s, "steps": r.steps, "tool_calls": r.tool_calls,
                 "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens, "model": r.model,
                 "tags": r.tags, "reasons": r.reasons, "unverifiable": r.unverifiable,
-                "state_diff": r.state_diff, "state_hash": r.state_hash,
+                "state_diff": r.state_diff, "state_hash": r.state_hash, "user_cost_usd": r.user_cost_usd,
+                "user_turns": r.user_turns,
                 "scores": [{k: getattr(s, k) for k in ("scorer", "score", "passed", "reason")} for s in r.scores.values()],
             })
     return json_ready(scrub_mapping({

@@ -188,10 +188,16 @@ def conversation(ctx: ScoringContext, keep: set[int] | None) -> list[Turn]:
         if role in ("user", "assistant"):
             turns.append(Turn("user" if role == "user" else "assistant", _text(m.get("content"))))
     current: Turn | None = None
+    answered = False
     for step in ctx.trajectory.steps:
         if step.kind == "model":
             current = Turn("assistant", step.content or "")
             turns.append(current)
+            answered = True
+        elif step.kind == "user":
+            if answered:  # user steps before the agent's first turn are the case input, above
+                current = None
+                turns.append(Turn("user", step.content or ""))
         elif keep is None or id(step) in keep:
             if current is None:  # a tool answer with no model turn before it (odd recordings)
                 current = Turn("assistant")

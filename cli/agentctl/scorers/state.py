@@ -2,7 +2,7 @@
 
 ``"from_actions"`` compares the whole snapshot with the one ``expected.actions`` produce on a
 fresh environment for the case, as JSON values. A mapping of dotted paths checks only those
-paths, with the argument matchers (:mod:`agentctl.scorers.matchers`).
+paths, with the argument matchers (:mod:`agentctl.core.matchers`).
 
 A differing path the run changed (its final value is not its initial one) is a wrong write:
 critical. A differing path the run left as it was is a missing write: incorrect, not critical.

@@ -52,6 +52,7 @@ TABLES: dict[str, str] = {
             tool_cost_usd DOUBLE,
             review_cost_usd DOUBLE,
             judge_cost_usd DOUBLE,
+            user_cost_usd DOUBLE,            -- simulated-user calls, apart from cost_usd
             latency_s DOUBLE NOT NULL,
             steps INTEGER NOT NULL,
             tool_calls INTEGER NOT NULL,
@@ -70,7 +71,7 @@ TABLES: dict[str, str] = {
             candidate VARCHAR NOT NULL,
             repeat INTEGER NOT NULL,
             step INTEGER NOT NULL,
-            kind VARCHAR NOT NULL,           -- model | tool
+            kind VARCHAR NOT NULL,           -- model | tool | user (a user message of a conversation)
             tool VARCHAR,
             args JSON,
             output VARCHAR,
@@ -203,6 +204,7 @@ TABLES: dict[str, str] = {
 # Columns added after a table was first published: applied to existing files on open.
 ADDED_COLUMNS: list[tuple[str, str, str]] = [
     ("steps", "attempts", "INTEGER"),
+    ("results", "user_cost_usd", "DOUBLE"),
     # stateful environments (who answered each call; what a run changed)
     ("steps", "answered_by", "VARCHAR"),     # environment | fixture | recording | none
     ("steps", "traceback", "VARCHAR"),       # the environment raised: its traceback

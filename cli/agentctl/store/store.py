@@ -204,7 +204,7 @@ class Store:
             data = {k: v for k, v in row.items() if k in fields}
             data["tags"] = list(row.get("tags") or [])
             data["reasons"] = list(row.get("reasons") or [])
-            for k in ("inference_cost_usd", "tool_cost_usd", "review_cost_usd", "judge_cost_usd"):
+            for k in ("inference_cost_usd", "tool_cost_usd", "review_cost_usd", "judge_cost_usd", "user_cost_usd"):
                 data[k] = data.get(k) or 0.0
             for k in ("prompt_tokens", "completion_tokens"):
                 data[k] = data.get(k) or 0
@@ -355,7 +355,7 @@ def _step_rows(r: RunResult, t: Trajectory) -> list[dict[str, Any]]:
             "effect": s.effect, "error": s.error, "policy": s.policy, "invalid": s.invalid,
             "divergence": s.divergence, "prompt_tokens": s.prompt_tokens,
             "completion_tokens": s.completion_tokens, "cost_usd": s.cost_usd, "latency_s": s.latency_s,
-            "cached": s.cached, "attempts": s.attempts if s.kind == "model" else None,
+            "cached": s.cached, "attempts": s.attempts if s.kind in ("model", "user") else None,
             "answered_by": s.answered_by, "traceback": s.traceback, "env_output": s.env_output,
         })
     return rows

@@ -116,11 +116,6 @@ def fill_tool_results(messages: list[dict[str, Any]], tools: list[ToolRecord]) -
     messages[:] = out
 
 
-def looks_like_error(content: Any) -> bool:
-    """Whether a tool answer's content alone makes it an error, by the engine's test (:func:`is_error_output`)."""
-    return is_error_output({"content": content})
-
-
 def build_from_tools(
     inputs: list[dict[str, Any]], calls: list[ModelCall], tools: list[ToolRecord], final: dict[str, Any] | None
 ) -> list[dict[str, Any]]:

@@ -124,7 +124,8 @@
         (run.correct ? " · correct" : " · incorrect") + (run.escaped ? " · escaped error" : "") +
         (run.critical ? " · critical" : "") + (run.infra ? " · infra error" : "") +
         (run.unverifiable ? " · unverifiable (a tool call nothing could answer)" : "") +
-        " · " + money(run.cost) + " · " + secs(run.latency) +
+        " · " + money(run.cost) + (run.user_turns ? " · " + run.user_turns + " user turns" : "") +
+        (run.user_cost ? " (user simulator " + money(run.user_cost) + ")" : "") + " · " + secs(run.latency) +
         (run.tokens[0] !== null ? " · " + run.tokens[0] + "+" + run.tokens[1] + " tokens" : "");
       dt.appendChild(el("summary", null, head));
       if (run.reasons.length) {
@@ -162,8 +163,15 @@
   function timeline(steps) {
     var ol = el("ol", "timeline");
     steps.forEach(function (s) {
-      var li = el("li", s.kind === "model" ? "step-model" : "step-tool");
-      if (s.kind === "model") {
+      var li = el("li", s.kind === "model" ? "step-model" : (s.kind === "user" ? "step-user" : "step-tool"));
+      if (s.kind === "user") {
+        // A turn of the (simulated or recorded) user in a conversation.
+        var who = "user";
+        if (s.cost_usd) who += " · simulator " + money(s.cost_usd);
+        if (s.cached) who += " · cached";
+        li.appendChild(el("b", null, who));
+        if (s.content) li.appendChild(el("pre", null, s.content));
+      } else if (s.kind === "model") {
         var meta = "model call";
         if (s.prompt_tokens !== undefined) meta += " · " + s.prompt_tokens + "+" + (s.completion_tokens || 0) + " tokens";
         if (s.cost_usd !== undefined) meta += " · " + money(s.cost_usd);

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import yaml
 
-from fake_openai import Reply, assistant_turns, text, tool_calls, user_text
+from support.fake_openai import Reply, assistant_turns, text, tool_calls, user_text
 
 API_KEY = "sk-test-dummy-key-1234567890"
 PRICING = {"input_usd_per_mtok": 1000, "output_usd_per_mtok": 2000}

@@ -47,3 +47,20 @@ def run(
         reasons=list(reasons or ([] if correct else ["wrong action"])),
         scores=dict(scores or {}),
     )
+
+
+def many_runs(per_candidate: int, *, seed: int = 7) -> list[RunResult]:
+    """Runs of two candidates (``base``, ``new``) over ``per_candidate // 4`` cases x 4 repeats,
+    1-3 of ten tags each, 90% correct, 1% infra errors: for grouping tests and benchmarks."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    tags = [f"t{i}" for i in range(10)]
+    cases = max(1, per_candidate // 4)
+    out = []
+    for cand in ("base", "new"):
+        for i in range(per_candidate):
+            picked = [tags[j] for j in rng.choice(10, size=int(rng.integers(1, 4)), replace=False)]
+            out.append(run(f"c{i % cases}", cand, repeat=i // cases, correct=bool(rng.random() < 0.9),
+                           infra=bool(rng.random() < 0.01), latency=float(rng.random() * 5), tags=picked))
+    return out

@@ -1,16 +1,15 @@
-"""Shared helpers of the import tests, and a check that the committed trace fixtures are current."""
+"""Shared helpers of the import tests: the recorded scenarios and what a replay reproduces."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
-from agentctl.datasets.importers.transcript import looks_like_error
 from agentctl.datasets.models import Case
+from agentctl.engine.tools import is_error_output
 
-TRACES = Path(__file__).parent / "data" / "traces"
+TRACES = Path(__file__).resolve().parents[1] / "data" / "traces"
 
 
 def scenarios() -> dict[str, dict[str, Any]]:
@@ -59,16 +58,4 @@ def final_text(messages: list[dict[str, Any]]) -> str | None:
 
 
 def is_error_answer(message: dict[str, Any]) -> bool:
-    return message.get("error") is True or looks_like_error(message.get("content"))
-
-
-def test_committed_fixtures_match_their_generator(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("make_fixtures", TRACES / "make_fixtures.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.main(tmp_path)
-    generated = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
-    assert generated, "the generator wrote nothing"
-    for rel in generated:
-        assert (TRACES / rel).read_bytes() == (tmp_path / rel).read_bytes(), f"{rel} is stale: run make_fixtures.py"
+    return is_error_output(message)

@@ -132,9 +132,9 @@ def test_a_live_candidate_with_the_recorded_customer_is_judged_by_state(tmp_path
     """A model (the fake server) talks to prod's recorded customer of AIR-001 on a path of its own:
     no get_user_details, the environment answers every call, and the final state is right."""
     import yaml
-    from fake_openai import FakeOpenAI, assistant_turns, text, tool_calls
 
     from agentctl.runner import RunOptions, run_suite
+    from support.fake_openai import FakeOpenAI, assistant_turns, text, tool_calls
 
     case = json.loads((DATA / "cases.jsonl").read_text().splitlines()[0])
     write = case["expected"]["actions"][0]

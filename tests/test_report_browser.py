@@ -109,12 +109,12 @@ def test_an_unescaped_payload_would_have_been_caught(driver, tmp_path: Path) -> 
 
 def test_a_runs_state_diff_shows_beside_its_trajectory(driver, tmp_path: Path, fake_openai) -> None:  # type: ignore[no-untyped-def]
     import duckdb
-    from fake_openai import text, tool_calls, turns
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     from agentctl.runner import RunOptions, run_suite
     from env_support import live, write_env_suite
+    from support.fake_openai import text, tool_calls, turns
 
     fake_openai.script(turns(tool_calls(("set_plan", {"account_id": "acc_1", "plan": "pro"})), text("Done.")))
     case = {"id": "plan", "input": "Put Ada on pro.", "expected": {"state": {"accounts.acc_1.plan": "pro"}}}

@@ -413,7 +413,7 @@ def test_a_simulator_shipped_as_a_package_is_found_by_its_entry_point(tmp_path: 
 
 def test_an_unauthorised_simulator_opens_its_own_breaker_and_the_message_names_it(tmp_path: Path,
                                                                                  fake_openai: FakeOpenAI) -> None:
-    from fake_openai import error
+    from support.fake_openai import error
 
     def handler(body: dict[str, Any]) -> Reply:
         return error(401) if body.get("model") == "fake-user" else text("Which reservation?")
@@ -482,7 +482,7 @@ def test_the_simulators_api_key_never_reaches_the_store(tmp_path: Path, fake_ope
 
 
 def test_a_simulator_error_that_echoes_its_key_is_redacted(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
-    from fake_openai import error
+    from support.fake_openai import error
 
     key = "plainvalue1234567"  # nothing key-like about it: only knowing it is the simulator's hides it
     fake_openai.script(lambda body: error(400, body={"error": {"message": f"bad request for key {key}"}})

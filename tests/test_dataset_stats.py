@@ -44,8 +44,8 @@ def test_counts_labels_tools_writes_and_review(dataset: Path) -> None:
                 calls[c["function"]["name"]] = calls.get(c["function"]["name"], 0) + 2
     assert {n: t["calls"] for n, t in s.tools.items()} == calls
     assert s.tools["issue_refund"]["effect"] == "write" and s.tools["get_ticket"]["effect"] == "read"
-    # refund: 1 write; priority: 1 (the failed one changed nothing); closure: the hand-off
-    assert s.write_calls_per_run == {"mean": 1.0, "median": 1.0, "max": 1.0}
+    # refund: 1 write; priority: 1 (the failed one changed nothing); closure: 0 (a hand-off is not a write)
+    assert s.write_calls_per_run == {"mean": 0.6667, "median": 1.0, "max": 1.0}
     assert (s.pending_review, s.pending_review_share) == (4, 1.0)
     assert s.tags == {"support": 3, "refund": 1, "priority": 1, "closure": 1}
     lines = (dataset / "cases.jsonl").read_text().splitlines()

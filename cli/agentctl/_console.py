@@ -309,5 +309,5 @@ def print_dataset_stats(s: Any) -> None:
             con.print(f"  runs.jsonl:{c.line}: run {c.run_id}: {c.tool}: {c.reason}", soft_wrap=True)
         if len(s.invalid_calls) > 20:
             con.print(f"  ... and {len(s.invalid_calls) - 20} more (--json lists all)")
-    con.print(f"replay cost of the recordings: ${s.replay_cost_usd:,.4f} (replay calls no model; this is what it "
-              "reports)")
+    con.print(f"estimated cost of the recordings: ${s.replay_cost_usd:,.4f} (recorded cost, else tokens at list "
+              "price; replay itself calls no model)", soft_wrap=True)

@@ -38,6 +38,9 @@ def import_(
     no_redact: Annotated[bool, typer.Option("--no-redact", help="Keep personal data and secrets as recorded.")]
     = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 2 when anything was skipped.")] = False,
+    group_by: Annotated[str, typer.Option(
+        "--group-by", help="One run per: auto (conversation id, else session id, else message chaining), trace, "
+        "conversation (gen_ai.conversation.id) or session (OpenInference session.id).")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print the import report as JSON.")] = False,
 ) -> None:
     """Import recorded agent runs (OpenAI chat JSONL, OpenTelemetry GenAI or OpenInference traces).
@@ -54,7 +57,7 @@ def import_(
             "[bold red]--no-redact: personal data and secrets in the recordings are written to "
             f"{out} as recorded. Do not commit or share this dataset.[/]", soft_wrap=True)
     report = import_traces(fmt, sources, out, label, tools=tools, read_tools=read_tools or [],
-                           redact=not no_redact, redact_patterns=redact_pattern or [])
+                           redact=not no_redact, redact_patterns=redact_pattern or [], group_by=group_by)
     if as_json:
         _console.console.print_json(json.dumps(report.to_dict()))
     else:
@@ -70,13 +73,19 @@ def _print_import(report: ImportReport) -> None:
     _console.print_problems(report.problems)
     con.print(f"[bold]{report.out}[/]: {report.runs_written} run(s) written with label '{report.label}' "
               f"({report.runs_read} read, {report.already_imported} already imported)", soft_wrap=True)
+    if report.runs_completed:
+        con.print(f"  {report.runs_completed} run(s) of an earlier import completed by this one (cases still pending "
+                  "review drafted again)", soft_wrap=True)
+    if report.grouping:
+        con.print(f"  {report.segments_read} trace(s) or logged call(s) {report.grouping}", soft_wrap=True)
     if report.cases_drafted:
         con.print(f"  {len(report.cases_drafted)} case draft(s) added to cases.jsonl with \"review\": \"pending\"; "
                   "review each before trusting a gate on it", soft_wrap=True)
     if report.cases_matched:
         con.print(f"  {report.cases_matched} run(s) joined existing cases", soft_wrap=True)
     tools_line = {"inferred": "tools.yaml inferred from the calls seen: review effects and schemas",
-                  "copied": "tools.yaml copied from --tools", "kept": "tools.yaml kept as it was"}
+                  "copied": "tools.yaml copied from --tools", "kept": "tools.yaml kept as it was",
+                  "none": "nothing imported: nothing written"}
     con.print(f"  {tools_line[report.tools_file]}", soft_wrap=True)
     if report.tools_missing:
         con.print(f"  [yellow]tools called but missing from tools.yaml: {', '.join(report.tools_missing)}[/]", soft_wrap=True)
@@ -85,7 +94,9 @@ def _print_import(report: ImportReport) -> None:
                   f"(set agent.escalation_tool: {report.escalation_tools[0]} in the suite)", soft_wrap=True)
     if report.prompt_file:
         con.print(f"  recorded system prompt saved to {report.prompt_file}", soft_wrap=True)
-    if report.redaction is None:
+    if report.runs_written == 0:
+        pass  # nothing written, nothing to say about redaction
+    elif report.redaction is None:
         con.print("  [bold red]not redacted (--no-redact)[/]", soft_wrap=True)
     elif report.redaction:
         kinds = ", ".join(f"{k.lower()}: {v['replacements']} ({v['distinct_values']} distinct)"
@@ -119,7 +130,13 @@ def validate(
     if errors:
         _console.err_console.print(f"[red]{len(errors)} error(s)[/], {warnings} warning(s)")
         raise typer.Exit(2)
-    _console.console.print(f"[green]ok[/] {path}" + (f", {warnings} warning(s)" if warnings else ""))
+    from agentctl.datasets.stats import pending_reviews
+
+    pending, total = pending_reviews(path)
+    note = f"; {pending} of {total} case(s) still \"review\": \"pending\" (drafts: review them before trusting a " \
+        "gate on them)" if pending else ""
+    _console.console.print(f"[green]ok[/] {path}" + (f", {warnings} warning(s)" if warnings else "") + note,
+                           soft_wrap=True)
     raise typer.Exit(0)
 
 

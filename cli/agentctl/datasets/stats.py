@@ -1,9 +1,10 @@
 """What a dataset folder holds (``agentctl dataset stats``): cases, recordings, tools, review state, cost.
 
-The replay cost is what ``replay:`` candidates will report for the recordings (replay calls
-no model, so running them is free): a recording's ``cost_usd`` when it has one, else its
-token usage priced with litellm's bundled price list (read as a file, without importing
-litellm), plus the catalog's per-call tool fees.
+The recorded cost is an estimate of what the recordings cost in production: a recording's
+``cost_usd`` when it has one, else its token usage priced with litellm's bundled price list
+(read as a file, without importing litellm), plus the catalog's per-call tool fees. It is not
+what a ``replay:`` candidate reports (replay calls no model). Writes per run count write calls
+that took effect; hand-offs (escalation tools) are not writes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from agentctl.core.errors import InputError
 from agentctl.core.trajectory import is_write
+from agentctl.datasets.importers.catalog import is_escalation
 from agentctl.datasets.models import Case, RecordedRun, ToolCatalog
 from agentctl.datasets.recorded_calls import recorded_calls
 
@@ -149,7 +151,8 @@ def dataset_stats(path: Path) -> DatasetStats:
             if reason is not None:
                 stats.invalid_calls.append(InvalidCall(run.run_id, run.line or 0, call.name, reason))
                 bad_runs.add(run.run_id)
-            if is_write(tool.effect if tool is not None else "unknown") and not call.error:
+            if is_write(tool.effect if tool is not None else "unknown") and not call.error \
+                    and not is_escalation(call.name):
                 writes += 1
             if tool is not None:
                 tool_fees += tool.cost_usd
@@ -179,3 +182,19 @@ def dataset_stats(path: Path) -> DatasetStats:
     stats.runs_with_invalid_calls = len(bad_runs)
     stats.replay_cost_usd = round(sum(label.cost_usd for label in stats.labels.values()), 6)
     return stats
+
+
+def pending_reviews(path: Path) -> tuple[int, int]:
+    """Cases of a dataset folder still marked ``review: pending``, and all its cases."""
+    cases = path / "cases.jsonl"
+    pending = total = 0
+    if cases.exists():
+        for line in cases.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            total += 1
+            try:
+                pending += json.loads(line).get("review") == "pending"
+            except (ValueError, AttributeError):
+                continue
+    return pending, total

@@ -1,7 +1,8 @@
 """Import production traces into a golden dataset folder (``agentctl dataset import``).
 
 :func:`import_traces` reads sources with the importer of a format (``openai``, ``otel``,
-``openinference``, or a plugin's), redacts, and writes ``runs.jsonl`` (new runs appended;
+``openinference``, or a plugin's), groups what it read into one run per conversation
+(``--group-by``), redacts, and writes ``runs.jsonl`` (new runs appended;
 a run whose ``run_id`` is already there is not written twice), ``cases.jsonl`` drafts
 (``review: pending``) for runs whose case the file lacks, and ``tools.yaml`` when the
 folder has none (copied from ``--tools``, else inferred). An existing ``cases.jsonl`` is
@@ -36,9 +37,11 @@ from agentctl.datasets.importers.drafts import (
     draft_case,
     expected_actions,
 )
+from agentctl.datasets.importers.grouping import GROUPINGS, continues, group_runs, join_messages
+from agentctl.datasets.importers.messages import python_literal
 from agentctl.datasets.importers.registry import available, get_importer
 from agentctl.datasets.models import Case, RecordedRun
-from agentctl.datasets.recorded_calls import recorded_calls_in
+from agentctl.datasets.recorded_calls import is_error_output, recorded_calls_in
 from agentctl.datasets.redact import Redactor, redactor_for
 
 __all__ = ["ImportReport", "available", "import_traces"]
@@ -54,6 +57,8 @@ class ImportReport:
     runs_read: int = 0
     runs_written: int = 0
     already_imported: int = 0
+    runs_completed: int = 0
+    """Runs of an earlier import that this one carried further (a trace cut across two exports)."""
     cases_drafted: list[str] = field(default_factory=list)
     cases_matched: int = 0
     tools_file: str = "kept"
@@ -66,15 +71,21 @@ class ImportReport:
     prompt_file: str | None = None
     problems: list[Problem] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    grouping: str = ""
+    """How segments (traces, logged calls) were grouped into runs, e.g. ``grouped auto (10 by message chaining)``."""
+    segments_read: int = 0
+    """Traces or logged calls read, before grouping into conversations."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "out": str(self.out), "label": self.label, "format": self.format, "runs_read": self.runs_read,
             "runs_written": self.runs_written, "already_imported": self.already_imported,
+            "runs_completed": self.runs_completed,
             "cases_drafted": self.cases_drafted, "cases_matched": self.cases_matched, "tools_file": self.tools_file,
             "tools_missing": self.tools_missing, "escalation_tools": self.escalation_tools,
             "redacted": self.redaction is not None, "redaction": self.redaction, "prompt_file": self.prompt_file,
-            "skipped": self.skipped, "problems": [str(p) for p in self.problems],
+            "skipped": self.skipped, "problems": [str(p) for p in self.problems], "grouping": self.grouping,
+            "segments_read": self.segments_read,
         }
 
 
@@ -117,6 +128,61 @@ def _redact_run(run: ImportedRun, redactor: Redactor) -> None:
         run.case_id = redactor.text(run.case_id)
 
 
+def _earlier_record(run: ImportedRun, existing: list[tuple[int, dict[str, Any]]],
+                    label: str) -> tuple[int, dict[str, Any]] | None:
+    """The run of an earlier import that this one is (same run id) or carries further (same label, its
+    transcript continued), with its line in runs.jsonl."""
+    for number, record in existing:
+        if str(record.get("run_id")) == run.run_id:
+            return number, record
+    for number, record in existing:
+        if record.get("label") == label and isinstance(record.get("messages"), list) \
+                and continues(record["messages"], run.messages):
+            return number, record
+    return None
+
+
+def _turn_usage(messages: list[dict[str, Any]]) -> dict[str, int] | None:
+    turns = [m["usage"] for m in messages if m.get("role") == "assistant" and isinstance(m.get("usage"), dict)]
+    if not turns:
+        return None
+    return {k: sum(int(u.get(k) or 0) for u in turns) for k in ("prompt_tokens", "completion_tokens")}
+
+
+def _rewrite_lines(path: Path, replaced: dict[int, dict[str, Any]]) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number, record in replaced.items():
+        lines[number - 1] = json.dumps(record, ensure_ascii=False)
+    _write_atomic(path, "".join(line + "\n" for line in lines))
+
+
+def _redraft(cases_path: Path, completed: dict[int, dict[str, Any]], effects: dict[str, str]) -> None:
+    """Drafts still pending review that were made from a run now completed are drafted again from all of it."""
+    by_run = {str(r["run_id"]): r for r in completed.values()}
+    redrafted: dict[int, dict[str, Any]] = {}
+    for number, value in _read_jsonl(cases_path):
+        record = by_run.get(str((value.get("metadata") or {}).get("run_id")))
+        if record is None or value.get("review") != "pending":
+            continue
+        meta = {k: v for k, v in value["metadata"].items() if k not in ("recorded_status", "escalation_tools")}
+        case = draft_case(str(value["id"]), record["messages"], effects, list(value.get("tags") or []), meta)
+        data = case.model_dump(mode="json", exclude_defaults=True)
+        data["expected"] = {"status": case.expected.status, **data.get("expected", {})}
+        redrafted[number] = data
+    if redrafted:
+        _rewrite_lines(cases_path, redrafted)
+
+
+def _mark_repr_errors(run: ImportedRun) -> None:
+    """A tool answer recorded as a Python repr (``str(dict)``: the Agents SDK) that holds an ``error`` key is an
+    error, as its JSON form would be: flagged so replay and drafts never take it for a write that took effect."""
+    for m in run.messages:
+        if m.get("role") == "tool" and not is_error_output(m):
+            value = python_literal(m.get("content"))
+            if isinstance(value, dict) and "error" in value:
+                m["error"] = True
+
+
 def _most_common_system_prompt(runs: list[ImportedRun]) -> str | None:
     prompts = Counter(str(m["content"]) for r in runs for m in r.messages[:1]
                       if m.get("role") == "system" and isinstance(m.get("content"), str) and m["content"].strip())
@@ -138,9 +204,12 @@ def import_traces(
     read_tools: list[str] | None = None,
     redact: bool = True,
     redact_patterns: list[str] | None = None,
+    group_by: str = "auto",
 ) -> ImportReport:
     """Import recordings from ``sources`` (files or folders) in format ``fmt`` into the dataset folder ``out``."""
     reader = get_importer(fmt)
+    if group_by not in GROUPINGS:
+        raise InputError(f"--group-by: unknown grouping '{group_by}'; expected one of {', '.join(GROUPINGS)}")
     read_patterns = list(read_tools or [])
     paths = expand_sources(sources)
     missing = [p for p in paths if not p.exists()]
@@ -150,30 +219,43 @@ def import_traces(
         raise InputError("no source files (.json, .jsonl, .ndjson) found in " + ", ".join(map(str, sources)))
     if tools is not None and not tools.exists():
         raise InputError(f"--tools: file not found: {tools}")
-    out.mkdir(parents=True, exist_ok=True)
     cases_path, runs_path, tools_path = out / "cases.jsonl", out / "runs.jsonl", out / "tools.yaml"
     existing_cases = _existing_cases(cases_path)
-    existing_run_ids = {str(v.get("run_id")) for _, v in _read_jsonl(runs_path)}
+    existing_runs = _read_jsonl(runs_path)
+    existing_ids = {str(v.get("run_id")) for _, v in existing_runs}
     catalog = load_catalog(tools_path) if tools_path.exists() else (load_catalog(tools) if tools else None)
+    empty_catalog = tools_path.exists() and catalog is not None and not catalog.tools and tools is None
+    if empty_catalog:
+        catalog = None  # an empty tools.yaml (left by an earlier import that found nothing) is inferred anew
     if tools is not None and tools_path.exists() and tools.resolve() != tools_path.resolve():
         if load_catalog(tools) != load_catalog(tools_path):
             raise InputError(f"--tools {tools}: {tools_path} already exists and differs; edit it or remove it first")
 
     report = ImportReport(out=out, label=label, format=fmt)
     log = ProblemLog()
-    redactor = redactor_for(out, redact_patterns) if redact else None
+    redactor: Redactor | None = None
     runs: list[ImportedRun] = []
-    for run in reader(paths, log):
+    segments = list(reader(paths, log))
+    report.segments_read = len(segments)
+    grouped, grouping = group_runs(segments, group_by, log)
+    report.grouping = grouping.describe()
+    for run in grouped:
         report.runs_read += 1
-        if run.run_id in existing_run_ids or any(r.run_id == run.run_id for r in runs):
+        if any(r.run_id == run.run_id for r in runs):
             report.already_imported += 1
+            continue
+        if run.run_id in existing_ids and not any(m.get("role") in ("user", "assistant") for m in run.messages):
+            report.already_imported += 1  # the rest of a run imported before, with nothing to add to it
             continue
         checked = check_transcript(run, log)
         if checked is None:
             continue
-        if redactor is not None:
-            _redact_run(checked, redactor)
+        _mark_repr_errors(checked)
         runs.append(checked)
+    if runs and redact:  # the dataset's key is made only when something is written
+        redactor = redactor_for(out, redact_patterns)
+        for run in runs:
+            _redact_run(run, redactor)
 
     calls_by_tool: dict[str, list[dict[str, Any]]] = {}
     definitions: dict[str, dict[str, Any]] = {}
@@ -202,7 +284,20 @@ def import_traces(
     known = {c.id for c in existing_cases}
     drafts: dict[str, Case] = {}
     run_lines: list[str] = []
+    completed: dict[int, dict[str, Any]] = {}
     for run in runs:
+        earlier = _earlier_record(run, existing_runs, label)
+        if earlier is not None:
+            number, record = earlier
+            merged = join_messages(record["messages"], run.messages)
+            if len(merged) > len(record["messages"]):
+                record = {**record, "messages": merged, "usage": _turn_usage(merged) or record.get("usage")}
+                RecordedRun.model_validate(record)
+                completed[number] = record
+                report.runs_completed += 1
+            else:
+                report.already_imported += 1
+            continue
         value = case_input(run.messages)
         key = canonical(value if isinstance(value, str) else [{"role": "user", "content": m["content"]}
                                                                for m in value])
@@ -226,7 +321,11 @@ def import_traces(
         RecordedRun.model_validate(record)
         run_lines.append(json.dumps(record, ensure_ascii=False))
 
+    if completed:
+        _rewrite_lines(runs_path, completed)
+        _redraft(cases_path, completed, effects)
     if run_lines:
+        out.mkdir(parents=True, exist_ok=True)
         with runs_path.open("a", encoding="utf-8") as fh:
             fh.write("".join(line + "\n" for line in run_lines))
     if drafts:
@@ -236,7 +335,9 @@ def import_traces(
                 # Spelled out so a reviewer sees what the draft claims, defaults included.
                 data["expected"] = {"status": case.expected.status, **data.get("expected", {})}
                 fh.write(json.dumps(data, ensure_ascii=False) + "\n")
-    if not tools_path.exists():
+    if not run_lines and not completed:
+        report.tools_file = "none" if not tools_path.exists() or empty_catalog else "kept"
+    elif not tools_path.exists() or empty_catalog:
         if report.tools_file == "copied" and tools is not None:
             shutil.copyfile(tools, tools_path)
         else:
@@ -245,13 +346,13 @@ def import_traces(
                 "Review each tool's effect (read | write) and parameters before trusting a suite on it.")))
     prompt = _most_common_system_prompt(runs)
     prompt_path = out / "prompts" / f"{label}.md"
-    if prompt and not prompt_path.exists():
+    if prompt and run_lines and not prompt_path.exists():
         prompt_path.parent.mkdir(parents=True, exist_ok=True)
         prompt_path.write_text(prompt + "\n", encoding="utf-8")
         report.prompt_file = str(prompt_path)
     report.runs_written = len(run_lines)
     report.cases_drafted = list(drafts)
-    report.redaction = redactor.report() if redactor is not None else None
+    report.redaction = redactor.report() if redactor is not None else ({} if redact else None)
     report.problems = log.problems
     report.skipped = log.skipped
     return report

@@ -43,6 +43,12 @@ class ImportedRun:
     tags: list[str] = field(default_factory=list)
     tool_definitions: list[dict[str, Any]] = field(default_factory=list)
     """Tool definitions recorded with the run (OpenAI function form), used to infer tools.yaml."""
+    conversation_id: str | None = None
+    """``gen_ai.conversation.id`` (or a logged ``conversation_id``): the conversation the run belongs to."""
+    session_id: str | None = None
+    """OpenInference ``session.id``."""
+    trace_ids: list[str] = field(default_factory=list)
+    """The traces the run was read from (several once a conversation is grouped across traces)."""
 
 
 @dataclass
@@ -116,6 +122,11 @@ def read_documents(path: Path, log: ProblemLog) -> Iterator[Document]:
             yield Document(json.loads(text), path, None)
             return
         except json.JSONDecodeError as exc:
+            stream = _concatenated(text)
+            if stream is not None:  # JSON values back to back (ConsoleSpanExporter output)
+                for start, value in stream:
+                    yield Document(value, path, start)
+                return
             first = text.lstrip().split("\n", 1)[0]
             if not _parses(first) or text.strip().count("\n") == 0:
                 log.skip("invalid JSON", path, f"not valid JSON ({exc.msg} at column {exc.colno}); "
@@ -129,6 +140,26 @@ def read_documents(path: Path, log: ProblemLog) -> Iterator[Document]:
         except json.JSONDecodeError as exc:
             log.skip("invalid JSON line", path, f"line is not valid JSON ({exc.msg} at column {exc.colno}); "
                      "skipped (truncated?)", number)
+
+
+def _concatenated(text: str) -> list[tuple[int, Any]] | None:
+    """Several JSON values written one after the other (indented, so not one per line), with the line each
+    starts on; ``None`` unless the whole text is such a sequence of at least two values."""
+    decoder = json.JSONDecoder()
+    out: list[tuple[int, Any]] = []
+    at = 0
+    while True:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at >= len(text):
+            break
+        try:
+            value, end = decoder.raw_decode(text, at)
+        except json.JSONDecodeError:
+            return None
+        out.append((text.count("\n", 0, at) + 1, value))
+        at = end
+    return out if len(out) > 1 else None
 
 
 def _parses(text: str) -> bool:

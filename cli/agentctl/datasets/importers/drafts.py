@@ -1,7 +1,7 @@
 """Draft golden cases from recorded runs, marked ``review: pending``.
 
-A draft is what the recording did, not what it should have done: its input is the first
-user turn(s), its fixtures the recorded tool outputs, its ``expected`` the write calls that
+A draft is what the recording did, not what it should have done: its input is the user
+side of the conversation, its fixtures the recorded tool outputs, its ``expected`` the write calls that
 succeeded and the final status. A person reviews it and removes the ``review`` mark.
 """
 
@@ -14,6 +14,7 @@ from typing import Any
 from agentctl.core.normalize import canonical
 from agentctl.core.trajectory import is_write
 from agentctl.datasets.importers.catalog import is_escalation
+from agentctl.datasets.importers.messages import python_literal
 from agentctl.datasets.models import Case, Expected, ExpectedAction, Fixture
 from agentctl.datasets.recorded_calls import RecordedCall, recorded_calls_in
 
@@ -31,13 +32,10 @@ def final_status(messages: list[dict[str, Any]], escalation: set[str]) -> str:
 
 
 def case_input(messages: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
-    """The user turn(s) before the first assistant turn: one string, or a list of user messages."""
-    users: list[dict[str, Any]] = []
-    for m in messages:
-        if m.get("role") == "assistant":
-            break
-        if m.get("role") == "user":
-            users.append({"role": "user", "content": m.get("content")})
+    """The whole user side of the run: one string, or the list of its user messages (an earlier exchange
+    and the request it leads to, or a multi-turn chat), so the input holds the request the expected action
+    answers and two chats that open alike stay two cases."""
+    users = [{"role": "user", "content": m.get("content")} for m in messages if m.get("role") == "user"]
     if len(users) == 1 and isinstance(users[0]["content"], str):
         return str(users[0]["content"])
     return users
@@ -53,7 +51,8 @@ def _output_value(content: Any) -> Any:
         try:
             return json.loads(content)
         except ValueError:
-            return content
+            literal = python_literal(content)  # str(dict), as the Agents SDK sends tool results
+            return literal if isinstance(literal, (dict, list)) else content
     return content
 
 

@@ -2,9 +2,64 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
 from agentctl.datasets.importers.base import as_dict, as_text, maybe_json
+
+_MESSAGE_FIELDS = frozenset({"role", "content", "tool_calls", "refusal", "annotations", "audio", "function_call"})
+JUNK_FIELDS = ("refusal", "annotations", "audio", "function_call", "reasoning", "reasoning_content")
+"""Keys that ``model_dump()`` of an OpenAI message adds with nothing in them."""
+
+
+def python_literal(text: Any) -> Any:
+    """The value of a Python repr of a dict or list (``str(dict)``, as some producers write), else ``None``."""
+    if not isinstance(text, str) or text.strip()[:1] not in ("{", "["):
+        return None
+    try:
+        return ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+
+
+def _repr_object(text: str) -> tuple[str, dict[str, Any]] | None:
+    """``Name(key=literal, ...)``, the repr of a pydantic object, as its name and fields."""
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+        return None
+    fields: dict[str, Any] = {}
+    for kw in node.keywords:
+        try:
+            fields[str(kw.arg)] = ast.literal_eval(kw.value)
+        except ValueError:
+            fields[str(kw.arg)] = None
+    return node.func.id, fields
+
+
+def repr_tool_calls(texts: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
+    """Texts and Responses API function calls written as their repr (``ResponseFunctionToolCall(arguments=...,
+    call_id=...)``), as openai-agents-v2 records the output items of a response."""
+    calls, rest = [], []
+    for text in texts:
+        parsed = _repr_object(text) if text.startswith("ResponseFunctionToolCall(") else None
+        if parsed is None:
+            rest.append(text)
+            continue
+        f = parsed[1]
+        calls.append({"id": f.get("call_id") or f.get("id"), "type": "function",
+                      "function": {"name": f.get("name"), "arguments": arguments_text(f.get("arguments"))}})
+    return rest, calls
+
+
+def repr_message(text: Any) -> dict[str, Any] | None:
+    """An assistant message written as the Python repr of its dict (openai-agents-v2's output text)."""
+    value = python_literal(text)
+    if isinstance(value, dict) and value.keys() <= _MESSAGE_FIELDS and ("content" in value or "tool_calls" in value):
+        return openai_message({"role": "assistant", **value})
+    return None
 
 
 def text_of(content: Any) -> str | None:
@@ -38,6 +93,9 @@ def openai_tool_call(call: dict[str, Any], fallback_id: str) -> dict[str, Any]:
 def openai_message(m: dict[str, Any], index: int = 0) -> dict[str, Any]:
     """An OpenAI-like message made canonical: tool-call arguments as text, assistant text as a string."""
     out = dict(m)
+    for key in JUNK_FIELDS:
+        if out.get(key) in (None, [], {}, ""):
+            out.pop(key, None)
     role = out.get("role")
     if role == "assistant":
         if isinstance(out.get("content"), list):
@@ -81,6 +139,15 @@ def semconv_messages(value: Any) -> list[dict[str, Any]]:
                             "content": as_text(p.get("response", p.get("result")))})
             continue
         texts = [str(p.get("content")) for p in parts if p.get("type") == "text" and p.get("content") is not None]
+        if role == "assistant" and len(parts) == 1 and len(texts) == 1 and (parsed := repr_message(texts[0])):
+            out.append(parsed)
+            continue
+        if role == "assistant":
+            texts, repr_calls = repr_tool_calls(texts)
+            if repr_calls:
+                out.append({"role": "assistant", "content": "\n".join(texts) if texts else None,
+                            "tool_calls": repr_calls})
+                continue
         msg: dict[str, Any] = {"role": role, "content": "\n".join(texts) if texts else None}
         calls = [p for p in parts if p.get("type") == "tool_call"]
         if calls:

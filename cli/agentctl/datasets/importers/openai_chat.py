@@ -25,7 +25,7 @@ KNOWN_KEYS = frozenset({
     "messages", "request", "response", "run_id", "id", "case_id", "model", "agent_id", "usage", "cost_usd",
     "tools", "tags", "latency_s", "duration_s", "latency_ms", "duration_ms", "started_at", "created_at",
     "timestamp", "created", "label", "metadata", "custom_id", "object", "parallel_tool_calls", "tool_choice",
-    "temperature", "system_fingerprint", "choices",
+    "temperature", "system_fingerprint", "choices", "conversation_id", "session_id",
 })
 
 
@@ -55,6 +55,15 @@ def _usage(raw: Any) -> dict[str, int] | None:
     if prompt is None and completion is None:
         return None
     return {"prompt_tokens": int(prompt or 0), "completion_tokens": int(completion or 0)}
+
+
+def _message_usage(messages: list[Any]) -> dict[str, int] | None:
+    """The run's usage as the sum of its assistant turns' ``usage`` (a conversation logged without a total)."""
+    turns = [u for m in messages if isinstance(m, dict) and m.get("role") == "assistant"
+             for u in [_usage(m.get("usage"))] if u]
+    if not turns:
+        return None
+    return {k: sum(u[k] for u in turns) for k in ("prompt_tokens", "completion_tokens")}
 
 
 def _record_run(doc: Document, log: ProblemLog, unknown: dict[str, tuple[Document, int]]) -> ImportedRun | None:
@@ -96,13 +105,16 @@ def _record_run(doc: Document, log: ProblemLog, unknown: dict[str, tuple[Documen
     cost = record.get("cost_usd")
     return ImportedRun(
         run_id=str(run_id), messages=messages, where=where, path=doc.path, line=doc.line, ref=f"run {run_id}",
-        model=record.get("model") or request.get("model") or response.get("model"),
+        model=record.get("model") or response.get("model") or request.get("model"),  # the served model
         agent_id=record.get("agent_id"),
-        usage=_usage(record.get("usage")) or (_usage(response.get("usage")) if not record.get("messages") else None),
+        usage=_usage(record.get("usage")) or (_usage(response.get("usage")) if not record.get("messages") else None)
+        or _message_usage(messages),
         cost_usd=float(cost) if isinstance(cost, (int, float)) else None,
         latency_s=_latency(record), started_at=_started_at(record),
         case_id=str(record["case_id"]) if record.get("case_id") else None,
-        tags=[str(t) for t in tags], tool_definitions=tools,
+        tags=[str(t) for t in tags], tool_definitions=tools, trace_ids=[where],
+        conversation_id=str(record["conversation_id"]) if record.get("conversation_id") else None,
+        session_id=str(record["session_id"]) if record.get("session_id") else None,
     )
 
 

@@ -1,6 +1,7 @@
 """Arize Phoenix / OpenInference spans (``--from openinference``), as JSON or JSONL.
 
-One trace becomes one run (one per top-level ``AGENT`` span when a trace has several). Span
+One trace is one segment (one per root ``AGENT`` span when a trace has several), grouped into
+conversations afterwards (``session.id``, message chaining); nested ``LLM`` spans of one call count once. Span
 kinds come from ``openinference.span.kind`` (or Phoenix's ``span_kind``). ``LLM`` spans give
 the model calls: ``llm.input_messages.N.message.*`` and ``llm.output_messages.N.message.*``
 (``role``, ``content`` or ``contents.M.message_content.text``, ``tool_calls.M.tool_call.id`` /
@@ -22,10 +23,11 @@ from typing import Any
 from agentctl.datasets.importers.base import ImportedRun, ProblemLog, as_text, iso_from_ns, maybe_json
 from agentctl.datasets.importers.messages import openai_message, text_of, tool_definition
 from agentctl.datasets.importers.otel import report_unknown
-from agentctl.datasets.importers.spans import Span, read_spans, run_units, unit_timing
+from agentctl.datasets.importers.spans import Span, innermost, read_spans, run_units, unit_timing
 from agentctl.datasets.importers.transcript import (
     ModelCall,
     ToolRecord,
+    attach_unseen_tools,
     build_from_calls,
     build_from_tools,
     fill_tool_results,
@@ -38,7 +40,7 @@ _CONTENT_KEY = re.compile(r"^contents\.(\d+)\.message_content\.(.+)$")
 KNOWN_ATTRIBUTES = frozenset({
     "openinference.span.kind", "llm.model_name", "llm.provider", "llm.system", "llm.invocation_parameters",
     "llm.function_call", "tool.name", "tool.description", "tool.parameters", "tool.json_schema", "tool.id",
-    "tool_call.id", "tool_call.function.name", "tool_call.function.arguments",
+    "tool_call.id", "tool_call.function.name", "tool_call.function.arguments", "session.id", "user.id",
 })
 KNOWN_PREFIXES = ("llm.input_messages.", "llm.output_messages.", "llm.tools.", "llm.token_count.",
                   "llm.prompt_template.", "llm.prompts.", "llm.choices.", "llm.cost.")
@@ -143,7 +145,7 @@ def read_openinference(paths: list[Path], log: ProblemLog) -> Iterator[ImportedR
         first = unit.root or unit.spans[0]
         where = f"trace {unit.trace_id}" + (f" agent span {unit.root.span_id}" if unit.split and unit.root is not None
                                             else "")
-        calls = [_model_call(s) for s in unit.spans if span_kind(s) == "LLM"]
+        calls = [_model_call(s) for s in innermost(unit, lambda s: span_kind(s) == "LLM")]
         tools = [_tool_record(s) for s in unit.spans if span_kind(s) == "TOOL"]
         agent = unit.root if unit.root is not None and span_kind(unit.root) in ("AGENT", "CHAIN") else next(
             (s for s in unit.spans if span_kind(s) == "AGENT"), None)
@@ -152,11 +154,16 @@ def read_openinference(paths: list[Path], log: ProblemLog) -> Iterator[ImportedR
         else:
             inputs, final = _agent_io(agent)
             messages = build_from_tools(inputs, calls, tools, final)
-        fill_tool_results(messages, tools)
+        attach_unseen_tools(messages, fill_tool_results(messages, tools))
         start_ns, latency = unit_timing(unit)
         usages = [c.usage for c in calls if c.usage]
         definitions = []
         for s in unit.spans:
+            if span_kind(s) == "TOOL" and s.attributes.get("tool.parameters") and s.attributes.get("tool.name"):
+                td = tool_definition({"name": s.attributes["tool.name"], "parameters": s.attributes["tool.parameters"],
+                                      "description": s.attributes.get("tool.description") or ""})
+                if td is not None:
+                    definitions.append(td)
             for key, value in s.attributes.items():
                 if key.startswith("llm.tools.") and key.endswith(".tool.json_schema"):
                     td = tool_definition(value)
@@ -177,5 +184,7 @@ def read_openinference(paths: list[Path], log: ProblemLog) -> Iterator[ImportedR
             usage={"prompt_tokens": sum(u["prompt_tokens"] for u in usages),
                    "completion_tokens": sum(u["completion_tokens"] for u in usages)} if usages else None,
             latency_s=round(latency, 6) if latency is not None else None, started_at=iso_from_ns(start_ns),
-            case_id=case_id, tags=tags, tool_definitions=definitions,
+            case_id=case_id, tags=tags, tool_definitions=definitions, trace_ids=[unit.trace_id],
+            session_id=next((str(s.attributes["session.id"]) for s in unit.spans if s.attributes.get("session.id")),
+                            None),
         )

@@ -1,7 +1,9 @@
 """OpenTelemetry GenAI semantic conventions (``--from otel``).
 
-One trace becomes one run; a trace holding several top-level ``invoke_agent`` spans gives one
-run per agent span. Spans are classified by ``gen_ai.operation.name`` (``chat``,
+One trace is one segment (a trace whose roots are several ``invoke_agent`` spans gives one per
+agent span); segments are grouped into conversations afterwards (see ``grouping``). A model call
+recorded at two levels (an agent span's ``chat`` around the client instrumentation's) keeps the
+inner one. OTLP log records (``gen_ai.*`` events) are joined to their spans. Spans are classified by ``gen_ai.operation.name`` (``chat``,
 ``text_completion``, ``generate_content``; ``execute_tool``; ``invoke_agent``), falling back
 to the span name's first word. Messages come from ``gen_ai.input.messages`` /
 ``gen_ai.output.messages`` / ``gen_ai.system_instructions`` (span attributes, or the
@@ -35,10 +37,11 @@ from agentctl.datasets.importers.messages import (
     text_of,
     tool_definition,
 )
-from agentctl.datasets.importers.spans import Span, SpanEvent, read_spans, run_units, unit_timing
+from agentctl.datasets.importers.spans import Span, SpanEvent, innermost, read_spans, run_units, unit_timing
 from agentctl.datasets.importers.transcript import (
     ModelCall,
     ToolRecord,
+    attach_unseen_tools,
     build_from_calls,
     build_from_tools,
     fill_tool_results,
@@ -220,7 +223,7 @@ def read_otel(paths: list[Path], log: ProblemLog) -> Iterator[ImportedRun]:
         first = unit.root or unit.spans[0]
         where = f"trace {unit.trace_id}" + (f" agent span {unit.root.span_id}" if unit.split and unit.root is not None
                                             else "")
-        calls = [_model_call(s) for s in unit.spans if operation(s) in CHAT_OPERATIONS]
+        calls = [_model_call(s) for s in innermost(unit, lambda s: operation(s) in CHAT_OPERATIONS)]
         tools = [_tool_record(s) for s in unit.spans if operation(s) == "execute_tool"]
         agent = next((s for s in unit.spans if operation(s) == "invoke_agent"), None)
         if any(c.inputs or c.output for c in calls):
@@ -229,7 +232,7 @@ def read_otel(paths: list[Path], log: ProblemLog) -> Iterator[ImportedRun]:
             agent_in = semconv_messages(agent.attributes.get("gen_ai.input.messages")) if agent else []
             agent_out = semconv_messages(agent.attributes.get("gen_ai.output.messages")) if agent else []
             messages = build_from_tools(agent_in, calls, tools, agent_out[-1] if agent_out else None)
-        fill_tool_results(messages, tools)
+        attach_unseen_tools(messages, fill_tool_results(messages, tools))
         start_ns, latency = unit_timing(unit)
         usages = [c.usage for c in calls if c.usage]
         definitions = []
@@ -249,5 +252,7 @@ def read_otel(paths: list[Path], log: ProblemLog) -> Iterator[ImportedRun]:
             usage={"prompt_tokens": sum(u["prompt_tokens"] for u in usages),
                    "completion_tokens": sum(u["completion_tokens"] for u in usages)} if usages else None,
             latency_s=round(latency, 6) if latency is not None else None, started_at=iso_from_ns(start_ns),
-            case_id=case_id, tags=tags, tool_definitions=definitions,
+            case_id=case_id, tags=tags, tool_definitions=definitions, trace_ids=[unit.trace_id],
+            conversation_id=next((str(s.attributes["gen_ai.conversation.id"]) for s in unit.spans
+                                  if s.attributes.get("gen_ai.conversation.id")), None),
         )

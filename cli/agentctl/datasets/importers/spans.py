@@ -167,11 +167,35 @@ def _flat_span(raw: dict[str, Any], doc: Document) -> Span:
     )
 
 
+def _otlp_log_events(doc: Document) -> Iterator[tuple[str, str, SpanEvent]]:
+    """OTLP log records (``ExportLogsServiceRequest``) as events of the span they name.
+
+    GenAI instrumentations write message content as log records (openai-v2's ``event_only``
+    and legacy modes); the event name is ``eventName`` (or the ``event.name`` attribute) and a
+    structured body is merged into the attributes, as span events carry it.
+    """
+    for rl in doc.value.get("resourceLogs") or []:
+        for sl in rl.get("scopeLogs") or rl.get("instrumentationLibraryLogs") or []:
+            for raw in sl.get("logRecords") or []:
+                attributes = _otlp_attributes(raw.get("attributes"))
+                body = _any_value(raw.get("body"))
+                if isinstance(body, dict):
+                    attributes.update(body)
+                elif body not in (None, ""):
+                    attributes.setdefault("body", body)
+                name = str(raw.get("eventName") or attributes.pop("event.name", "") or "")
+                yield (_hex_id(raw.get("traceId")), _hex_id(raw.get("spanId")),
+                       SpanEvent(name, ns_from_any(raw.get("timeUnixNano") or raw.get("observedTimeUnixNano")),
+                                 attributes))
+
+
 def spans_of(doc: Document, log: ProblemLog) -> Iterator[Span]:
     """The spans in one document, whichever shape it has; anything else is reported."""
     value = doc.value
     if isinstance(value, dict) and ("resourceSpans" in value):
         yield from _otlp_spans(doc, log)
+    elif isinstance(value, dict) and "resourceLogs" in value:
+        return  # read by read_spans, joined to the spans
     elif isinstance(value, dict) and isinstance(value.get("data"), list):
         yield from spans_of(Document(value["data"], doc.path, doc.line), log)
     elif isinstance(value, list):
@@ -189,8 +213,12 @@ def read_spans(paths: list[Path], log: ProblemLog) -> list[Span]:
     seen: set[tuple[str, str]] = set()
     repeats: dict[tuple[Path, int | None, str], list[str]] = {}
     out: list[Span] = []
+    log_events: list[tuple[str, str, SpanEvent, Document]] = []
     for path in paths:
         for doc in read_documents(path, log):
+            if isinstance(doc.value, dict) and "resourceLogs" in doc.value:
+                log_events.extend((t, s, e, doc) for t, s, e in _otlp_log_events(doc))
+                continue
             for span in spans_of(doc, log):
                 if not span.trace_id or not span.span_id:
                     log.skip("span without ids", span.path, f"span {span.name!r} has no trace or span id; skipped",
@@ -204,7 +232,25 @@ def read_spans(paths: list[Path], log: ProblemLog) -> list[Span]:
     for (path, line, trace_id), ids in repeats.items():
         log.warn(path, f"{len(ids)} span(s) of trace {trace_id} were already read ({', '.join(ids[:3])}"
                  f"{', ...' if len(ids) > 3 else ''}); the later copies are ignored", line)
+    _join_log_events(out, log_events, log)
     return out
+
+
+def _join_log_events(spans: list[Span], events: list[tuple[str, str, SpanEvent, Document]],
+                     log: ProblemLog) -> None:
+    by_id = {(s.trace_id, s.span_id): s for s in spans}
+    orphans: dict[Path, tuple[int | None, int]] = {}
+    for trace_id, span_id, event, doc in events:
+        span = by_id.get((trace_id, span_id))
+        if span is None:
+            line, n = orphans.get(doc.path, (doc.line, 0))
+            orphans[doc.path] = (line, n + 1)
+            continue
+        if not any(e.name == event.name and e.attributes == event.attributes for e in span.events):
+            span.events.append(event)
+    for path, (line, n) in orphans.items():
+        log.warn(path, f"{n} log record(s) name a span that is not in the trace files; pass the traces export "
+                 "beside the logs export (they are joined by trace and span id)", line)
 
 
 @dataclass
@@ -249,7 +295,9 @@ def run_units(spans: list[Span], is_agent: Callable[[Span], bool], log: ProblemL
                 yield s
 
         agents = [s for s in members if is_agent(s) and not any(is_agent(a) for a in ancestors(s))]
-        if len(agents) > 1:
+        # Several agent spans under one root (LangGraph's ``agent`` node, once per step) are one run;
+        # a trace whose roots are several agent spans holds several runs.
+        if len(agents) > 1 and all(not s.parent_id or s.parent_id not in by_id for s in agents):
             for agent in agents:
                 subtree = [s for s in members if s is agent or any(a is agent for a in ancestors(s))]
                 units.append(RunUnit(trace_id, agent, subtree, split=True))
@@ -258,6 +306,23 @@ def run_units(spans: list[Span], is_agent: Callable[[Span], bool], log: ProblemL
         root = agents[0] if agents else (roots[0] if len(roots) == 1 else None)
         units.append(RunUnit(trace_id, root, members))
     return units
+
+
+def innermost(unit: RunUnit, is_call: Callable[[Span], bool]) -> list[Span]:
+    """The model-call spans of a unit, one per call: a call recorded at two levels (an agent framework's
+    generation span around the client instrumentation's span) keeps the inner, wire-level span."""
+    calls = [s for s in unit.spans if is_call(s)]
+    by_id = {s.span_id: s for s in unit.spans}
+    outer: set[str] = set()
+    for s in calls:
+        seen: set[str] = set()
+        parent = s.parent_id
+        while parent and parent in by_id and parent not in seen:
+            seen.add(parent)
+            if is_call(by_id[parent]):
+                outer.add(parent)
+            parent = by_id[parent].parent_id
+    return [s for s in calls if s.span_id not in outer]
 
 
 def unit_timing(unit: RunUnit) -> tuple[int | None, float | None]:

@@ -46,12 +46,31 @@ def _shape(m: dict[str, Any]) -> tuple[Any, ...]:
     return (m.get("role"), m.get("tool_call_id"), ids)
 
 
+def _reconcile(have: list[dict[str, Any]], inputs: list[dict[str, Any]]) -> None:
+    """A reply recorded without its tool calls (some producers write only the text, or a repr) is taken from
+    the next call's input, where the same turn is structured: the structured record wins."""
+    for i, m in enumerate(have[: len(inputs)]):
+        later = inputs[i]
+        if m.get("role") == "assistant" and later.get("role") == "assistant" and later.get("tool_calls") \
+                and not m.get("tool_calls"):
+            m["tool_calls"] = later["tool_calls"]
+            if later.get("content") is not None or not m.get("content"):
+                m["content"] = later.get("content")
+
+
 def _new_inputs(have: list[dict[str, Any]], inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not have:
         return list(inputs)
+    _reconcile(have, inputs)
     if len(inputs) >= len(have) and [_shape(m) for m in inputs[: len(have)]] == [_shape(m) for m in have]:
         return inputs[len(have):]
-    # Only part of the history was sent: what follows its last assistant turn is new.
+    # Only part of the history was sent. Nothing is new when it is what the transcript began with
+    # (a producer that records only the user input of every call) ...
+    sent = [m for m in inputs if m.get("role") != "system"]
+    began = [m for m in have if m.get("role") != "system"][: len(sent)]
+    if sent and [(m.get("role"), m.get("content")) for m in sent] == [(m.get("role"), m.get("content")) for m in began]:
+        return []
+    # ... else what follows its last assistant turn is new.
     last = max((i for i, m in enumerate(inputs) if m.get("role") == "assistant"), default=-1)
     return [m for m in inputs[last + 1:] if m.get("role") != "system"]
 
@@ -66,11 +85,43 @@ def build_from_calls(calls: list[ModelCall]) -> list[dict[str, Any]]:
                 reply["usage"] = dict(call.usage)
             if call.span.duration_s is not None:
                 reply["latency_s"] = round(call.span.duration_s, 6)
+            reply[CALL_SPAN] = call.span
             messages.append(reply)
     return messages
 
 
-def fill_tool_results(messages: list[dict[str, Any]], tools: list[ToolRecord]) -> None:
+CALL_SPAN = "_call_span"
+"""Key of the model-call span on a reply while a transcript is built (removed by :func:`attach_unseen_tools`)."""
+
+
+def attach_unseen_tools(messages: list[dict[str, Any]], unused: list[ToolRecord]) -> None:
+    """Tool spans whose call no model call recorded (a response's function call lost beside its text) become
+    calls of the reply of the last model call that started before them, answered by their result."""
+    replies = [(i, m) for i, m in enumerate(messages) if isinstance(m.get(CALL_SPAN), Span)]
+    for rec in sorted(unused, key=lambda t: t.span.start_ns or 0):
+        issuer = None
+        for i, m in replies:
+            if (m[CALL_SPAN].start_ns or 0) <= (rec.span.start_ns or 0):
+                issuer = (i, m)
+        if issuer is None or rec.result is None:
+            continue
+        i, reply = issuer
+        cid = rec.call_id or f"call_{rec.span.span_id}"
+        reply.setdefault("tool_calls", []).append(
+            {"id": cid, "type": "function", "function": {"name": rec.name, "arguments": rec.arguments}})
+        at = i + 1
+        while at < len(messages) and messages[at].get("role") == "tool":
+            at += 1
+        answer: dict[str, Any] = {"role": "tool", "tool_call_id": cid, "content": rec.result}
+        if rec.error and not is_error_output(answer):
+            answer["error"] = True
+        messages.insert(at, answer)
+        replies = [(j + (1 if j >= at else 0), m) for j, m in replies]
+    for m in messages:
+        m.pop(CALL_SPAN, None)
+
+
+def fill_tool_results(messages: list[dict[str, Any]], tools: list[ToolRecord]) -> list[ToolRecord]:
     """Tool spans are the record of what a tool answered: fill missing results, mark errors, and add
     the answers a model call never showed (a run ending on a hand-off, content capture gaps)."""
     unused = list(tools)
@@ -114,6 +165,7 @@ def fill_tool_results(messages: list[dict[str, Any]], tools: list[ToolRecord]) -
         out.append(m)
     answer_pending()
     messages[:] = out
+    return unused
 
 
 def build_from_tools(

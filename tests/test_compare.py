@@ -141,7 +141,7 @@ def test_to_dict_is_strict_json_and_rows_fit_the_store(tmp_path) -> None:  # typ
         "WHERE metric = 'success_rate' AND tag IS NULL"
     ).fetchone()
     assert got == pytest.approx((0.75, 0.25, 2, 0, mcnemar_by_hand(2, 0)))
-    assert con.execute("SELECT count(*) FROM comparisons WHERE tag = 't'").fetchone()[0] == 16  # every metric (divergence_rate included), for tag t
+    assert con.execute("SELECT count(*) FROM comparisons WHERE tag = 't'").fetchone()[0] == 16  # every metric, for tag t
     regressed = con.execute(
         "SELECT case_id, candidate_reasons FROM comparison_cases WHERE regressed > 0 ORDER BY case_id"
     ).fetchall()

@@ -141,7 +141,7 @@ def test_bundled_suites_fit_the_schema_and_point_editors_at_it(suite: Path) -> N
 def test_bundled_catalogs_and_cases_fit_their_schemas() -> None:
     tools, case = _schema("tools"), _schema("case")
     catalogs = sorted((ROOT / "datasets").glob("*/tools.yaml"))
-    assert len(catalogs) == 3  # support-triage, its trials sibling, airline-bookings
+    assert len(catalogs) == 3
     for path in catalogs:
         assert _errors(tools, yaml.safe_load(path.read_text(encoding="utf-8"))) == [], path
     for path in sorted((ROOT / "datasets").glob("*/cases.jsonl")):
@@ -154,7 +154,9 @@ def test_the_schemas_reject_what_the_loader_rejects() -> None:
     suite["agent"]["max_stesp"] = 3
     assert _errors(_schema("suite"), suite) == [
         "['agent']: Additional properties are not allowed ('max_stesp' was unexpected)"]
-    assert _errors(_schema("case"), {"input": "hi"}) == ["[]: 'id' is a required property"]
+    # a case needs input, or a simulated user who writes the first message
+    assert _errors(_schema("case"), {"id": "c1"}) == ["[]: {'id': 'c1'} is not valid under any of the given schemas"]
+    assert _errors(_schema("case"), {"id": "c1", "user": {"instructions": "You are Mia."}}) == []
     openai_form = [{"type": "function", "effect": "read", "function": {"name": "get_ticket", "parameters": {}}}]
     assert _errors(_schema("tools"), openai_form) == []
     assert _errors(_schema("tools"), [{"name": "x", "effect": "delete"}]) != []

@@ -94,6 +94,10 @@ class UserSpec(_Strict):
 class Case(_Strict):
     """One golden case (a line of cases.jsonl)."""
 
+    # ``input`` may be left out only when ``user`` is given (see ``_input_or_user``): editors see it too.
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True,
+                              json_schema_extra={"anyOf": [{"required": ["input"]}, {"required": ["user"]}]})
+
     id: str
     """Unique id of the case."""
     input: str | list[dict[str, Any]] | None = None

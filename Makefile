@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 UV      := $(BIN)/uv
 SUITE   ?= evalsuites/support-triage.yaml
 
-.PHONY: install dev demo test lint docs clean bench
+.PHONY: install dev demo test lint docs clean bench bench-peer
 .DEFAULT_GOAL := demo
 
 $(BIN)/python:
@@ -47,9 +47,14 @@ lint: dev
 docs: dev
 	$(BIN)/python scripts/gen_docs.py
 
+## Issue 13's table (median of 3; synthetic data in a temp dir; a mock on 127.0.0.1). BENCH_ARGS="--only replay_10000"
 bench: install
-	$(BIN)/python tests/bench/bench_cli.py
+	$(BIN)/python tests/bench/bench_perf.py $(BENCH_ARGS)
 	$(BIN)/python tests/bench/bench_compute.py
 
+## The same single-call workloads with promptfoo 0.123.1 (installed with npm into a scratch folder).
+bench-peer: install
+	$(BIN)/python tests/bench/bench_peer.py $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) reports/*.html reports/*.md reports/*.xml reports/*.json reports/*.duckdb agentctl.duckdb
+	rm -rf $(VENV) reports/*.html reports/*.md reports/*.xml reports/*.json reports/*.duckdb reports/*.duckdb.lock agentctl.duckdb agentctl.duckdb.lock

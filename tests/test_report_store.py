@@ -10,7 +10,7 @@ import pytest
 
 from agentctl.core.errors import InputError
 from agentctl.reports import load_report_data
-from support.reports import CANARY, RUN_ID, XSS_CASE, build_known_run
+from support.reports import CANARY, RUN_ID, XSS_CASE, build_known_run, build_synthetic_run
 
 
 @pytest.fixture
@@ -82,3 +82,18 @@ def test_importing_reports_stays_light() -> None:
             " & set(sys.modules); print(sorted(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_big_reports_carry_bounded_timelines_failures_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond MAX_TIMELINE_RUNS, step timelines go only to that many runs, failing cases first."""
+    from agentctl.reports import data as report_data
+
+    con = build_synthetic_run(tmp_path / "big.duckdb", 200)
+    monkeypatch.setattr(report_data, "MAX_TIMELINE_RUNS", 40)
+    data = load_report_data(con, "r-bench")
+    with_steps = [r for c in data.cases for r in c.runs if r.timeline]
+    assert len(with_steps) == 40
+    failing = {c.case_id for c in data.cases if c.change or not c.all_correct}
+    detailed = {r.case_id for r in with_steps}
+    assert detailed <= failing or failing <= detailed
+    assert all(c.diff is None for c in data.cases if c.case_id not in detailed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -68,12 +69,31 @@ class RichProgress:
         self._progress: Progress | None = None
         self._task: Any = None
         self._failed = 0
+        self._status: Any = None
+        # On stderr when it is a terminal; elsewhere (CI logs) only when asked.
+        self.enabled = err_console.is_terminal or os.environ.get("AGENTCTL_PROGRESS", "") not in ("", "0")
+
+    def phase(self, name: str | None) -> None:
+        """A spinner naming the phase that runs now (loading, planning, metrics, reports); None ends it."""
+        if not self.enabled:
+            return
+        if name is None:
+            if self._status is not None:
+                self._status.stop()
+                self._status = None
+            return
+        if self._status is None:
+            self._status = err_console.status(name + " …")
+            self._status.start()
+        else:
+            self._status.update(name + " …")
 
     def start(self, total: int, done: int) -> None:
+        self.phase(None)
         self._progress = Progress(
             TextColumn("[bold]running[/]"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
-            console=err_console, transient=True, disable=not err_console.is_terminal,
+            console=err_console, transient=True, disable=not self.enabled,
         )
         self._progress.start()
         self._task = self._progress.add_task("runs", total=total, completed=done, detail="")

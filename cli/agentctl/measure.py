@@ -25,43 +25,67 @@ class Measured:
     comparisons: list[Comparison]
 
 
-def finalize(store: Store, run_id: str, suite: Suite) -> Measured:
-    """Compute metrics, comparisons and gates from the stored results, and store them."""
-    from agentctl.metrics.compare import compare_candidates, comparison_rows
+def measure(results: list[RunResult], suite: Suite) -> Measured:
+    """Metrics, comparisons and gates of results in memory: one pass, one pairing per candidate.
+
+    The comparison with the baseline and the regression gates share the pairing, so every
+    paired test and bootstrap is computed once.
+    """
+    from agentctl.metrics.compare import Pairing, build_comparison, pair_runs
     from agentctl.metrics.compute import compute_metrics
     from agentctl.metrics.gates import evaluate_gates
 
-    results = store.load_results(run_id)
     metrics = compute_metrics(results, scorers=[s.name for s in suite.scorers])
-    candidates = sorted({r.candidate for r in results})
-    baseline = suite.baseline if suite.baseline in candidates else None
-    gates = evaluate_gates(suite, results, metrics, baseline=baseline)
-    store.replace_metrics(run_id, metrics)
-    store.replace_gates(run_id, gates)
+    by_candidate: dict[str, list[RunResult]] = {}
+    for r in results:
+        by_candidate.setdefault(r.candidate, []).append(r)
+    candidates = sorted(by_candidate)
+    baseline = suite.baseline if suite.baseline in by_candidate else None
+    pairings: dict[str, Pairing] = {}
     comparisons = []
     if baseline:
-        tables: dict[str, list[dict[str, Any]]] = {}
         for cand in candidates:
-            if cand == baseline:
-                continue
-            comparison = compare_candidates(results, baseline, cand)
-            comparisons.append(comparison)
-            for table, rows in comparison_rows(run_id, comparison).items():
-                tables.setdefault(table, []).extend(rows)
-        for table, rows in tables.items():
-            store.replace_rows(run_id, table, rows)
+            if cand != baseline:
+                pairings[cand] = pair_runs(by_candidate[baseline], by_candidate[cand])
+                comparisons.append(build_comparison(pairings[cand], baseline, cand))
+    gates = evaluate_gates(suite, results, metrics, baseline=baseline, pairings=pairings)
     return Measured(results, metrics, gates, comparisons)
+
+
+def store_measured(store: Store, run_id: str, m: Measured) -> None:
+    """Replace a run's stored metrics, gates and comparisons with ``m``."""
+    from agentctl.metrics.compare import comparison_rows
+
+    store.replace_metrics(run_id, m.metrics)
+    store.replace_gates(run_id, m.gates)
+    tables: dict[str, list[dict[str, Any]]] = {"comparisons": [], "comparison_cases": []}
+    for comparison in m.comparisons:
+        for table, rows in comparison_rows(run_id, comparison).items():
+            tables.setdefault(table, []).extend(rows)
+    for table, rows in tables.items():
+        if rows or m.comparisons:
+            store.replace_rows(run_id, table, rows)
+
+
+def finalize(store: Store, run_id: str, suite: Suite) -> Measured:
+    """Compute metrics, comparisons and gates from the stored results, and store them."""
+    m = measure(store.load_results(run_id), suite)
+    store_measured(store, run_id, m)
+    return m
 
 
 def gate_exit_code(gates: list[GateResult]) -> int:
     return EXIT_OK if all(g.passed for g in gates) else EXIT_GATE_FAILED
 
 
-def gate_stored_run(db: StoreHandle, run_id: str) -> EvalOutcome:
+def gate_stored_run(db: StoreHandle, run_id: str, *, store_results: bool = False) -> EvalOutcome:
     """Re-evaluate a stored run's gates from its stored results (no model is called).
 
-    ``db`` is a :class:`Store` or a path."""
-    with open_store(db) as store:
+    ``db`` is a :class:`Store` or a path. Read-only: nothing in the store changes unless
+    ``store_results`` (``eval gate --store``) asks to replace the run's metrics, gates and
+    comparisons with the new ones.
+    """
+    with open_store(db, read_only=not store_results) as store:
         row = store.get_run(run_id)
         if row is None:
             raise InputError(f"no run {run_id!r} in {store.path}")
@@ -70,7 +94,9 @@ def gate_stored_run(db: StoreHandle, run_id: str) -> EvalOutcome:
         suite = Suite.model_validate(config)
         if source:
             suite._source = Path(source)
-        m = finalize(store, row["run_id"], suite)
+        m = measure(store.load_results(row["run_id"]), suite)
+        if store_results:
+            store_measured(store, row["run_id"], m)
         code = gate_exit_code(m.gates)
         return EvalOutcome(row["run_id"], suite, m.results, m.metrics, m.gates, code, row["status"],
                            planned=row.get("planned_runs") or len(m.results), comparisons=m.comparisons)

@@ -8,9 +8,12 @@ always a consistent record of finished runs and ``--resume`` can pick up from it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -101,6 +104,11 @@ def _prepare(plan: PlannedRunList, suite: Suite, dataset: Dataset, store: Store,
     return _Prepared(providers, scorers, required, tracker, breakers)
 
 
+COMMIT_EVERY_S = 0.25
+"""Finished runs are committed at least this often (and at once when COMMIT_BATCH are waiting)."""
+COMMIT_BATCH = 2000
+
+
 async def _run_all(
     run_id: str, plan: PlannedRunList, suite: Suite, dataset: Dataset, store: Store, prepared: _Prepared,
     options: RunOptions, progress: Progress, handle_signals: bool,
@@ -128,10 +136,17 @@ async def _run_all(
         stopped_by[why] = stopped_by.get(why, 0) + 1
 
     async def writer() -> None:
+        loop = asyncio.get_running_loop()
+        last = 0.0
         while True:
             item = await queue.get()
             batch = [] if item is None else [item]
             done = item is None
+            # A commit per finished run cost more CPU than the run: gather what finishes
+            # within COMMIT_EVERY_S (a kill loses at most that much), then commit it at once.
+            wait = last + COMMIT_EVERY_S - loop.time()
+            if not done and wait > 0 and queue.qsize() < COMMIT_BATCH:
+                await asyncio.sleep(wait)
             while not queue.empty():
                 nxt = queue.get_nowait()
                 if nxt is None:
@@ -140,6 +155,7 @@ async def _run_all(
                     batch.append(nxt)
             if batch:
                 await asyncio.to_thread(store.write_results, batch)
+                last = loop.time()
             if done:
                 return
 
@@ -176,9 +192,21 @@ async def _run_all(
             # Model and judge calls were charged to the budget as they were made.
             await queue.put((result, trajectory))
             progress.advance(result)
+            if not live:
+                # A replay never awaits I/O: yield, so the writer commits as runs finish and a
+                # signal is handled at once, instead of everything waiting for the last run.
+                await asyncio.sleep(0)
 
     writer_task = asyncio.create_task(writer())
-    runs_task = asyncio.gather(*(one(r) for r in plan))
+    # As many workers as runs may be in flight, taking the next planned run as they finish:
+    # a task per planned run cost ~3 KB each and a scheduler pass over all of them.
+    pending = iter(plan)
+
+    async def worker() -> None:
+        for run in pending:
+            await one(run)
+
+    runs_task = asyncio.gather(*(worker() for _ in range(min(max(1, options.concurrency), len(plan)))))
     loop = asyncio.get_running_loop()
     interrupted = False
 
@@ -248,7 +276,8 @@ def run_suite(
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(_run_suite(suite, db, options, progress, on_plan, handle_signals=True))
+        with _sigterm_interrupts():
+            return asyncio.run(_run_suite(suite, db, options, progress, on_plan, handle_signals=True))
     import concurrent.futures
 
     work = _run_suite(suite, db, options, progress, on_plan, handle_signals=False)
@@ -277,6 +306,32 @@ async def run_suite_async(
     return await _run_suite(suite, db, options, progress, on_plan, handle_signals=False)
 
 
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM stops the evaluation like Ctrl-C in every phase (loading, metrics, reports...):
+    what finished is kept. The run phase installs its own handlers on the loop."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _phase(progress: Progress, name: str | None) -> None:
+    """Tell the progress display which phase runs now (``None``: none); optional in the protocol."""
+    show = getattr(progress, "phase", None)
+    if show is not None:
+        show(name)
+
+
 async def _run_suite(
     suite: Suite | str | Path, db: StoreHandle, options: RunOptions | None, progress: Progress | None,
     on_plan: Callable[[Plan, str], None] | None, *, handle_signals: bool,
@@ -286,6 +341,7 @@ async def _run_suite(
 
     options = options or RunOptions()
     progress = progress or SilentProgress()
+    _phase(progress, "loading and validating the suite and dataset")
     from agentctl.environments import load_environment
 
     # Checking imports the dataset's environment.py (user code) and reads files: off the loop.
@@ -300,9 +356,11 @@ async def _run_suite(
     if options.concurrency < 1:
         raise InputError("concurrency must be at least 1", key="concurrency")
     candidates = select_candidates(suite, options.candidates)
+    _phase(progress, "planning")
     plan = make_plan(suite, dataset, candidates, repeats=options.repeats, tags=options.tags or None,
                      limit=options.limit, shard=parse_shard(options.shard))
     notes += plan.notes
+    _phase(progress, None)
     if not plan.runs:
         raise InputError("nothing to run: no case matches the selection (check the tags, limit and shard)")
 
@@ -354,9 +412,13 @@ async def _run_suite(
             on_plan(plan, run_id)
         progress.start(len(plan.runs), len(plan.runs) - len(todo))
         status, message, not_run = "finished", None, 0
+        # Other processes read the store between commits while the runs go on (only a store
+        # opened here: a caller's Store keeps its connection).
+        released = contextlib.nullcontext() if isinstance(db, Store) else store.released()
         try:
-            not_run, message = await _run_all(run_id, todo, suite, dataset, store, prepared, options, progress,
-                                            handle_signals)
+            with released:
+                not_run, message = await _run_all(run_id, todo, suite, dataset, store, prepared, options,
+                                                  progress, handle_signals)
         except (KeyboardInterrupt, asyncio.CancelledError):
             progress.stop()
             store.finish_run(run_id, status="interrupted", exit_code=EXIT_INTERRUPTED,
@@ -374,9 +436,20 @@ async def _run_suite(
                              message=redact_text(f"{type(exc).__name__}: {exc}"))
             raise
         progress.stop()
+        if handle_signals and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _raise_interrupt)  # the loop's handler is gone again
         if stats.calls:
             notes.append(stats.summary())
-        m = finalize(store, run_id, suite)
+        _phase(progress, "metrics, comparisons and gates")
+        try:
+            m = finalize(store, run_id, suite)
+        except KeyboardInterrupt:
+            store.finish_run(run_id, status="interrupted", exit_code=EXIT_INTERRUPTED,
+                             message="interrupted while computing metrics; every run is stored: "
+                                     "agentctl eval gate " + run_id + " --store")
+            raise
+        finally:
+            _phase(progress, None)
         results, metrics, gates = m.results, m.metrics, m.gates
         exit_code = gate_exit_code(gates)
         live = [r for r in results if not r.model.startswith("replay:") and not _is_replay(suite, r.candidate)]

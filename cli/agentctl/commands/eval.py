@@ -54,7 +54,11 @@ def run(
     outcome = run_suite(suite, db=db_path(db), options=options, progress=progress, on_plan=_console.print_plan)
     _console.print_outcome(outcome)
     if outcome.status != "dry_run" and not no_report:
-        _write_reports(db_path(db), outcome.run_id, report_dir, junit)
+        progress.phase("writing reports")
+        try:
+            _write_reports(db_path(db), outcome.run_id, report_dir, junit)
+        finally:
+            progress.phase(None)
     raise typer.Exit(outcome.exit_code)
 
 
@@ -115,17 +119,19 @@ def show(
 def gate(
     run_id: Annotated[str, typer.Argument(help="Run id (a unique prefix is enough).", show_default=False)],
     db: DbOption = None,
+    store: Annotated[bool, typer.Option("--store", help="Replace the run's stored metrics, gates and comparisons with the new ones.")] = False,
 ) -> None:
     """Re-evaluate a stored run's gates from its stored results; no model is called.
 
-    Exits 0 when every gate passes, 1 otherwise, like eval run.
+    Reads the store and changes nothing, unless --store. Exits 0 when every gate passes,
+    1 otherwise, like eval run.
 
     Example: agentctl eval gate ev-20261121-101500-ab12cd
     """
     from agentctl import _console
     from agentctl.runner import gate_stored_run
 
-    outcome = gate_stored_run(db_path(db), run_id)
+    outcome = gate_stored_run(db_path(db), run_id, store_results=store)
     _console.print_outcome(outcome)
     raise typer.Exit(outcome.exit_code)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 Status = Literal["completed", "escalated", "failed"]
 
@@ -216,13 +216,31 @@ class Dataset(BaseModel):
     cases: list[Case]
     runs: list[RecordedRun] = []
     tools: ToolCatalog = ToolCatalog()
+    _by_case: Any = PrivateAttr(default=None)
 
     def case(self, case_id: str) -> Case | None:
-        return next((c for c in self.cases if c.id == case_id), None)
+        return self._index()[0].get(case_id)
 
     def runs_for(self, case_id: str, label: str | None = None) -> list[RecordedRun]:
         """Recorded runs of a case (with a label, if given), in file order."""
-        return [r for r in self.runs if r.case_id == case_id and (label is None or r.label == label)]
+        by_case = self._index()[1].get(case_id, [])
+        return list(by_case) if label is None else [r for r in by_case if r.label == label]
+
+    def _index(self) -> tuple[dict[str, Case], dict[str, list[RecordedRun]]]:
+        # Cases and recordings by case id, built once (a scan per look-up made planning
+        # quadratic); rebuilt if the lists are replaced or grow.
+        key = (id(self.cases), len(self.cases), id(self.runs), len(self.runs))
+        cached = self._by_case
+        if cached is None or cached[0] != key:
+            cases: dict[str, Case] = {}
+            for c in self.cases:
+                cases.setdefault(c.id, c)
+            runs: dict[str, list[RecordedRun]] = {}
+            for r in self.runs:
+                runs.setdefault(r.case_id, []).append(r)
+            cached = (key, cases, runs)
+            self._by_case = cached
+        return cached[1], cached[2]
 
     @property
     def labels(self) -> list[str]:

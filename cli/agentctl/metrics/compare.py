@@ -76,6 +76,8 @@ class Pairing:
     """Baseline runs without a partner (a case or repeat the candidate did not run)."""
     dropped_runs_candidate: int = 0
     _points: tuple[list[MetricValue], list[MetricValue]] | None = field(default=None, repr=False)
+    _deltas: dict[str, MetricDelta] = field(default_factory=dict, repr=False)
+    """Deltas already computed: a comparison and the regression gates share one pairing."""
 
     def restrict(self, tags: Iterable[str]) -> Pairing:
         """The pairs of cases having any of ``tags``."""
@@ -91,8 +93,14 @@ class Pairing:
         return self.deltas([metric])[metric]
 
     def deltas(self, metrics: Iterable[str]) -> dict[str, MetricDelta]:
-        """Paired comparisons of several metrics; those over the same pairs share one bootstrap."""
+        """Paired comparisons of several metrics, each computed once per pairing."""
         wanted = list(dict.fromkeys(metrics))
+        missing = [m for m in wanted if m not in self._deltas]
+        if missing:
+            self._deltas.update(self._compute(missing))
+        return {m: self._deltas[m] for m in wanted}
+
+    def _compute(self, wanted: list[str]) -> dict[str, MetricDelta]:
         judged = [p for p in self.pairs if p.judged]
         out: dict[str, MetricDelta] = {}
 

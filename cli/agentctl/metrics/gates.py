@@ -298,12 +298,15 @@ def gate_targets(gate: Gate, present: list[str], baseline: str | None) -> list[s
 
 
 def evaluate_gates(
-    suite: Suite, results: Iterable[RunResult], metrics: Iterable[MetricValue], *, baseline: str | None
+    suite: Suite, results: Iterable[RunResult], metrics: Iterable[MetricValue], *, baseline: str | None,
+    pairings: dict[str, Pairing] | None = None,
 ) -> list[GateResult]:
     """Apply every gate of ``suite`` to the candidates it covers, in gate order.
 
     ``metrics`` are those ``compute_metrics`` produced for ``results`` (used as they are for
     gates without ``tags``; gates with tags recompute on the runs of their cases).
+    ``pairings`` (candidate -> its pairing with the baseline, from ``pair_runs``) lets the
+    regression gates reuse what a comparison already computed.
     """
     results = list(results)
     by_candidate: dict[str, list[RunResult]] = {}
@@ -318,7 +321,9 @@ def evaluate_gates(
             runs = _with_tags(by_candidate[candidate], gate.tags)
             if gate.regression is not None:
                 pairing = None
-                if baseline is not None and baseline in by_candidate:
+                if not gate.tags and pairings and candidate in pairings:
+                    pairing = pairings[candidate]
+                elif baseline is not None and baseline in by_candidate:
                     pairing = pair_runs(_with_tags(by_candidate[baseline], gate.tags), runs)
                 out.append(_regression_gate(gate, candidate, pairing))
             elif gate.metric == "case_pass_rate":

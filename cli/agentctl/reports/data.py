@@ -230,9 +230,10 @@ def _load(con: duckdb.DuckDBPyConnection, run_id: str) -> ReportData:
 
     cases = _fold_cases(results, candidates)
     _mark_changes(cases, baseline)
+    detailed = _load_timelines(con, run_id, cases, baseline)
     expected = _load_expected(con, run_id, run.get("dataset_path"))
     for case in cases:
-        if case.case_id in expected:
+        if case.case_id in expected and case.case_id in detailed:
             shown = next((r for r in case.runs if not r.correct), case.runs[0])
             case.diff = diff_actions(expected[case.case_id], shown.timeline)
     return ReportData(run, suite_config, baseline, candidates, metrics, gates, cases, comparisons)
@@ -260,20 +261,6 @@ def _load_runs(con: duckdb.DuckDBPyConnection, run_id: str) -> list[RunRow]:
             unverifiable=bool(r.get("unverifiable")), state_diff=_json(r.get("state_diff"), None),
             state_hash=r.get("state_hash"),
         )
-    cur = con.execute("SELECT * FROM steps WHERE run_id = ? ORDER BY case_id, candidate, repeat, step", [run_id])
-    names = [d[0] for d in cur.description or []]
-    skip = {"run_id", "case_id", "candidate", "repeat"}
-    while batch := cur.fetchmany(20000):
-        for row in batch:
-            step = dict(zip(names, row, strict=True))
-            target = out.get(tuple(step[k] for k in key))
-            if target is None:
-                continue
-            item = {k: v for k, v in step.items() if k not in skip and v is not None}
-            for k in ("args", "tool_calls"):
-                if k in item:
-                    item[k] = _json(item[k], item[k])
-            target.timeline.append(item)
     if _table_exists(con, "scores"):
         for s in _rows(con, "SELECT * FROM scores WHERE run_id = ?", [run_id]):
             target = out.get(tuple(s[k] for k in key))
@@ -282,6 +269,55 @@ def _load_runs(con: duckdb.DuckDBPyConnection, run_id: str) -> list[RunRow]:
                     scorer=s["scorer"], score=_float(s.get("score")), passed=s.get("passed"),
                     reason=s.get("reason") or "", cost_usd=float(s.get("cost_usd") or 0.0), error=s.get("error"))
     return list(out.values())
+
+
+MAX_TIMELINE_RUNS = 2000
+"""Runs whose step timelines a report carries; beyond it, the cases that changed or went
+wrong come first and the rest stay in the store (``eval show``, SQL), so a report of
+100,000 runs stays bounded in size and time."""
+
+
+def _load_timelines(
+    con: duckdb.DuckDBPyConnection, run_id: str, cases: list[CaseOutcome], baseline: str | None
+) -> set[str]:
+    """Attach step timelines to the runs of at most MAX_TIMELINE_RUNS runs' cases; their case ids."""
+    total = sum(len(c.runs) for c in cases)
+    chosen: set[str] = set()
+    params: list[Any]
+    if total <= MAX_TIMELINE_RUNS:
+        chosen = {c.case_id for c in cases}
+        where, params = "", [run_id]
+    else:
+        runs_per_case: dict[str, int] = {}
+        for c in cases:
+            runs_per_case[c.case_id] = runs_per_case.get(c.case_id, 0) + len(c.runs)
+        first = [c.case_id for c in cases if c.change or not c.all_correct]
+        budget = MAX_TIMELINE_RUNS
+        for cid in dict.fromkeys([*first, *runs_per_case]):
+            if runs_per_case[cid] > budget:
+                break
+            chosen.add(cid)
+            budget -= runs_per_case[cid]
+        if not chosen:
+            return chosen
+        where = " AND list_contains(?, case_id)"
+        params = [run_id, sorted(chosen)]
+    by_key = {(r.case_id, r.candidate, r.repeat): r for c in cases if c.case_id in chosen for r in c.runs}
+    cur = con.execute(f"SELECT * FROM steps WHERE run_id = ?{where} ORDER BY case_id, candidate, repeat, step", params)
+    names = [d[0] for d in cur.description or []]
+    skip = {"run_id", "case_id", "candidate", "repeat"}
+    while batch := cur.fetchmany(20000):
+        for row in batch:
+            step = dict(zip(names, row, strict=True))
+            target = by_key.get((step["case_id"], step["candidate"], int(step["repeat"])))
+            if target is None:
+                continue
+            item = {k: v for k, v in step.items() if k not in skip and v is not None}
+            for k in ("args", "tool_calls"):
+                if k in item:
+                    item[k] = _json(item[k], item[k])
+            target.timeline.append(item)
+    return chosen
 
 
 def _candidate_order(suite_config: Any, stored: Any, results: list[RunRow]) -> list[str]:

@@ -8,6 +8,7 @@ loses only the runs not yet committed and ``--resume`` re-runs exactly those.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,6 +28,10 @@ from agentctl.store.schema import ADDED_COLUMNS, SCHEMA_VERSION, TABLES
 
 DEFAULT_DB = "agentctl.duckdb"
 _LOCK_WAIT_S = 10.0
+_ARROW_FROM_ROWS = 64
+_REOPEN_WAIT_S = 120.0
+"""How long a commit waits for readers to let go of the file (see Store.released)."""
+_PRELOAD_CACHE_ROWS = 50_000
 
 
 def _now() -> datetime:
@@ -50,6 +55,16 @@ class Store:
     ) -> None:
         self._cache_cursor: duckdb.DuckDBPyConnection | None = None
         self._owned = not isinstance(path, duckdb.DuckDBPyConnection)
+        self.read_only = read_only
+        self._writer_lock: Any = None
+        self._released = False
+        self._io_lock = threading.Lock()
+        # Cached replies put during this session, written with the next commit of results (a
+        # DuckDB statement per model call cost more than the call); looked up in memory first.
+        self._cache_keys: set[str] | None = None
+        self._cache_new: dict[str, dict[str, Any]] = {}
+        self._cache_unwritten: list[str] = []
+        self._cache_lock = threading.Lock()
         if isinstance(path, duckdb.DuckDBPyConnection):
             self.path = Path("<duckdb connection>")
             self.con = path
@@ -58,7 +73,13 @@ class Store:
         if read_only and not self.path.exists():
             raise RunError(f"no results store at {self.path} (run 'agentctl eval run' first, or pass --db)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = self._connect(read_only, wait_s)
+        if not read_only:
+            self._take_writer_lock(wait_s)
+        try:
+            self.con = self._connect(read_only, wait_s)
+        except BaseException:
+            self._drop_writer_lock()
+            raise
         if not read_only:
             self._migrate()
 
@@ -81,12 +102,92 @@ class Store:
             except duckdb.Error as exc:
                 raise RunError(f"cannot open results store {self.path}: {exc}") from None
 
+    def _take_writer_lock(self, wait_s: float) -> None:
+        # One writing process per store for its whole run, even while the DuckDB file is closed
+        # between commits (see released()): a second writer gets StoreLocked (exit 3).
+        try:
+            import fcntl
+        except ImportError:  # no flock (Windows): DuckDB's own lock is all there is
+            return
+        fh = open(self.path.with_name(self.path.name + ".lock"), "a+")  # noqa: SIM115
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._writer_lock = fh
+                return
+            except OSError:
+                if time.monotonic() >= deadline:
+                    fh.close()
+                    raise StoreLocked(
+                        f"results store {self.path} is in use by another agentctl process "
+                        f"(waited {wait_s:.0f} s); wait for it to finish or pass a different --db"
+                    ) from None
+                time.sleep(0.2)
+
+    def _drop_writer_lock(self) -> None:
+        if self._writer_lock is not None:
+            self._writer_lock.close()  # closing the file releases the flock
+            self._writer_lock = None
+
+    @contextmanager
+    def released(self) -> Iterator[None]:
+        """While inside, the DuckDB file is open only while a commit writes, so that other
+        processes (``eval list``, ``show``, ``report``) can read the run as it goes.
+
+        The writer lock stays held, so a second writer still fails. Cached replies are read
+        into memory first (model calls look them up without the file); a cache too big for
+        that keeps the file open (readers then wait for the run, as before).
+        """
+        if self.read_only or not self._owned or not self._preload_cache():
+            yield
+            return
+        with self._io_lock:
+            self._close_connection()
+            self._released = True
+        try:
+            yield
+        finally:
+            with self._io_lock:
+                self._released = False
+                self.con = self._connect(False, _REOPEN_WAIT_S)
+
+    def _preload_cache(self) -> bool:
+        (count,) = self.con.execute("SELECT count(*) FROM response_cache").fetchall()[0]
+        if count > _PRELOAD_CACHE_ROWS:
+            return False
+        rows = self._dicts("SELECT * FROM response_cache")
+        with self._cache_lock:
+            for row in rows:
+                self._cache_new.setdefault(row["key"], row)
+            self._cache_keys = set(self._cache_new)
+        return True
+
+    def _close_connection(self) -> None:
+        if self._cache_cursor is not None:
+            self._cache_cursor.close()
+            self._cache_cursor = None
+        if self._owned:
+            self.con.close()
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """The connection for one commit: reopened (waiting for readers) when released."""
+        with self._io_lock:
+            if self._released:
+                self.con = self._connect(False, _REOPEN_WAIT_S)
+            try:
+                yield
+            finally:
+                if self._released:
+                    self._close_connection()
+
     def _migrate(self) -> None:
         for ddl in TABLES.values():
             self.con.execute(ddl)
         for table, column, sql_type in ADDED_COLUMNS:
             self.con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {sql_type}")
-        row = self.con.execute("SELECT max(version) FROM schema_info").fetchone()
+        row = self.con.execute("SELECT max(version) FROM schema_info").fetchall()[0]
         current = row[0] if row else None
         if current is None:
             self.con.execute("INSERT INTO schema_info VALUES (?, ?)", [SCHEMA_VERSION, _now()])
@@ -97,11 +198,15 @@ class Store:
             )
 
     def close(self) -> None:
-        if self._cache_cursor is not None:
-            self._cache_cursor.close()
-            self._cache_cursor = None
-        if self._owned:
-            self.con.close()
+        try:
+            if self._cache_unwritten and not self.read_only and not self._released:
+                self.con.execute("BEGIN TRANSACTION")
+                self._flush_cache()
+                self.con.execute("COMMIT")
+            if not self._released:
+                self._close_connection()
+        finally:
+            self._drop_writer_lock()
 
     def __enter__(self) -> Store:
         return self
@@ -168,16 +273,34 @@ class Store:
             results.append(_result_row(result, finished))
             steps.extend(_step_rows(result, trajectory))
             scores.extend(_score_row(result, s) for s in result.scores.values())
+        with self._writing():
+            self._write_batch(batch, results, steps, scores)
+
+    def _write_batch(
+        self, batch: Sequence[tuple[RunResult, Trajectory]], results: list[dict[str, Any]],
+        steps: list[dict[str, Any]], scores: list[dict[str, Any]],
+    ) -> None:
         self.con.execute("BEGIN TRANSACTION")
         try:
-            keys = [(r.run_id, r.case_id, r.candidate, r.repeat) for r, _ in batch]
-            for table in ("results", "steps", "scores"):
-                self.con.executemany(
-                    f"DELETE FROM {table} WHERE run_id=? AND case_id=? AND candidate=? AND repeat=?", keys
-                )
+            keys = [{"run_id": r.run_id, "case_id": r.case_id, "candidate": r.candidate, "repeat": r.repeat}
+                    for r, _ in batch]
+            if len(keys) < _ARROW_FROM_ROWS:
+                for table in ("results", "steps", "scores"):
+                    self.con.executemany(
+                        f"DELETE FROM {table} WHERE run_id=? AND case_id=? AND candidate=? AND repeat=?",
+                        [list(k.values()) for k in keys],
+                    )
+            else:  # one set-based DELETE per table (a DELETE per key made big batches take minutes)
+                with self._registered(keys) as view:
+                    for table in ("results", "steps", "scores"):
+                        self.con.execute(
+                            f"DELETE FROM {table} t USING {view} k WHERE t.run_id = k.run_id "
+                            "AND t.case_id = k.case_id AND t.candidate = k.candidate AND t.repeat = k.repeat"
+                        )
             self._insert("results", results)
             self._insert("steps", steps)
             self._insert("scores", scores)
+            self._flush_cache()
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
@@ -233,20 +356,43 @@ class Store:
 
     def cache_get(self, key: str) -> dict[str, Any] | None:
         """A cached model reply by key (see :mod:`agentctl.providers.cache`)."""
+        with self._cache_lock:
+            row = self._cache_new.get(key)
+            if row is not None:
+                return dict(row)
+            if self._cache_keys is None:  # one query for the keys, not one per model call
+                self._cache_keys = {r[0] for r in self._cache().execute("SELECT key FROM response_cache").fetchall()}
+            if key not in self._cache_keys:
+                return None
         cur = self._cache().execute("SELECT * FROM response_cache WHERE key = ?", [key])
-        row = cur.fetchone()
-        if row is None:
+        found = cur.fetchone()
+        if found is None:
             return None
-        return dict(zip([d[0] for d in cur.description], row, strict=True))
+        return dict(zip([d[0] for d in cur.description], found, strict=True))
 
     def cache_put(self, row: dict[str, Any]) -> None:
-        """Store a model reply (replacing one with the same key)."""
+        """Store a model reply (replacing one with the same key); written with the next commit."""
         row = {**row, "created_at": row.get("created_at") or _now()}
-        columns = list(row)
-        self._cache().execute(
-            f"INSERT OR REPLACE INTO response_cache ({','.join(columns)}) VALUES ({','.join('?' * len(columns))})",
-            [row[c] for c in columns],
-        )
+        with self._cache_lock:
+            if row["key"] not in self._cache_new:
+                self._cache_unwritten.append(row["key"])
+            self._cache_new[row["key"]] = row
+            if self._cache_keys is not None:
+                self._cache_keys.add(row["key"])
+
+    def _flush_cache(self) -> None:
+        """Write the replies put since the last commit (inside the caller's transaction)."""
+        with self._cache_lock:
+            keys, self._cache_unwritten = self._cache_unwritten, []
+            rows = [self._cache_new[k] for k in keys]
+        if not rows:
+            return
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            by_columns.setdefault(tuple(row), []).append(row)
+        self.con.execute("DELETE FROM response_cache WHERE list_contains(?, key)", [keys])
+        for group in by_columns.values():
+            self._insert("response_cache", group)
 
     # ---- metrics and gates ---------------------------------------------------------------
 
@@ -296,10 +442,41 @@ class Store:
             self.con.execute("ROLLBACK")
             raise
 
+    @contextmanager
+    def _registered(self, rows: list[dict[str, Any]]) -> Iterator[str]:
+        """Rows as a temporary view (an Arrow table), for set-based statements."""
+        import pyarrow as pa
+
+        columns = list(rows[0])
+        name = f"_agentctl_rows_{id(rows)}"
+        self.con.register(name, pa.table({c: [r.get(c) for r in rows] for c in columns}))
+        try:
+            yield name
+        finally:
+            self.con.unregister(name)
+
     def _insert(self, table: str, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
         columns = list(rows[0])
+        data = None
+        if len(rows) >= _ARROW_FROM_ROWS:  # pyarrow's import (~1 s) pays off on big batches only
+            import pyarrow as pa
+
+            try:
+                data = pa.table({c: [r.get(c) for r in rows] for c in columns})
+            except (pa.ArrowException, TypeError, ValueError):
+                data = None  # a column of mixed Python types: bind parameters instead
+        if data is not None:
+            # Columnar: orders of magnitude faster than binding parameters row by row.
+            name = f"_agentctl_rows_{id(rows)}"
+            self.con.register(name, data)
+            try:
+                cols = ",".join(columns)
+                self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {name}")
+            finally:
+                self.con.unregister(name)
+            return
         placeholders = "(" + ",".join("?" * len(columns)) + ")"
         # One multi-row INSERT per chunk: much faster than executemany in DuckDB.
         chunk = max(1, 2000 // len(columns))

@@ -1,0 +1,198 @@
+"""The performance table of issue 13 (``make bench``): numbers to read, never a timed test.
+
+    .venv/bin/python tests/bench/bench_perf.py [--repeats 3] [--only NAME ...] [--src DIR] [--json OUT]
+
+Each workload runs the whole ``agentctl`` command in a subprocess (median of ``--repeats``),
+against a lean local mock (tests/bench/mock_openai.py, 127.0.0.1, its own process) for live
+calls, and against synthetic datasets written into a temp dir (tests/bench/gen_data.py) for
+replay. ``--src DIR`` runs another checkout's package (``DIR/cli``) with this venv, to
+measure a baseline. Every loop is bounded; nothing leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+
+from gen_data import write_live, write_replay  # noqa: E402
+
+ENV = {
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_TELEMETRY": "False", "DEEPEVAL_TELEMETRY_OPT_OUT": "1",
+    "RAGAS_DO_NOT_TRACK": "true", "NO_COLOR": "1",
+}
+
+
+@dataclass
+class Sample:
+    wall: float
+    cpu: float
+    rss_mb: float
+    code: int
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+def run(cmd: list[str], env: dict[str, str], cwd: Path = ROOT, timeout: float = 1800) -> Sample:
+    start = time.perf_counter()
+    with open(os.devnull, "wb") as null:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=null, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            proc.kill()
+            pid, status, usage = os.wait4(proc.pid, 0)
+            break
+        time.sleep(0.005)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        print(f"   ! {' '.join(cmd[:4])}... exited {code}: {err[-800:]}", file=sys.stderr)
+    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, code)
+
+
+class Mock:
+    """The bench mock in its own process (its CPU is not agentctl's)."""
+
+    def __init__(self, tmp: Path, latency_ms: float) -> None:
+        self.port_file = tmp / f"mock-{time.monotonic_ns()}.port"
+        self.proc = subprocess.Popen([sys.executable, str(HERE / "mock_openai.py"), str(self.port_file),
+                                      "--latency-ms", str(latency_ms)])
+        for _ in range(500):  # bounded: 10 s
+            if self.port_file.exists():
+                break
+            time.sleep(0.02)
+        self.base_url = f"http://127.0.0.1:{self.port_file.read_text()}/v1"
+
+    def stop(self) -> dict[str, float]:
+        self.proc.terminate()
+        self.proc.wait(10)
+        stats: dict[str, float] = json.loads(Path(str(self.port_file) + ".stats").read_text())
+        return stats
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
+        self.repeats = args.repeats
+        self.tmp = tmp
+        self.env = {**os.environ, **ENV}
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
+        if args.src:
+            self.env["PYTHONPATH"] = str(Path(args.src).resolve() / "cli")
+            self.agentctl = [sys.executable, "-m", "agentctl"]
+        else:
+            self.agentctl = [str(Path(sys.executable).with_name("agentctl"))]
+        self.rows: list[dict[str, object]] = []
+
+    def median(self, samples: list[Sample]) -> Sample:
+        order = sorted(samples, key=lambda s: s.wall)
+        return order[len(order) // 2]
+
+    def add(self, name: str, s: Sample, figure: str, peer: str, ratio: str = "", **extra: object) -> None:
+        row = {"workload": name, "agentctl": figure, "peer_or_ideal": peer, "ratio": ratio,
+               "wall_s": round(s.wall, 3), "cpu_s": round(s.cpu, 3), "peak_rss_mb": round(s.rss_mb), "exit": s.code,
+               **extra}
+        self.rows.append(row)
+        print(f"{name:52s} {figure:38s} {peer:28s} {ratio}", flush=True)
+
+    def help(self) -> None:
+        run([*self.agentctl, "--help"], self.env)  # warm the file cache
+        s = self.median([run([*self.agentctl, "--help"], self.env) for _ in range(self.repeats)])
+        self.add("agentctl --help", s, f"{s.wall:.2f} s", "goal <= 0.3 s")
+
+    def validate(self) -> None:
+        cmd = [*self.agentctl, "suite", "validate", "evalsuites/support-triage.yaml"]
+        s = self.median([run(cmd, self.env) for _ in range(self.repeats)])
+        self.add("suite validate (demo)", s, f"{s.wall:.2f} s", "goal <= 1 s")
+
+    def _live(self, cases: int, calls: int, latency_ms: float, concurrency: int, tag: str) -> tuple[Sample, float]:
+        samples, firsts = [], []
+        for i in range(self.repeats):
+            mock = Mock(self.tmp, latency_ms)
+            out = self.tmp / f"{tag}-{i}"
+            suite = write_live(out, cases, calls, mock.base_url)
+            start = time.time()
+            s = run([*self.agentctl, "eval", "run", str(suite), "--db", str(out / "r.duckdb"),
+                     "--report-dir", str(out), "--concurrency", str(concurrency)], self.env)
+            stats = mock.stop()
+            s.extra = {"requests": stats["requests"], "peak": stats["peak"],
+                       "first_request_s": (stats["first"] or start) - start,
+                       "run_phase_s": (stats["last"] or start) - (stats["first"] or start)}
+            samples.append(s)
+            firsts.append(s.extra["first_request_s"])
+        return self.median(samples), statistics.median(firsts)
+
+    def startup(self) -> None:
+        s, first = self._live(5, 1, 0, 5, "startup")
+        self.add("eval run, 5 live cases: start-up to 1st request", s, f"{first:.2f} s (of {s.wall:.2f} s)",
+                 "goal <= 2 s", first_request_s=round(first, 3))
+
+    def live_1000(self) -> None:
+        s, _ = self._live(1000, 1, 0, 32, "l1k")
+        self.add("1,000 single-call cases, 0 ms, conc 32", s, f"{s.wall:.2f} s ({s.cpu:.1f} s CPU)",
+                 "(promptfoo: make bench-peer)", requests=s.extra["requests"])
+
+    def live_2000x3(self) -> None:
+        s, _ = self._live(2000, 3, 50, 64, "l2k")
+        calls = s.extra["requests"] or 1
+        ideal = 2000 * 3 * 0.05 / 64
+        run_phase = s.extra["run_phase_s"]
+        self.add("2,000 cases x 3 calls, 50 ms, conc 64", s,
+                 f"{s.wall:.1f} s wall, run {run_phase:.1f} s, {s.cpu / calls * 1000:.1f} ms CPU/call",
+                 f"ideal {ideal:.1f} s", f"eff {ideal / max(run_phase, 1e-9):.0%} (run), "
+                 f"{ideal / s.wall:.0%} (wall)", requests=calls, peak_concurrency=s.extra["peak"],
+                 run_phase_s=round(run_phase, 2))
+
+    def replay(self, runs: int) -> None:
+        out = self.tmp / f"replay-{runs}"
+        suite = write_replay(out, runs)
+        samples = []
+        for i in range(self.repeats):
+            samples.append(run([*self.agentctl, "eval", "run", str(suite), "--db", str(out / f"r{i}.duckdb"),
+                                "--report-dir", str(out / f"rep{i}")], self.env))
+        s = self.median(samples)
+        goal = {2000: "goal <= 1 s"}.get(runs, "goal >= 2,000 runs/s, < 1 GiB")
+        self.add(f"replay only, 2 labels, regression gate: {runs:,} runs", s,
+                 f"{s.wall:.1f} s ({s.cpu:.1f} s CPU), {runs / s.wall:,.0f} runs/s, {s.rss_mb:,.0f} MB", goal,
+                 runs_per_s=round(runs / s.wall))
+
+
+WORKLOADS = ["help", "validate", "startup", "live_1000", "live_2000x3", "replay_2000", "replay_10000",
+             "replay_100000"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", nargs="*", choices=WORKLOADS)
+    parser.add_argument("--src", help="run the package of another checkout (DIR/cli), e.g. a baseline")
+    parser.add_argument("--json", help="also write the rows as JSON here")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="agentctl-bench-") as tmp:
+        bench = Bench(args, Path(tmp))
+        print(f"{'workload':52s} {'agentctl (median of ' + str(args.repeats) + ')':38s} {'peer / ideal':28s} ratio")
+        for name in args.only or WORKLOADS:
+            if name.startswith("replay_"):
+                bench.replay(int(name.split("_")[1]))
+            else:
+                getattr(bench, name)()
+        if args.json:
+            Path(args.json).write_text(json.dumps(bench.rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

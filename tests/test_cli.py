@@ -171,9 +171,10 @@ def test_list_show_gate_report_compare_read_the_store(demo_run: tuple[Path, str,
     assert code == 2 and "no run" in out
 
 
-def test_store_commands_without_a_store_exit_3(tmp_path: Path) -> None:
+def test_store_commands_without_a_store_exit_2(tmp_path: Path) -> None:
+    # a usage problem (issue 11): exit 2 with a hint about --db, not 3
     code, out = invoke("eval", "list", "--db", str(tmp_path / "missing.duckdb"))
-    assert code == 3 and "no results store" in out
+    assert code == 2 and "no results store" in out and "--db" in out
 
 
 def test_dry_run_calls_nothing_and_writes_nothing(tmp_path: Path) -> None:

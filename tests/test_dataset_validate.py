@@ -309,11 +309,12 @@ def test_known_matchers_pass(tmp_path: Path) -> None:
 
 def test_tool_parameters_must_be_valid_json_schema(tmp_path: Path) -> None:
     tools = (
-        TOOLS + "- name: broken\n  parameters:\n    type: object\n    properties:\n      x: {type: integr}\n"
+        TOOLS + "- name: broken\n  effect: read\n  parameters:\n    type: object\n    properties:\n"
+        "      x: {type: integr}\n"
     )
     folder = make(tmp_path, tools=tools)
     p = only(validate_dataset_dir(folder))
-    assert (p.line, p.key) == (22, "[3].parameters.properties.x.type")
+    assert (p.line, p.key) == (23, "[3].parameters.properties.x.type")
     assert p.message.startswith(
         "tool 'broken': parameters are not a valid JSON Schema: 'integr' is not valid"
     )
@@ -324,7 +325,7 @@ def test_tool_definition_errors_in_both_forms(tmp_path: Path) -> None:
         "- name: a\n  effect: delete\n"  # lines 18-19
         "- type: function\n  function:\n    name: b\n    paramters: {}\n"  # 20-23
         "- type: function\n  effect: maybe\n  function: {description: no name}\n"  # 24-26
-        "- name: get_ticket\n"  # 27
+        "- name: get_ticket\n"  # 27 (and no effect: required in this form since issue 11)
     )
     folder = make(tmp_path, tools=tools)
     got = {(p.line, p.key): p.message for p in validate_dataset_dir(folder)}
@@ -333,6 +334,7 @@ def test_tool_definition_errors_in_both_forms(tmp_path: Path) -> None:
         (23, "[4].function"): "unknown key 'paramters' (allowed keys: name, description, parameters, strict)",
         (25, "[5].effect"): "expected 'read' or 'write', got 'maybe'",
         (26, "[5].function.name"): "required key is missing",
+        (27, "[6]"): "required key is missing: effect (read or write) of tool 'get_ticket'",
         (27, "[6].name"): "duplicate tool 'get_ticket' (first on line 1)",
     }
 

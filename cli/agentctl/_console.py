@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -28,6 +29,12 @@ SUMMARY_METRICS = (
     "escalation_rate", "completion_rate", "infra_error_rate", "divergence_rate", "cost_usd", "cost_per_success_usd",
     "p50_latency_s", "p95_latency_s", "mean_steps", "mean_tool_calls",
 )
+
+
+def literal(value: Any) -> str:
+    """User text (case ids, candidate and gate names, reasons, notes) made safe to print: rich
+    markup in it is shown as written, never interpreted. Every such value goes through here."""
+    return escape(str(value))
 
 
 def fmt_value(metric: str, value: float | None) -> str:
@@ -56,6 +63,15 @@ def print_problems(problems: Iterable[Problem], *, stream: Console | None = None
     for p in problems:
         style = "yellow" if p.severity == "warning" else "red"
         out.print(Text(str(p), style=style), soft_wrap=True)
+
+
+def print_notes(notes: Iterable[str]) -> None:
+    """Notes as ``note: ...``; a note that is a warning already says ``warning:`` and keeps it alone."""
+    for note in notes:
+        if note.startswith("warning: "):
+            err_console.print(Text.assemble(("warning: ", "yellow"), note.removeprefix("warning: ")), soft_wrap=True)
+        else:
+            err_console.print(Text.assemble(("note: ", "yellow"), note), soft_wrap=True)
 
 
 def print_error(message: str) -> None:
@@ -113,7 +129,7 @@ class RichProgress:
 
 def print_plan(plan: Plan, run_id: str) -> None:
     cands = ", ".join(f"{c.name} ({c.model})" for c in plan.candidates)
-    err_console.print(f"[bold]{run_id}[/]: {len(plan.runs)} runs of {len(plan.cases)} cases × {cands}")
+    err_console.print(f"[bold]{run_id}[/]: {len(plan.runs)} runs of {len(plan.cases)} cases × {literal(cands)}")
 
 
 def metrics_table(metrics: list[MetricValue], candidates: list[str], title: str = "Metrics (95% intervals)",
@@ -121,7 +137,7 @@ def metrics_table(metrics: list[MetricValue], candidates: list[str], title: str 
     table = Table(title=title, title_justify="left")
     table.add_column("metric", no_wrap=True)
     for c in candidates:
-        table.add_column(c, justify="right")
+        table.add_column(literal(c), justify="right")
     by_key = {(m.candidate, m.metric): m for m in metrics if m.tag == tag}
     extra = sorted({m.metric for m in metrics if m.tag == tag and (m.metric.startswith(("pass^", "score:", "mean:")))})
     for name in [*names, *extra]:
@@ -138,7 +154,7 @@ def gates_table(gates: list[GateResult]) -> Table:
         table.add_column(col)
     for g in gates:
         mark = Text("PASS", style="green") if g.passed else Text("FAIL", style="bold red")
-        table.add_row(mark, g.candidate, g.gate, g.detail)
+        table.add_row(mark, literal(g.candidate), literal(g.gate), literal(g.detail))
     return table
 
 
@@ -154,10 +170,9 @@ def print_outcome(outcome: EvalOutcome) -> None:
         console.print(gates_table(outcome.gates))
     for c in outcome.comparisons:
         print_comparison_summary(c)
-    for note in outcome.notes:
-        err_console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
+    print_notes(outcome.notes)
     if outcome.message:
-        err_console.print(f"[bold yellow]{outcome.message}[/]", soft_wrap=True)
+        err_console.print(Text(outcome.message, style="bold yellow"), soft_wrap=True)
     unverifiable = [r for r in outcome.results if r.unverifiable]
     if unverifiable:
         shown = ", ".join(f"{r.case_id} ({r.candidate}, {'correct' if r.correct else 'incorrect'})"
@@ -169,6 +184,8 @@ def print_outcome(outcome: EvalOutcome) -> None:
         verdict = Text("INTERRUPTED", style="bold yellow")
     elif outcome.exit_code == 3:
         verdict = Text("COULD NOT RUN", style="bold red")
+    elif outcome.exit_code == 2:
+        verdict = Text("NOTHING TO JUDGE: a gate applies to no candidate with runs", style="bold red")
     elif failed:
         verdict = Text(f"FAIL: {len(failed)} of {len(outcome.gates)} gates failed", style="bold red")
     else:
@@ -185,10 +202,9 @@ def print_dry_run(outcome: EvalOutcome) -> None:
     for cand in plan.candidates:
         runs = [r for r in plan.runs if r.candidate.name == cand.name]
         calls, cost = _estimate(outcome, runs)
-        table.add_row(cand.name, cand.model, str(len(runs)), str(calls), fmt_value("cost_usd", cost))
+        table.add_row(literal(cand.name), literal(cand.model), str(len(runs)), str(calls), fmt_value("cost_usd", cost))
     console.print(table)
-    for note in outcome.notes:
-        err_console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
+    print_notes(outcome.notes)
 
 
 def _estimate(outcome: EvalOutcome, runs: list[Any]) -> tuple[int, float]:
@@ -203,17 +219,17 @@ def print_runs(rows: list[dict[str, Any]]) -> None:
     for col in ("run id", "suite", "started", "status", "exit", "runs"):
         table.add_column(col, no_wrap=col in ("run id", "started"))
     for r in rows:
-        table.add_row(r["run_id"], r["suite"], str(r["started_at"])[:19], r["status"],
+        table.add_row(literal(r["run_id"]), literal(r["suite"]), str(r["started_at"])[:19], r["status"],
                       "" if r["exit_code"] is None else str(r["exit_code"]), str(r["runs"]))
     console.print(table)
 
 
 def print_run(row: dict[str, Any], results: list[RunResult], metrics: list[MetricValue],
               gates: list[GateResult]) -> None:
-    console.print(f"[bold]{row['run_id']}[/]  suite [bold]{row['suite']}[/]  status {row['status']}  "
-                  f"exit {row['exit_code']}  started {str(row['started_at'])[:19]}")
+    console.print(f"[bold]{literal(row['run_id'])}[/]  suite [bold]{literal(row['suite'])}[/]  status "
+                  f"{row['status']}  exit {row['exit_code']}  started {str(row['started_at'])[:19]}")
     if row.get("message"):
-        console.print(f"[yellow]{row['message']}[/]")
+        console.print(Text(str(row["message"]), style="yellow"))
     order = [c.get("name") for c in (row.get("suite_config") or {}).get("candidates", [])]
     candidates = sorted({r.candidate for r in results}, key=lambda c: (order.index(c) if c in order else 99, c))
     if metrics:
@@ -226,10 +242,15 @@ def print_run(row: dict[str, Any], results: list[RunResult], metrics: list[Metri
         for col in ("case", "candidate", "rep", "status", "reasons"):
             table.add_column(col)
         for r in wrong:
-            table.add_row(r.case_id, r.candidate, str(r.repeat), r.status + (" (escaped)" if r.escaped_error else "")
-                          + (" (unverifiable)" if r.unverifiable else ""),
-                          "; ".join(r.reasons)[:200])
+            table.add_row(literal(r.case_id), literal(r.candidate), str(r.repeat),
+                          r.status + (" (escaped)" if r.escaped_error else "")
+                          + (" (unverifiable)" if r.unverifiable else ""), literal(_cut("; ".join(r.reasons), 200)))
         console.print(table)
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, the cut marked with an ellipsis."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def write_json(data: Any) -> None:
@@ -241,28 +262,47 @@ def write_json(data: Any) -> None:
 def print_comparison(c: Any) -> None:
     """A baseline-vs-candidate comparison (agentctl.metrics.compare.Comparison)."""
     where = (f" (runs {c.baseline_run_id} → {c.candidate_run_id})" if c.baseline_run_id else "")
-    console.print(f"\n[bold]{c.candidate}[/] vs baseline [bold]{c.baseline}[/]{where}: "
+    console.print(f"\n[bold]{literal(c.candidate)}[/] vs baseline [bold]{literal(c.baseline)}[/]{where}: "
                   f"{c.pairs} paired runs on {c.cases} cases")
     dropped = c.dropped_cases_baseline + c.dropped_cases_candidate
     if dropped:
         console.print(f"[yellow]{c.dropped_cases_baseline} case(s) only the baseline ran and "
                       f"{c.dropped_cases_candidate} only the candidate ran were left out[/]")
-    table = Table(title="Paired differences (95% bootstrap interval of the change)", title_justify="left")
-    for col in ("metric", "baseline", "candidate", "change", "95% CI", "test", "p"):
-        table.add_column(col, justify="right" if col != "metric" else "left", no_wrap=col in ("metric", "p"))
+    tests = {"mcnemar_exact": "McNemar", "bootstrap": "bootstrap", "point": ""}
+    rows = []
     for name, d in c.metrics.items():
         if d.baseline is None and d.candidate is None:
             continue
         change = "–" if d.delta is None else f"{d.delta:+.3f}"
         style = "red" if d.worse and d.significant else ("green" if (not d.worse and d.significant) else "")
-        ci = "–" if d.ci_low is None else f"[{d.ci_low:+.3f}, {d.ci_high:+.3f}]"
-        test = d.test + (f" ({d.regressed}↓ {d.improved}↑)" if d.regressed is not None else "")
+        ci = "–" if d.ci_low is None else f"[{d.ci_low:+.2f},{d.ci_high:+.2f}]"
+        test = tests.get(d.test, d.test) + (f" {d.regressed}↓ {d.improved}↑" if d.regressed is not None else "")
         p = "–" if d.p_value is None else ("<0.001" if d.p_value < 0.001 else f"{d.p_value:.2g}")
-        table.add_row(name, fmt_value(name, d.baseline), fmt_value(name, d.candidate),
-                      Text(change, style=style), ci, test, p)
-    console.print(table)
+        rows.append((name, fmt_value(name, d.baseline), fmt_value(name, d.candidate), change, style, ci, test, p))
+    if console.width < 110:
+        # A CI log is often 80 columns: one line per metric, nothing wraps, a cut is marked "…".
+        console.print("Paired differences: change [95% bootstrap interval], p (McNemar for rates,\n"
+                      "bootstrap otherwise), cases regressed ↓ and improved ↑:")
+        for name, base, cand, change, style, ci, test, p in rows:
+            counts = test.split(" ", 1)[1].replace(" ", "") if " " in test else ""
+            short_ci = "" if ci == "–" else ci.replace(".000", ".0")
+            line = Text(f"{name:<21} {base:>7} → {cand:<7} ")
+            line.append(f"{change:>7}", style=style)
+            line.append(f" {short_ci:<16}" + (f" p{'=' if p[0] != '<' else ''}{p}" if p != "–" else "")
+                        + (f" {counts}" if counts else ""))
+            line.truncate(console.width - 1, overflow="ellipsis")
+            console.print(line, no_wrap=True, overflow="ellipsis")
+        table = None
+    else:
+        table = Table(title="Paired differences (95% bootstrap interval of the change)", title_justify="left")
+        for col in ("metric", "baseline", "candidate", "change", "95% CI", "test", "p"):
+            table.add_column(col, justify="right" if col != "metric" else "left", no_wrap=True, overflow="ellipsis")
+        for name, base, cand, change, style, ci, test, p in rows:
+            table.add_row(name, base, cand, Text(change, style=style), ci, test, p)
+    if table is not None:
+        console.print(table)
     if c.significantly_worse_tags:
-        console.print(f"[bold red]significantly worse on tags:[/] {', '.join(c.significantly_worse_tags)}")
+        console.print(f"[bold red]significantly worse on tags:[/] {literal(', '.join(c.significantly_worse_tags))}")
     for title, cases, style in (("Regressed", c.regressed, "red"), ("Improved", c.improved, "green"),
                                 ("Still wrong", c.still_wrong, "yellow")):
         if not cases:
@@ -271,14 +311,14 @@ def print_comparison(c: Any) -> None:
         for col in ("case", "tags", "reasons"):
             t.add_column(col)
         for ch in cases[:25]:
-            t.add_row(ch.case_id, ", ".join(ch.tags), "; ".join(ch.reasons)[:160])
+            t.add_row(literal(ch.case_id), literal(", ".join(ch.tags)), literal(_cut("; ".join(ch.reasons), 160)))
         if len(cases) > 25:
             t.add_row(f"... {len(cases) - 25} more", "", "")
         console.print(t)
     flaky = {k: v for k, v in (c.flaky or {}).items() if v}
     for side, cases in flaky.items():
         name = c.baseline if side == "baseline" else c.candidate if side == "candidate" else side
-        console.print(f"flaky on {name}: {', '.join(cases[:20])}" + (" ..." if len(cases) > 20 else ""))
+        console.print(f"flaky on {literal(name)}: {literal(', '.join(cases[:20]))}" + (" ..." if len(cases) > 20 else ""))
 
 
 def print_comparison_summary(c: Any) -> None:
@@ -289,44 +329,44 @@ def print_comparison_summary(c: Any) -> None:
         sig = "significant" if d.significant else "not significant"
         overall = f"success {d.baseline:.3f} → {d.candidate:.3f} ({d.delta:+.3f}, {sig}, p={d.p_value:.2g})" \
             if d.p_value is not None else f"success {d.delta:+.3f}"
-    console.print(f"[bold]{c.candidate}[/] vs [bold]{c.baseline}[/]: {overall}; "
+    console.print(f"[bold]{literal(c.candidate)}[/] vs [bold]{literal(c.baseline)}[/]: {overall}; "
                   f"{len(c.regressed)} regressed, {len(c.improved)} improved, {len(c.still_wrong)} still wrong")
     if c.significantly_worse_tags:
-        console.print(f"  [bold red]significantly worse on tags:[/] {', '.join(c.significantly_worse_tags)}")
+        console.print(f"  [bold red]significantly worse on tags:[/] {literal(', '.join(c.significantly_worse_tags))}")
     if c.regressed:
         first = ", ".join(ch.case_id for ch in c.regressed[:8])
         more = f" (+{len(c.regressed) - 8} more)" if len(c.regressed) > 8 else ""
-        console.print(f"  regressed: {first}{more}  (agentctl eval compare for details)")
+        console.print(f"  regressed: {literal(first)}{more}  (agentctl eval compare for details)")
     for side, cases in (c.flaky or {}).items():
         if cases:
             more = f" (+{len(cases) - 8} more)" if len(cases) > 8 else ""
             name = c.baseline if side == "baseline" else c.candidate if side == "candidate" else side
-            console.print(f"  flaky on {name} (right in some repeats, wrong in others): "
-                          f"{len(cases)} cases: {', '.join(cases[:8])}{more}")
+            console.print(f"  flaky on {literal(name)} (right in some repeats, wrong in others): "
+                          f"{len(cases)} cases: {literal(', '.join(cases[:8]))}{more}")
 
 
 def print_dataset_stats(s: Any) -> None:
     """``agentctl dataset stats`` (agentctl.datasets.stats.DatasetStats)."""
     con = console
-    con.print(f"[bold]{s.path}[/]: {s.cases} cases ({s.cases_without_runs} without recordings), {s.runs} runs, "
+    con.print(f"[bold]{literal(s.path)}[/]: {s.cases} cases ({s.cases_without_runs} without recordings), {s.runs} runs, "
               f"{s.pending_review} pending review ({s.pending_review_share:.0%})")
     labels = Table("label", "runs", "cases", "writes/run", "max writes", "replay cost", title="Recordings")
     for name, lab in s.labels.items():
         note = f" ({lab.estimated_runs} estimated)" if lab.estimated_runs else ""
         note += f" ({lab.unpriced_runs} unpriced)" if lab.unpriced_runs else ""
-        labels.add_row(name, str(lab.runs), str(lab.cases), f"{lab.write_calls_mean:.2f}", str(lab.write_calls_max),
+        labels.add_row(literal(name), str(lab.runs), str(lab.cases), f"{lab.write_calls_mean:.2f}", str(lab.write_calls_max),
                        f"${lab.cost_usd:,.4f}{note}")
     con.print(labels)
     tools = Table("tool", "effect", "calls", title="Tools")
     for name, info in s.tools.items():
-        tools.add_row(name, str(info["effect"]), str(info["calls"]))
+        tools.add_row(literal(name), str(info["effect"]), str(info["calls"]))
     con.print(tools)
     if s.tags:
-        con.print("tags: " + ", ".join(f"{t} ({n})" for t, n in s.tags.items()))
+        con.print("tags: " + literal(", ".join(f"{t} ({n})" for t, n in s.tags.items())))
     if s.invalid_calls:
         con.print(f"[yellow]{s.runs_with_invalid_calls} recording(s) with invalid tool arguments:[/]")
         for c in s.invalid_calls[:20]:
-            con.print(f"  runs.jsonl:{c.line}: run {c.run_id}: {c.tool}: {c.reason}", soft_wrap=True)
+            con.print(f"  runs.jsonl:{c.line}: run {literal(c.run_id)}: {literal(c.tool)}: {literal(c.reason)}", soft_wrap=True)
         if len(s.invalid_calls) > 20:
             con.print(f"  ... and {len(s.invalid_calls) - 20} more (--json lists all)")
     con.print(f"estimated cost of the recordings: ${s.replay_cost_usd:,.4f} (recorded cost, else tokens at list "

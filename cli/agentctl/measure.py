@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.config.models import Suite
-from agentctl.core.errors import EXIT_GATE_FAILED, EXIT_OK, InputError
+from agentctl.core.errors import EXIT_BAD_INPUT, EXIT_GATE_FAILED, EXIT_OK, InputError
 from agentctl.outcome import EvalOutcome
 from agentctl.store.store import Store, StoreHandle, open_store
 
@@ -23,6 +23,18 @@ class Measured:
     metrics: list[MetricValue]
     gates: list[GateResult]
     comparisons: list[Comparison]
+    unjudged: list[str]
+    """Why each gate that applied to no candidate had nothing to judge (exit 2)."""
+
+    @property
+    def exit_code(self) -> int:
+        if self.unjudged:
+            return EXIT_BAD_INPUT
+        return gate_exit_code(self.gates)
+
+    @property
+    def gate_message(self) -> str | None:
+        return "; ".join(self.unjudged) if self.unjudged else None
 
 
 def measure(results: list[RunResult], suite: Suite) -> Measured:
@@ -33,7 +45,7 @@ def measure(results: list[RunResult], suite: Suite) -> Measured:
     """
     from agentctl.metrics.compare import Pairing, build_comparison, pair_runs
     from agentctl.metrics.compute import compute_metrics
-    from agentctl.metrics.gates import evaluate_gates
+    from agentctl.metrics.gates import evaluate_gates, unjudged_gates
 
     metrics = compute_metrics(results, scorers=[s.name for s in suite.scorers])
     by_candidate: dict[str, list[RunResult]] = {}
@@ -49,7 +61,9 @@ def measure(results: list[RunResult], suite: Suite) -> Measured:
                 pairings[cand] = pair_runs(by_candidate[baseline], by_candidate[cand])
                 comparisons.append(build_comparison(pairings[cand], baseline, cand))
     gates = evaluate_gates(suite, results, metrics, baseline=baseline, pairings=pairings)
-    return Measured(results, metrics, gates, comparisons)
+    order = [c.name for c in suite.candidates]
+    present = sorted(candidates, key=lambda c: (order.index(c) if c in order else len(order), c))
+    return Measured(results, metrics, gates, comparisons, unjudged_gates(suite, present, baseline))
 
 
 def store_measured(store: Store, run_id: str, m: Measured) -> None:
@@ -72,6 +86,9 @@ def finalize(store: Store, run_id: str, suite: Suite) -> Measured:
     m = measure(store.load_results(run_id), suite)
     store_measured(store, run_id, m)
     return m
+
+
+NO_GATES = "the suite has no gates: nothing is gated, exit 0"
 
 
 def gate_exit_code(gates: list[GateResult]) -> int:
@@ -97,6 +114,6 @@ def gate_stored_run(db: StoreHandle, run_id: str, *, store_results: bool = False
         m = measure(store.load_results(row["run_id"]), suite)
         if store_results:
             store_measured(store, row["run_id"], m)
-        code = gate_exit_code(m.gates)
-        return EvalOutcome(row["run_id"], suite, m.results, m.metrics, m.gates, code, row["status"],
-                           planned=row.get("planned_runs") or len(m.results), comparisons=m.comparisons)
+        return EvalOutcome(row["run_id"], suite, m.results, m.metrics, m.gates, m.exit_code, row["status"],
+                           planned=row.get("planned_runs") or len(m.results), comparisons=m.comparisons,
+                           message=m.gate_message, notes=[] if suite.gates else [NO_GATES])

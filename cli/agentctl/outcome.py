@@ -35,6 +35,22 @@ class RunOptions:
     def public(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
 
+    def problems(self) -> list[tuple[str, str]]:
+        """(argument, what is wrong) for each option out of range (checked before anything runs)."""
+        import math
+
+        out = []
+        whole = (("concurrency", self.concurrency), ("repeats", self.repeats), ("limit", self.limit),
+                 ("max_attempts", self.max_attempts))
+        for name, value in whole:
+            if value is not None and value < 1:
+                out.append((name, f"{value}: must be at least 1"))
+        if self.max_cost is not None and not (math.isfinite(self.max_cost) and self.max_cost >= 0):
+            out.append(("max_cost", f"{self.max_cost}: must be a finite amount of USD >= 0"))
+        if self.timeout_s is not None and not (math.isfinite(self.timeout_s) and self.timeout_s > 0):
+            out.append(("timeout_s", f"{self.timeout_s}: must be a finite number of seconds > 0"))
+        return out
+
 
 @dataclass
 class EvalOutcome:

@@ -138,18 +138,27 @@ def _recorded_usage(recs: list[RecordedRun]) -> tuple[float, float, float] | Non
 
 def _price_per_token(suite: Suite, model: str) -> tuple[float, float] | None:
     """USD per prompt and per completion token: the suite's pricing, else litellm's cost map."""
-    price = suite.pricing.get(model)
-    if price is not None:
-        return price.input_usd_per_mtok / 1e6, price.output_usd_per_mtok / 1e6
-    from agentctl.providers.litellm_setup import import_litellm
+    from agentctl.core.pricing import token_price
 
-    litellm = import_litellm()
+    price = token_price(suite.pricing, model)
+    return (price.prompt, price.completion) if price is not None else None
+
+
+ESTIMATED_COMPLETION_TOKENS = 200
+"""Completion tokens assumed per model call when no recording says better (dry-run estimates)."""
+
+
+def _prompt_tokens(suite: Suite, dataset: Dataset, run: PlannedRun) -> float:
+    """Rough prompt size of one model call: system prompt, case input and tool catalog, ~4 chars a token."""
+    import json
+
     try:
-        prompt, _ = litellm.cost_per_token(model=model, prompt_tokens=1_000_000, completion_tokens=0)
-        _, completion = litellm.cost_per_token(model=model, prompt_tokens=0, completion_tokens=1_000_000)
-    except Exception:  # not in the cost map
-        return None
-    return float(prompt) / 1e6, float(completion) / 1e6
+        prompt = suite.system_prompt_for(run.candidate) or ""
+    except (OSError, UnicodeDecodeError):
+        prompt = ""
+    allow = suite.policy.allow_tools
+    size = len(prompt) + len(json.dumps(run.case.input)) + len(json.dumps(dataset.tools.openai_tools(allow)))
+    return size / 4
 
 
 def estimate_plan(plan: Plan, suite: Suite, dataset: Dataset) -> tuple[dict[tuple[str, str, str, int], float], list[str]]:
@@ -179,9 +188,7 @@ def estimate_plan(plan: Plan, suite: Suite, dataset: Dataset) -> tuple[dict[tupl
         usage = _recorded_usage(dataset.runs_for(case_id))
         if usage is None:
             unrecorded += 1
-            estimates[("calls", case_id, name, repeat)] = 1
-            estimates[("cost", case_id, name, repeat)] = 0.0
-            continue
+            usage = (1.0, _prompt_tokens(suite, dataset, run), float(ESTIMATED_COMPLETION_TOKENS))
         turns, prompt, completion = usage
         model = run.candidate.model
         if model not in prices:
@@ -193,10 +200,33 @@ def estimate_plan(plan: Plan, suite: Suite, dataset: Dataset) -> tuple[dict[tupl
         estimates[("cost", case_id, name, repeat)] = prompt * rate[0] + completion * rate[1] if rate else 0.0
     notes = []
     if unrecorded:
-        notes.append(f"{unrecorded} live run(s) have no recording to estimate from: counted as 1 call and $0")
+        notes.append(f"{unrecorded} live run(s) have no recording to estimate from: estimated as 1 call of "
+                     f"system prompt + input + tool catalog (~4 characters a token) and "
+                     f"{ESTIMATED_COMPLETION_TOKENS} completion tokens")
     for model in sorted(unpriced):
         notes.append(f"{model} has no price (not in litellm's cost map nor the suite's pricing): estimated at $0")
     for model, n in sorted(simulated.items()):
         notes.append(f"{n} live run(s) are conversations whose user is played by {model}: its calls "
                      "(user_cost_usd) are not in this estimate")
     return estimates, notes
+
+
+def pricing_notes(suite: Suite, dataset: Dataset, plan: Plan) -> tuple[dict[str, str], list[str]]:
+    """Who priced replayed tokens that carry no recorded cost, and live models with no price."""
+    from agentctl.core.pricing import has_price, no_price_message, unpriced_replay_models
+
+    notes: list[str] = []
+    recordings = [r for c in plan.candidates if c.is_replay
+                  for case in plan.cases for r in dataset.runs_for(case.id, c.replay_label)]
+    sources = unpriced_replay_models(suite.pricing, recordings) if recordings else {}
+    for model, source in sorted(sources.items()):
+        if source == "unpriced":
+            notes.append(f"replayed recordings of {model} carry tokens but no cost_usd, and {model} has no price: "
+                         "counted as $0 (add it under pricing:)")
+        else:
+            notes.append(f"replayed recordings of {model} carry tokens but no cost_usd: priced from {source}")
+    in_suite = {c.name for c in suite.candidates}
+    for c in plan.candidates:  # suite candidates were checked by validate; these came from --candidate
+        if c.name not in in_suite and not c.is_replay and not has_price(suite.pricing, c.model):
+            notes.append(no_price_message(c.model, f"candidate '{c.name}'"))
+    return sources, notes

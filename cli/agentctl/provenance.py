@@ -46,14 +46,7 @@ def candidate_record(suite: Suite, c: CandidateSpec) -> dict[str, Any]:
 
 
 def suite_config(suite: Suite) -> dict[str, Any]:
-    data = suite.model_dump(mode="json", by_alias=True, exclude_none=True)
-    for cand in data.get("candidates", []):
-        cand["params"] = scrub_params(cand.get("params") or {})
-        if cand.get("user_simulator"):
-            cand["user_simulator"]["params"] = scrub_params(cand["user_simulator"].get("params") or {})
-    if data.get("user_simulator"):
-        data["user_simulator"]["params"] = scrub_params(data["user_simulator"].get("params") or {})
-    for scorer in data.get("scorers", []):
-        scorer["judge_params"] = scrub_params(scorer.get("judge_params") or {})
+    # every params mapping at any depth (candidates, judges, user simulators...) is scrubbed by structure
+    data = scrub_params(suite.model_dump(mode="json", by_alias=True, exclude_none=True))
     data["_source"] = str(suite.source) if suite.source else None
     return data

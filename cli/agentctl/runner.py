@@ -14,19 +14,19 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentctl.config.models import Suite
+from agentctl.config.models import CandidateSpec, Suite
 from agentctl.core.errors import EXIT_CANNOT_RUN, EXIT_INTERRUPTED, EXIT_OK, InputError, Problem, RunError
 from agentctl.core.results import RunResult, ScoreResult, Verdict
-from agentctl.core.secrets import redact_text
+from agentctl.core.secrets import redact_text, remember_secrets, secret_values
 from agentctl.core.trajectory import Trajectory
 from agentctl.core.version import __version__
 from agentctl.datasets.models import Case, Dataset
 from agentctl.execution import provider_settings, share_calls_with_judges, total_limit
-from agentctl.measure import finalize, gate_exit_code, gate_stored_run
+from agentctl.measure import NO_GATES, finalize, gate_stored_run
 from agentctl.outcome import DEFAULT_CONCURRENCY, EvalOutcome, Progress, RunOptions, SilentProgress
 from agentctl.plan import Plan, PlannedRun, make_plan, parse_shard, select_candidates
 from agentctl.provenance import candidate_record, git_commit, new_run_id, suite_config
@@ -95,6 +95,9 @@ def _prepare(plan: PlannedRunList, suite: Suite, dataset: Dataset, store: Store,
     from agentctl.config.scorer_registry import registry
     from agentctl.providers.base import make_provider
 
+    # every credential the suite holds, by structure: redact_text hides them wherever they turn up
+    remember_secrets([v for c in plan_candidates(plan) for v in secret_values(c.params)]
+                     + [v for s in suite.scorers for v in secret_values(s.judge_params)])
     settings, tracker, breakers = provider_settings(suite, options, store, stats)
     providers = {c.name: make_provider(c, suite, dataset, settings=settings)
                  for c in {r.candidate.name: r.candidate for r in plan}.values()}
@@ -184,10 +187,13 @@ async def _run_all(
                 ctx = ScoringContext(run.case, trajectory, verdict, suite, dataset)
                 for scorer in scorers:
                     try:
-                        verdict_scores.append(await scorer.score(ctx))
+                        score = await scorer.score(ctx)
                     except Exception as exc:  # a scorer bug must not lose the run
-                        verdict_scores.append(ScoreResult(scorer.name, None, None,
-                                                          error=redact_text(f"{type(exc).__name__}: {exc}")))
+                        score = ScoreResult(scorer.name, None, None, error=f"{type(exc).__name__}: {exc}")
+                    # judge and scorer errors are redacted like provider errors (known secrets included)
+                    score.error = redact_text(score.error) if score.error else score.error
+                    score.reason = redact_text(score.reason) if score.reason else score.reason
+                    verdict_scores.append(score)
             result = build_result(run_id, run.case, trajectory, verdict, suite, verdict_scores, required)
             # Model and judge calls were charged to the budget as they were made.
             await queue.put((result, trajectory))
@@ -256,6 +262,10 @@ async def _run_all(
 
 
 PlannedRunList = list[PlannedRun]
+
+
+def plan_candidates(plan: PlannedRunList) -> list[CandidateSpec]:
+    return list({r.candidate.name: r.candidate for r in plan}.values())
 
 
 def run_suite(
@@ -337,10 +347,11 @@ async def _run_suite(
     on_plan: Callable[[Plan, str], None] | None, *, handle_signals: bool,
 ) -> EvalOutcome:
     from agentctl.config.loader import check_or_raise, check_suite, load_suite_and_dataset
-    from agentctl.datasets.loader import dataset_hash
 
     options = options or RunOptions()
     progress = progress or SilentProgress()
+    for key, problem in options.problems()[:1]:
+        raise InputError(problem, key=key)
     _phase(progress, "loading and validating the suite and dataset")
     from agentctl.environments import load_environment
 
@@ -352,9 +363,8 @@ async def _run_suite(
         checked = await asyncio.to_thread(load_suite_and_dataset, Path(suite))
     suite, dataset, warnings = checked
     await asyncio.to_thread(load_environment, suite, dataset)  # loaded once; a no-op after the check
-    notes = [str(w) for w in warnings]
-    if options.concurrency < 1:
-        raise InputError("concurrency must be at least 1", key="concurrency")
+    # a warning is said once, as a warning (not "note: ...: warning: ...")
+    notes = ["warning: " + str(replace(w, severity="error")) for w in warnings]
     candidates = select_candidates(suite, options.candidates)
     _phase(progress, "planning")
     plan = make_plan(suite, dataset, candidates, repeats=options.repeats, tags=options.tags or None,
@@ -363,6 +373,10 @@ async def _run_suite(
     _phase(progress, None)
     if not plan.runs:
         raise InputError("nothing to run: no case matches the selection (check the tags, limit and shard)")
+    from agentctl.plan import pricing_notes as _pricing_notes
+
+    pricing_sources, pricing_notes = _pricing_notes(suite, dataset, plan)
+    notes += pricing_notes
 
     if options.dry_run:
         from agentctl.plan import estimate_plan
@@ -371,9 +385,27 @@ async def _run_suite(
         return EvalOutcome(run_id="(dry run)", suite=suite, results=[], metrics=[], gates=[], exit_code=EXIT_OK,
                            status="dry_run", planned=len(plan.runs), notes=notes + estimate_notes, plan=plan,
                            estimates=estimates)
+    import duckdb
+
     from agentctl.providers.resilience import CallStats
 
     stats = CallStats()
+    try:
+        return await _record_and_run(suite, dataset, db, options, progress, on_plan, handle_signals, plan,
+                                     candidates, notes, pricing_sources, stats)
+    except (duckdb.Error, OSError) as exc:
+        # A full disk or a vanished file under the store: what was committed stays; say so, exit 3.
+        where = db.path if isinstance(db, Store) else db
+        raise RunError(f"results store {where} could not be written: {exc}; the runs committed before this "
+                       "are kept (resume with --resume once there is room)") from None
+
+
+async def _record_and_run(
+    suite: Suite, dataset: Dataset, db: StoreHandle, options: RunOptions, progress: Progress,
+    on_plan: Callable[[Plan, str], None] | None, handle_signals: bool, plan: Plan, candidates: list[CandidateSpec],
+    notes: list[str], pricing_sources: dict[str, str], stats: CallStats,
+) -> EvalOutcome:
+    from agentctl.datasets.loader import dataset_hash
 
     with open_store(db) as store:
         done: set[tuple[str, str, int]] = set()
@@ -398,7 +430,8 @@ async def _run_suite(
                 "run_id": run_id, "suite": suite.name, "suite_path": str(suite.source or ""),
                 "suite_config": suite_config(suite), "dataset_path": str(dataset.path),
                 "dataset_hash": dataset_hash(dataset.path), "agentctl_version": __version__,
-                "git_commit": git_commit(suite.base_dir), "options": options.public(),
+                "git_commit": git_commit(suite.base_dir),
+                "options": {**options.public(), "replay_pricing": pricing_sources},
                 "candidates": [candidate_record(suite, c) for c in candidates], "planned_runs": len(plan.runs),
             })
         # The golden cases as evaluated: reports and SQL users see what each run was held to,
@@ -421,19 +454,23 @@ async def _run_suite(
                                                   progress, handle_signals)
         except (KeyboardInterrupt, asyncio.CancelledError):
             progress.stop()
+            resume = f"agentctl eval run {suite.source or ''} --db {store.path} --resume {run_id}"
             store.finish_run(run_id, status="interrupted", exit_code=EXIT_INTERRUPTED,
-                             message="interrupted; resume with --resume " + run_id)
+                             message="interrupted; resume with: " + resume)
             results = store.load_results(run_id)
             return EvalOutcome(run_id, suite, results, [], [], EXIT_INTERRUPTED, "interrupted",
                                planned=len(plan.runs), not_run=len(plan.runs) - len(results),
                                message=f"interrupted after {len(results)} of {len(plan.runs)} runs; "
-                                       f"resume with: agentctl eval run {suite.source or ''} --resume {run_id}",
+                                       f"resume with: {resume}",
                                notes=notes, plan=plan, call_stats=stats)
         except BaseException as exc:
             # A bug or a failing store: the run is not left 'running'.
             progress.stop()
-            store.finish_run(run_id, status="aborted", exit_code=EXIT_CANNOT_RUN,
-                             message=redact_text(f"{type(exc).__name__}: {exc}"))
+            try:
+                store.finish_run(run_id, status="aborted", exit_code=EXIT_CANNOT_RUN,
+                                 message=redact_text(f"{type(exc).__name__}: {exc}"))
+            except Exception:  # the store itself may be what failed (a full disk)
+                pass
             raise
         progress.stop()
         if handle_signals and threading.current_thread() is threading.main_thread():
@@ -451,7 +488,11 @@ async def _run_suite(
         finally:
             _phase(progress, None)
         results, metrics, gates = m.results, m.metrics, m.gates
-        exit_code = gate_exit_code(gates)
+        exit_code = m.exit_code
+        if m.gate_message:
+            message = "; ".join(x for x in (message, m.gate_message) if x)
+        if not suite.gates:
+            notes.append(NO_GATES)
         live = [r for r in results if not r.model.startswith("replay:") and not _is_replay(suite, r.candidate)]
         if not_run:
             status, exit_code = "aborted", EXIT_CANNOT_RUN

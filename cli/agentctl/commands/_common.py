@@ -29,6 +29,7 @@ def db_path(db: Path | None) -> Path:
 OPTION_FLAGS = {
     "candidate": "--candidate", "baseline": "--baseline", "shard": "--shard", "resume": "--resume",
     "concurrency": "--concurrency", "tag": "--tag", "limit": "--limit", "repeats": "--repeats",
+    "max_cost": "--max-cost", "timeout_s": "--timeout", "max_attempts": "--max-attempts",
 }
 """Library argument names (an error's ``key``) -> the command-line flags that set them."""
 

@@ -69,9 +69,9 @@ def import_(
 def _print_import(report: ImportReport) -> None:
     from agentctl import _console
 
-    con = _console.console
+    con, lit = _console.console, _console.literal
     _console.print_problems(report.problems)
-    con.print(f"[bold]{report.out}[/]: {report.runs_written} run(s) written with label '{report.label}' "
+    con.print(f"[bold]{lit(report.out)}[/]: {report.runs_written} run(s) written with label '{lit(report.label)}' "
               f"({report.runs_read} read, {report.already_imported} already imported)", soft_wrap=True)
     if report.runs_completed:
         con.print(f"  {report.runs_completed} run(s) of an earlier import completed by this one (cases still pending "
@@ -88,12 +88,12 @@ def _print_import(report: ImportReport) -> None:
                   "none": "nothing imported: nothing written"}
     con.print(f"  {tools_line[report.tools_file]}", soft_wrap=True)
     if report.tools_missing:
-        con.print(f"  [yellow]tools called but missing from tools.yaml: {', '.join(report.tools_missing)}[/]", soft_wrap=True)
+        con.print(f"  [yellow]tools called but missing from tools.yaml: {lit(', '.join(report.tools_missing))}[/]", soft_wrap=True)
     if report.escalation_tools:
-        con.print(f"  hand-off tools seen: {', '.join(report.escalation_tools)} "
-                  f"(set agent.escalation_tool: {report.escalation_tools[0]} in the suite)", soft_wrap=True)
+        con.print(f"  hand-off tools seen: {lit(', '.join(report.escalation_tools))} "
+                  f"(set agent.escalation_tool: {lit(report.escalation_tools[0])} in the suite)", soft_wrap=True)
     if report.prompt_file:
-        con.print(f"  recorded system prompt saved to {report.prompt_file}", soft_wrap=True)
+        con.print(f"  recorded system prompt saved to {lit(report.prompt_file)}", soft_wrap=True)
     if report.runs_written == 0:
         pass  # nothing written, nothing to say about redaction
     elif report.redaction is None:
@@ -121,10 +121,11 @@ def validate(
     Example: agentctl dataset validate datasets/support-triage
     """
     from agentctl import _console
-    from agentctl.datasets.validate import validate_dataset_dir
+    from agentctl.datasets.validate import validate_dataset
 
-    problems = validate_dataset_dir(path)
+    problems, notes = validate_dataset(path)
     _console.print_problems(problems)
+    _console.print_notes(notes)
     errors = [p for p in problems if p.severity == "error"]
     warnings = len(problems) - len(errors)
     if errors:
@@ -135,8 +136,8 @@ def validate(
     pending, total = pending_reviews(path)
     note = f"; {pending} of {total} case(s) still \"review\": \"pending\" (drafts: review them before trusting a " \
         "gate on them)" if pending else ""
-    _console.console.print(f"[green]ok[/] {path}" + (f", {warnings} warning(s)" if warnings else "") + note,
-                           soft_wrap=True)
+    _console.console.print(f"[green]ok[/] {_console.literal(path)}" + (f", {warnings} warning(s)" if warnings else "")
+                           + note, soft_wrap=True)
     raise typer.Exit(0)
 
 

@@ -50,6 +50,10 @@ def run(
         shard=shard, resume=resume, max_cost=max_cost, no_cache=no_cache, dry_run=dry_run,
         timeout_s=timeout, max_attempts=max_attempts,
     )
+    if not no_report and not dry_run:
+        from agentctl.reports import check_output_paths
+
+        check_output_paths(report_dir, junit)  # exit 2 before the first call, not after the last
     progress = _console.RichProgress()
     outcome = run_suite(suite, db=db_path(db), options=options, progress=progress, on_plan=_console.print_plan)
     _console.print_outcome(outcome)
@@ -64,15 +68,22 @@ def run(
 
 def _write_reports(db: Path, run_id: str, report_dir: Path, junit: Path | None) -> None:
     from agentctl import _console
+    from agentctl.core.errors import RunError
     from agentctl.reports import append_step_summary, write_reports
     from agentctl.store.store import Store
 
-    with Store(db, read_only=True) as store:
-        paths = write_reports(store, run_id, report_dir=report_dir, junit_path=junit)
-    if "md" in paths:
-        append_step_summary(paths["md"].read_text(encoding="utf-8"))
+    try:
+        with Store(db, read_only=True) as store:
+            paths = write_reports(store, run_id, report_dir=report_dir, junit_path=junit)
+        if "md" in paths:
+            append_step_summary(paths["md"].read_text(encoding="utf-8"))
+    except (RunError, OSError) as exc:
+        # The evaluation is stored; only its reports are missing. Exit 3, never a traceback.
+        detail = exc.message if isinstance(exc, RunError) else f"{exc.strerror or exc}"
+        raise RunError(f"{detail}; the results are stored: write the reports again with "
+                       f"agentctl eval report {run_id} --db {db} --out FILE") from None
     for kind, path in paths.items():
-        _console.err_console.print(f"{kind} report: {path}")
+        _console.err_console.print(f"{kind} report: {_console.literal(path)}")
 
 
 @eval_app.command("list")
@@ -141,10 +152,11 @@ def gate(
 def report(
     run_id: Annotated[str, typer.Argument(help="Run id (a unique prefix is enough).", show_default=False)],
     format: Annotated[str, typer.Option("--format", "-f", help="html, md, junit or json.")] = "html",
-    out: Annotated[Path | None, typer.Option(help="Output file; '-' for standard output.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Output file; '-' for standard output [default: reports/<suite>-<run>.<ext>].")] = None,
     db: DbOption = None,
 ) -> None:
-    """Write a report of a stored run.
+    """Write a report of a stored run (to a file; --out - prints it).
 
     Example: agentctl eval report ev-20261121-101500-ab12cd --format md --out summary.md
     """
@@ -160,13 +172,20 @@ def report(
         row = store.get_run(run_id)
         if row is None:
             raise InputError(f"no run {run_id!r} in {db_path(db)} (see 'agentctl eval list')")
-        text = render(load_report_data(store, row["run_id"]), fmt)
-    if out is None or str(out) == "-":
+        data = load_report_data(store, row["run_id"])
+        text = render(data, fmt)
+    if out is not None and str(out) == "-":
         sys.stdout.write(text)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    _console.err_console.print(f"{format} report: {out}")
+    if out is None:  # a file, never a page of HTML on the terminal
+        from agentctl.reports import report_filename
+
+        out = Path("reports") / report_filename(data, fmt)
+    from agentctl.reports import check_output_paths, write_text
+
+    check_output_paths(None, out, file_option="--out")
+    write_text(out, text)
+    _console.err_console.print(f"{fmt} report: {_console.literal(out)}")
 
 
 @eval_app.command("compare")

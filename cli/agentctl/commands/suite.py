@@ -30,13 +30,14 @@ def validate(
 
     check = validate_suite(suite)
     _console.print_problems(check.problems)
+    _console.print_notes(check.notes)
     if check.errors:
         _console.err_console.print(f"[red]{len(check.errors)} error(s)[/], {len(check.warnings)} warning(s)")
         raise typer.Exit(2)
     s, d = check.suite, check.dataset
     assert s is not None and d is not None
     _console.console.print(
-        f"[green]ok[/] {suite}: suite '{s.name}', {len(d.cases)} cases, {len(d.runs)} recorded runs, "
+        f"[green]ok[/] {_console.literal(suite)}: suite '{_console.literal(s.name)}', {len(d.cases)} cases, {len(d.runs)} recorded runs, "
         f"{len(d.tools.tools)} tools, {len(s.candidates)} candidates, {len(s.gates)} gates"
         + (f", {len(check.warnings)} warning(s)" if check.warnings else "")
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ class SuiteCheck:
     suite: Suite | None
     dataset: Dataset | None
     problems: list[Problem]
+    notes: list[str] = field(default_factory=list)
+    """Defaults that decide verdicts (tools counted as writes by default...), said by validate."""
 
     @property
     def errors(self) -> list[Problem]:
@@ -91,8 +93,10 @@ def validate_suite(path: str | Path) -> SuiteCheck:
         dataset_value = doc.data.get("dataset")  # check the dataset even when the suite has errors
     files: DatasetFiles | None = None
     if isinstance(dataset_value, str) and doc is not None:
-        folder = (path.resolve().parent / dataset_value).resolve()
-        if folder.is_dir():
+        folder, loop = _resolve(path.resolve().parent / dataset_value)
+        if loop:
+            problems.append(Problem(f"dataset folder {folder}: {loop}", path, doc.line_of(("dataset",)), "dataset"))
+        elif folder.is_dir():
             files = read_dataset(folder, problems)
             check_dataset(files, problems)
         else:
@@ -103,7 +107,16 @@ def validate_suite(path: str | Path) -> SuiteCheck:
         _SuiteChecks(suite, doc, files, problems).run()
     suite_file = path.resolve()
     problems.sort(key=lambda p: (Path(p.path or "").resolve() != suite_file, str(p.path), p.line or 0))
-    return SuiteCheck(suite, files.dataset if files is not None else None, problems)
+    return SuiteCheck(suite, files.dataset if files is not None else None, problems,
+                      files.notes() if files is not None else [])
+
+
+def _resolve(path: Path) -> tuple[Path, str | None]:
+    """``path`` resolved, and why it cannot be (a symlink loop) or None."""
+    try:
+        return path.resolve(), None
+    except (RuntimeError, OSError) as exc:  # Python < 3.13 raises RuntimeError for a loop
+        return path.absolute(), f"cannot be resolved: too many levels of symbolic links ({exc})"
 
 
 def check_suite(suite: Suite) -> SuiteCheck:
@@ -169,6 +182,7 @@ class _SuiteChecks:
         self.candidates()
         self.scorers()
         self.gates()
+        self.prices()
         if self.files is not None:
             self.recordings(self.files)
             self.users(self.files)
@@ -192,9 +206,18 @@ class _SuiteChecks:
         values += [(spec.system_prompt, (*key, "system_prompt")) for spec, key in self._user_simulators()]
         for value, key in values:
             if value is not None and is_prompt_file(value):
-                file = (self.suite.base_dir / value.strip()).resolve()
-                if not file.is_file():
+                file, loop = _resolve(self.suite.base_dir / value.strip())
+                if loop:
+                    self.add(f"prompt file {value.strip()}: {loop}", key)
+                elif not file.is_file():
                     self.add(f"prompt file not found: {value.strip()} (looked for {file})", key)
+                else:
+                    try:
+                        file.read_bytes().decode("utf-8")
+                    except UnicodeDecodeError as exc:
+                        self.add(f"prompt file {value.strip()} is not UTF-8 text (byte {exc.start + 1})", key)
+                    except OSError as exc:
+                        self.add(f"prompt file {value.strip()} cannot be read: {exc.strerror or exc}", key)
 
     def candidates(self) -> None:
         names: dict[str, int] = {}
@@ -267,6 +290,16 @@ class _SuiteChecks:
             for j, tag in enumerate(gate.tags or []):
                 if case_tags is not None and tag not in case_tags:
                     self.add(f"no case has tag '{tag}'", ("gates", i, "tags", j), severity="warning")
+
+    def prices(self) -> None:
+        from agentctl.core.pricing import has_price, no_price_message
+
+        for i, c in enumerate(self.suite.candidates):
+            if not c.is_replay and not has_price(self.suite.pricing, c.model):
+                self.add(no_price_message(c.model, f"candidate '{c.name}'"), ("candidates", i, "model"), "warning")
+        for i, spec in enumerate(self.suite.scorers):
+            if spec.judge and not has_price(self.suite.pricing, spec.judge):
+                self.add(no_price_message(spec.judge, f"judge of {spec.name}"), ("scorers", i, "judge"), "warning")
 
     def recordings(self, files: DatasetFiles) -> None:
         labels = files.dataset.labels

@@ -16,7 +16,7 @@ PROMPT_FILE_SUFFIXES = (".md", ".txt", ".j2")
 
 class _Strict(BaseModel):
     # Field docstrings become descriptions: in docs/ and in the JSON Schemas editors use.
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False)
 
 
 class Condition(_Strict):
@@ -41,7 +41,7 @@ class Condition(_Strict):
     len_gt: int | None = None
     """For list arguments: more than this many items (bulk actions)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_attribute_docstrings=True, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _one_operator(self) -> Condition:

@@ -24,10 +24,14 @@ def parse_arguments(raw: Any) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"arguments must be a JSON object string, got {type(raw).__name__}"
     if raw.strip() == "":
         return {}, None
+    from agentctl.core.jsonsafe import JsonInputError, loads_strict
+
     try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        return None, f"arguments are not valid JSON ({exc.msg} at char {exc.pos})"
+        value = loads_strict(raw)
+    except JsonInputError as exc:
+        bad = exc.decode_error
+        why = f"{bad.msg} at char {bad.pos}" if bad is not None else str(exc)
+        return None, f"arguments are not valid JSON ({why})"
     if not isinstance(value, dict):
         return None, f"arguments must be a JSON object, got {type(value).__name__}"
     return value, None

@@ -11,6 +11,15 @@ from typing import Any
 _SECRET_KEY = re.compile(
     r"(^|[_-])(api[_-]?key|key|secret|token|password|passwd|authorization|auth|credentials?|cookie|bearer)$", re.I
 )
+# Credential-shaped names litellm takes (aws_access_key_id, vertex_credentials, azure_ad_token,
+# client_secret, api_key, ...): a name part that is a credential word.
+_SECRET_PART = re.compile(
+    r"(?:^|[_-])(?:key|keys|key_id|token|secret|secrets|password|passwd|pwd|credentials?|cookie|session|"
+    r"signature|private)(?:$|[_-])", re.I)
+_HEADER_KEYS = {"extra_headers", "headers", "default_headers"}
+"""Params whose values are HTTP headers: every header value may be a credential."""
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/@\s:]*):([^/@\s]*)@")
+"""A URL whose userinfo carries a password (``https://svc:PASSWORD@host/v1``)."""
 _SECRET_ENV = re.compile(r"(_API_KEY|_KEY|_TOKEN|_SECRET|_PASSWORD)$")
 TOKEN_PATTERN = re.compile(
     r"(?<![A-Za-z0-9])(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{6,}|(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}"
@@ -29,20 +38,36 @@ REDACTED = "***"
 
 def is_secret_key(name: str) -> bool:
     """Whether a parameter name looks like it holds a credential (``api_key``, ``Authorization``...)."""
-    return bool(_SECRET_KEY.search(name)) and name.lower() not in {"max_tokens", "tokens"}
+    lowered = name.lower()
+    if "max_" in lowered or lowered.endswith("tokens"):
+        return False  # max_tokens, max_completion_tokens, stop_tokens: counts, not credentials
+    return bool(_SECRET_KEY.search(name) or _SECRET_PART.search(name))
+
+
+def strip_userinfo(value: str) -> str:
+    """A URL with the password of its userinfo replaced (``https://svc:***@host/v1``)."""
+    return _USERINFO.sub(lambda m: f"{m.group(1)}{m.group(2)}:{REDACTED}@", value)
 
 
 def scrub_params(params: dict[str, Any]) -> dict[str, Any]:
-    """A copy of litellm params with credential values replaced by ``***`` (at any depth)."""
-    out: dict[str, Any] = {}
-    for key, value in params.items():
-        if is_secret_key(str(key)) and "max_" not in str(key).lower():
-            out[key] = REDACTED
-        elif isinstance(value, dict):
-            out[key] = scrub_params(value)
-        else:
-            out[key] = value
-    return out
+    """A copy of litellm params with credentials replaced by ``***``, found by structure at any depth:
+    values of credential-named keys, every header value, the password of a URL's userinfo, and
+    key-like tokens in any string."""
+    return _scrub(params)  # type: ignore[no-any-return]
+
+
+def _scrub(value: Any, key: str = "") -> Any:
+    if key and is_secret_key(key) and value not in (None, "", {}, []):
+        return REDACTED
+    if isinstance(value, dict):
+        if key.lower() in _HEADER_KEYS:
+            return {k: REDACTED for k in value}
+        return {k: _scrub(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    if isinstance(value, str):
+        return redact_text(strip_userinfo(value))
+    return value
 
 
 def _env_secrets() -> list[str]:
@@ -53,7 +78,7 @@ def redact_text(text: str, extra: list[str] | None = None) -> str:
     """``text`` with every known secret value and key-like token replaced by ``***``."""
     if not text:
         return text
-    for value in [*_env_secrets(), *(extra or [])]:
+    for value in sorted({*_env_secrets(), *_KNOWN, *(extra or [])}, key=len, reverse=True):
         if value and len(value) >= 6:
             text = text.replace(value, REDACTED)
     return scrub_text(text, REDACTED)
@@ -65,6 +90,7 @@ def scrub_text(text: str, placeholder: str = REDACTED) -> str:
         return text
     for pattern in SECRET_PATTERNS:
         text = pattern.sub(placeholder, text)
+    text = _USERINFO.sub(lambda m: f"{m.group(1)}{m.group(2)}:{placeholder}@" if m.group(3) else m.group(0), text)
     return _KEY_VALUE.sub(lambda m: m.group(1) + placeholder, text)
 
 
@@ -84,12 +110,17 @@ def scrub(value: Any, placeholder: str = REDACTED) -> Any:
 
 def secret_values(params: dict[str, Any]) -> list[str]:
     """Credential values found in params, to redact from error messages."""
-    found = []
+    found: list[str] = []
     for key, value in params.items():
         if isinstance(value, str) and is_secret_key(str(key)):
             found.append(value)
+        elif isinstance(value, dict) and str(key).lower() in _HEADER_KEYS:
+            found.extend(str(v) for v in value.values() if isinstance(v, str))
+            found.extend(v.split(" ", 1)[1] for v in value.values() if isinstance(v, str) and " " in v)
         elif isinstance(value, dict):
             found.extend(secret_values(value))
+        elif isinstance(value, str):
+            found.extend(m.group(3) for m in _USERINFO.finditer(value) if m.group(3))
     return found
 
 

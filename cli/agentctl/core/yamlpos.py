@@ -28,6 +28,16 @@ KeyPath = tuple[str | int, ...]
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _PLAIN_KEY = re.compile(r"^[A-Za-z_$][\w$-]*$")
+MAX_NODES = 200_000
+"""Nodes a YAML file may expand to, aliases followed: a small alias bomb must not take minutes and gigabytes."""
+MAX_DEPTH = 100
+"""Deepest nesting of mappings and lists accepted (suites and tool schemas stay far below)."""
+MAX_INT_DIGITS = 4300
+"""Python's own limit for converting digits to an int."""
+
+
+class _TooBig(Exception):
+    """The walk stopped: the problem is already recorded."""
 
 
 @dataclass
@@ -76,7 +86,13 @@ def parse_yaml(text: str, path: Path, problems: list[Problem]) -> YamlDocument |
             if node is None:
                 return doc
             doc.lines[()] = node.start_mark.line + 1
-            _walk(loader, node, (), doc, problems, set())
+            before = len(problems)
+            try:
+                _walk(loader, node, (), doc, problems, set(), [MAX_NODES])
+            except _TooBig:
+                return None
+            if any(p.severity == "error" and "alias" in p.message for p in problems[before:]):
+                return None  # a cycle: constructing it would give a self-containing value
             doc.data = loader.construct_document(node)
             return doc
         finally:
@@ -84,17 +100,29 @@ def parse_yaml(text: str, path: Path, problems: list[Problem]) -> YamlDocument |
     except yaml.YAMLError as exc:
         problems.append(_yaml_problem(exc, path))
         return None
+    except (ValueError, RecursionError) as exc:  # what construction may still refuse
+        problems.append(Problem(f"invalid YAML: {exc}".split(";")[0], path))
+        return None
 
 
 def read_yaml(path: Path, problems: list[Problem]) -> YamlDocument | None:
     """Read and parse a YAML file (see :func:`parse_yaml`); an unreadable file is a problem."""
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.exists() and not path.is_file():
+            problems.append(Problem("not a regular file (a FIFO, device or folder cannot be read as YAML)", path))
+            return None
+        data = path.read_bytes()
     except FileNotFoundError:
         problems.append(Problem("file not found", path))
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(Problem(f"cannot read file: {exc}", path))
+    except OSError as exc:
+        problems.append(Problem(f"cannot read file: {exc.strerror or exc}", path))
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        problems.append(Problem(f"not UTF-8 text (byte {exc.start + 1})", path, line))
         return None
     return parse_yaml(text, path, problems)
 
@@ -116,9 +144,30 @@ def _walk(
     doc: YamlDocument,
     problems: list[Problem],
     active: set[int],
+    budget: list[int] | None = None,
 ) -> None:
-    # An alias may point at one of its own ancestors; such a cycle is walked once.
+    # Bounded: every visit (aliases followed) spends one node of the budget, and nesting is
+    # capped, so neither an alias bomb nor 5,000 nested lists can exhaust time, memory or stack.
+    if budget is not None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            problems.append(Problem(f"YAML expands to more than {MAX_NODES:,} nodes when its aliases are followed "
+                                    "(an alias bomb?)", doc.path, node.start_mark.line + 1, key_path(path) or None))
+            raise _TooBig
+        if len(path) > MAX_DEPTH:
+            problems.append(Problem(f"nested more than {MAX_DEPTH} levels deep", doc.path,
+                                    node.start_mark.line + 1, key_path(path) or None))
+            raise _TooBig
     if id(node) in active:
+        # An alias that points at one of its own ancestors: the value would contain itself.
+        problems.append(Problem("an alias refers to itself (a value that contains itself is not allowed)",
+                                doc.path, node.start_mark.line + 1, key_path(path) or None))
+        return
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag.endswith(":int") and len(node.value) > MAX_INT_DIGITS:
+            problems.append(Problem(f"an integer of more than {MAX_INT_DIGITS} digits", doc.path,
+                                    node.start_mark.line + 1, key_path(path) or None))
+            raise _TooBig
         return
     active.add(id(node))
     if isinstance(node, yaml.MappingNode):
@@ -140,12 +189,12 @@ def _walk(
             else:
                 seen[key] = line
             doc.lines[child] = line
-            _walk(loader, value_node, child, doc, problems, active)
+            _walk(loader, value_node, child, doc, problems, active, budget)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             child = (*path, i)
             doc.lines[child] = item.start_mark.line + 1
-            _walk(loader, item, child, doc, problems, active)
+            _walk(loader, item, child, doc, problems, active, budget)
     active.discard(id(node))
 
 

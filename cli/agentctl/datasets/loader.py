@@ -7,7 +7,6 @@ its line number and the reader keeps going, so one pass reports everything.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +39,15 @@ class DatasetFiles:
     """Key path in tools.yaml of the definition of each of ``dataset.tools.tools``."""
     tools_ok: bool = False
     """tools.yaml was read without errors, so names missing from it really are unknown."""
+    effect_defaulted: list[str] = field(default_factory=list)
+    """Tools in the plain OpenAI form without ``effect``: counted as writes (the documented default)."""
+
+    def notes(self) -> list[str]:
+        """What validation should say besides problems (defaults that decide verdicts)."""
+        if not self.effect_defaulted:
+            return []
+        return [f"{self.tools_path.name}: {', '.join(self.effect_defaulted)}: plain OpenAI form without "
+                "effect: counted as write (the default; add effect: read to tools that change nothing)"]
 
     @property
     def path(self) -> Path:
@@ -80,7 +88,12 @@ def load_dataset(path: Path, problems: list[Problem] | None = None) -> Dataset:
 
 def read_dataset(path: Path, problems: list[Problem]) -> DatasetFiles:
     """Read a dataset folder, appending problems; see :class:`DatasetFiles`."""
-    path = Path(path).resolve()
+    try:
+        path = Path(path).resolve()
+    except (RuntimeError, OSError):  # a symlink loop
+        path = Path(path).absolute()
+        problems.append(Problem("dataset folder cannot be resolved: too many levels of symbolic links", path))
+        return DatasetFiles(Dataset(path=path, cases=[]))
     files = DatasetFiles(Dataset(path=path, cases=[]))
     if not path.is_dir():
         problems.append(Problem("dataset folder not found", path))
@@ -111,23 +124,37 @@ def _on_line(line: int) -> Callable[[KeyPath], int]:
 
 
 def _read_jsonl(path: Path, problems: list[Problem], required: bool) -> Iterator[tuple[int, dict[str, Any]]]:
+    from agentctl.core.jsonsafe import JsonInputError, loads_strict
+
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        if path.exists() and not path.is_file():
+            problems.append(Problem("not a regular file (a FIFO, device or folder cannot be read as JSONL)", path))
+            return
+        data = path.read_bytes()
     except FileNotFoundError:
         if required:
             problems.append(Problem(f"file not found (a dataset needs {path.name})", path))
         return
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(Problem(f"cannot read file: {exc}", path))
+    except OSError as exc:
+        problems.append(Problem(f"cannot read file: {exc.strerror or exc}", path))
         return
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
     # split on "\n" only: JSON strings may hold U+2028 and friends, which splitlines() breaks on
-    for number, raw in enumerate(text.split("\n"), start=1):
+    for number, chunk in enumerate(data.split(b"\n"), start=1):
+        try:
+            raw = chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(f"not UTF-8 text (byte {exc.start + 1} of the line)", path, number))
+            continue
         if not raw.strip():
             continue
         try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            problems.append(Problem(f"invalid JSON: {exc.msg} (column {exc.colno})", path, number))
+            value = loads_strict(raw)
+        except JsonInputError as exc:
+            message = str(exc)
+            problems.append(Problem(message if message.startswith("invalid JSON") else f"invalid JSON: {message}",
+                                    path, number))
             continue
         if not isinstance(value, dict):
             kind = "a list" if isinstance(value, list) else type(value).__name__
@@ -173,6 +200,8 @@ def _read_tools(files: DatasetFiles, problems: list[Problem]) -> None:
             )
             continue
         first_line[tool.name] = line
+        if "effect" not in item:
+            files.effect_defaulted.append(tool.name)
         files.dataset.tools.tools.append(tool)
         files.tool_keys.append(tool_key)
     files.tools_ok = not any(p.severity == "error" for p in problems[before:])
@@ -190,11 +219,17 @@ def _read_tool(
         )
         return None, key
     if "function" not in item and item.get("type") != "function":
+        tool: Tool | None = None
         try:
-            return Tool.model_validate(item), key
+            tool = Tool.model_validate(item)
         except ValidationError as exc:
             problems += validation_problems(exc, item, Tool, path, doc.line_of, prefix=key)
-            return None, key
+        if "effect" not in item:
+            # A silent default would turn every read of a correct model into an "unexpected write".
+            name = f" '{item['name']}'" if isinstance(item.get("name"), str) else ""
+            problems.append(Problem(f"required key is missing: effect (read or write) of tool{name}",
+                                    path, doc.line_of(key), _kp(key)))
+        return tool, key
     # The plain OpenAI form: {type: function, function: {name, description, parameters}}.
     fn_key = (*key, "function")
     ok = True

@@ -7,17 +7,54 @@ carry metadata agentctl does not use).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 Status = Literal["completed", "escalated", "failed"]
 
 
 class _Strict(BaseModel):
     # Field docstrings become descriptions: in docs/ and in the JSON Schemas editors use.
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False)
+
+
+RECORDED_NUMBERS = ("cost_usd", "latency_s")
+"""Keys of a recorded run or message that hold a measured number (never negative, NaN or infinite)."""
+
+
+def _bad_number(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value is not None
+    return not math.isfinite(value) or value < 0
+
+
+def check_recorded_numbers(value: Any, where: str) -> None:
+    """Raise ValueError naming ``where.key`` when a measured number is negative, NaN, infinite or not a number.
+
+    ``value`` is a usage mapping (every numeric count in it, at any depth) or a message.
+    """
+    if not isinstance(value, dict):
+        return
+    for key, item in value.items():
+        here = f"{where}.{key}" if where else str(key)
+        if key == "usage" and item is not None:
+            if not isinstance(item, dict):
+                raise ValueError(f"{here}: expected a mapping of token counts, got {type(item).__name__}")
+            _check_counts(item, here)
+        elif key in RECORDED_NUMBERS and _bad_number(item):
+            raise ValueError(f"{here}: must be a finite number >= 0, got {item!r}")
+
+
+def _check_counts(usage: dict[str, Any], where: str) -> None:
+    for key, item in usage.items():
+        here = f"{where}.{key}"
+        if isinstance(item, dict):
+            _check_counts(item, here)
+        elif isinstance(item, int | float) and not isinstance(item, bool) and _bad_number(item):
+            raise ValueError(f"{here}: must be a finite number >= 0, got {item!r}")
 
 
 class ExpectedAction(_Strict):
@@ -147,7 +184,7 @@ class Case(_Strict):
 class RecordedRun(BaseModel):
     """One recorded agent run (a line of runs.jsonl), in OpenAI chat format."""
 
-    model_config = ConfigDict(extra="allow", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="allow", use_attribute_docstrings=True, allow_inf_nan=False)
 
     run_id: str
     """Unique id of the recording."""
@@ -163,12 +200,26 @@ class RecordedRun(BaseModel):
     """The conversation in OpenAI chat format: system, user, assistant (with ``tool_calls``) and tool messages."""
     usage: dict[str, Any] | None = None
     """Token usage of the run: ``prompt_tokens``, ``completion_tokens``."""
-    cost_usd: float | None = None
+    cost_usd: float | None = Field(default=None, ge=0)
     """What the run cost, in USD."""
-    latency_s: float | None = None
+    latency_s: float | None = Field(default=None, ge=0)
     """Wall time of the run in seconds."""
     started_at: str | None = None
     """When the run started (ISO 8601)."""
+
+    @field_validator("usage")
+    @classmethod
+    def _usage_counts(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            _check_counts(value, "usage")
+        return value
+
+    @field_validator("messages")
+    @classmethod
+    def _message_numbers(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for i, message in enumerate(value):
+            check_recorded_numbers(message, f"messages[{i}]")
+        return value
 
     line: int | None = Field(default=None, exclude=True)
     """Line of runs.jsonl this came from (for messages)."""

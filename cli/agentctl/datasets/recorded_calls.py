@@ -80,7 +80,7 @@ def is_error_output(message_or_text: dict[str, Any] | str | None) -> bool:
     if stripped.startswith("{"):
         try:
             value = json.loads(stripped)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, a huge integer, or nested too deep
             return False
         return isinstance(value, dict) and _has_error_key(value)
     return False

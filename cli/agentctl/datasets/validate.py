@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from agentctl.core.errors import Problem
-from agentctl.core.normalize import MATCHER_OPERATORS, parse_arguments
+from agentctl.core.normalize import MATCHER_OPERATORS, is_matcher, parse_arguments
 from agentctl.core.yamlpos import KeyPath, key_path
 from agentctl.datasets.loader import DatasetFiles, read_dataset
 from agentctl.datasets.models import ToolCatalog
@@ -21,10 +21,15 @@ from agentctl.datasets.models import ToolCatalog
 
 def validate_dataset_dir(path: Path) -> list[Problem]:
     """Every problem of a dataset folder: reading errors and cross-checks (``dataset validate``)."""
+    return validate_dataset(path)[0]
+
+
+def validate_dataset(path: Path) -> tuple[list[Problem], list[str]]:
+    """Every problem of a dataset folder, and notes on defaults that decide verdicts."""
     problems: list[Problem] = []
     files = read_dataset(Path(path), problems)
     check_dataset(files, problems)
-    return problems
+    return problems, files.notes()
 
 
 def check_dataset(files: DatasetFiles, problems: list[Problem]) -> None:
@@ -40,6 +45,8 @@ def check_dataset(files: DatasetFiles, problems: list[Problem]) -> None:
     if files.tools_ok:
         _check_case_tools(files, problems)
     _check_tool_schemas(files, problems)
+    if files.tools_ok:
+        _check_action_args(files, problems)
 
 
 def unknown_tool(name: str, catalog: ToolCatalog) -> str:
@@ -187,6 +194,65 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
+def _literal(value: Any) -> tuple[bool, Any]:
+    """``(True, value)`` when ``value`` holds no matcher at any depth, else ``(False, None)``;
+    objects keep their literal keys (keys whose value is or holds a matcher are left out)."""
+    if is_matcher(value):
+        return False, None
+    if isinstance(value, list):
+        items = [_literal(v) for v in value]
+        return (True, [v for _, v in items]) if all(ok for ok, _ in items) else (False, None)
+    if isinstance(value, dict):
+        return True, {k: v for k, (ok, v) in ((k, _literal(v)) for k, v in value.items()) if ok}
+    return True, value
+
+
+def _check_action_args(files: DatasetFiles, problems: list[Problem]) -> None:
+    """Expected actions whose literal arguments break the tool's own JSON Schema: no correct
+    model could make that call, so the case would score every right answer as wrong."""
+    import jsonschema
+
+    catalog = files.dataset.tools
+    validators: dict[str, Any] = {}
+    for case, line in zip(files.dataset.cases, files.case_lines, strict=True):
+        for i, action in enumerate(case.expected.actions):
+            tool = catalog.get(action.tool)
+            if tool is None or action.args is None:
+                continue
+            if tool.name not in validators:
+                try:
+                    cls = jsonschema.validators.validator_for(tool.parameters)
+                    cls.check_schema(tool.parameters)
+                    validators[tool.name] = cls(tool.parameters)
+                except jsonschema.exceptions.SchemaError:
+                    validators[tool.name] = None  # reported by _check_tool_schemas
+            validator = validators[tool.name]
+            if validator is None:
+                continue
+            _, literal = _literal(action.args)
+            for err in validator.iter_errors(literal):
+                if err.validator == "required":
+                    continue  # keys left out (matchers, $optional) are not the case's mistake
+                key: KeyPath = ("expected", "actions", i, "args", *err.absolute_path)
+                message = f"'{tool.name}' cannot be called with these arguments (its schema says: {err.message})"
+                problems.append(Problem(message, files.cases_path, line, key_path(key)))
+
+
+def _remote_ref(schema: Any) -> str | None:
+    """The first ``$ref`` (or ``$dynamicRef``) that does not point inside the schema, if any."""
+    stack = [schema]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for k, v in item.items():
+                if k in ("$ref", "$dynamicRef", "$recursiveRef") and isinstance(v, str) and not v.startswith("#"):
+                    return v
+                stack.append(v)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
 def _check_tool_schemas(files: DatasetFiles, problems: list[Problem]) -> None:
     # jsonschema takes a moment to import; only this check needs it
     from jsonschema import Draft202012Validator, SchemaError
@@ -202,6 +268,12 @@ def _check_tool_schemas(files: DatasetFiles, problems: list[Problem]) -> None:
             where = (*key, *exc.path)
             message = f"tool '{tool.name}': parameters are not a valid JSON Schema: {exc.message}"
             problems.append(Problem(message, doc.path, doc.line_of(where), key_path(where)))
+            continue
+        remote = _remote_ref(tool.parameters)
+        if remote is not None:
+            message = (f"tool '{tool.name}': parameters refer to {remote!r}: only local references (#/...) are "
+                       "allowed (agentctl never fetches schemas)")
+            problems.append(Problem(message, doc.path, doc.line_of(key), key_path(key)))
             continue
         if tool.parameters.get("type") != "object":
             message = f"tool '{tool.name}': parameters should be a JSON Schema with type: object (providers expect one)"

@@ -296,8 +296,19 @@ class AgentLoop:
         return _Answer(step, step.output)
 
     def _detail(self, exc: BaseException) -> str:
+        from agentctl.core.faults import connection_problem
+
         status = getattr(exc, "status_code", None)
         head = type(exc).__name__ + (f" (HTTP {status})" if isinstance(status, int) else "")
+        problem = connection_problem(exc)
+        if problem is not None:  # no HTTP answer at all: say so, and where, not "HTTP 500"
+            from urllib.parse import urlsplit
+
+            base = str(self.candidate.params.get("api_base") or self.candidate.params.get("base_url") or "")
+            parts = urlsplit(base) if "://" in base else None
+            where = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}" if parts and \
+                parts.hostname else "the provider's default endpoint"
+            head = f"{problem} ({where})"
         text = str(exc).replace("\n", " ")
         for noise in ("litellm.", f"{type(exc).__name__}: "):
             text = text.replace(noise, "")

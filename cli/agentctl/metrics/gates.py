@@ -51,6 +51,8 @@ def _is_rate(metric: str) -> bool:
 
 
 def _unit(metric: str) -> str:
+    if metric == "cost_per_success_usd":
+        return "correct runs"  # its n is the divisor: the successes, not all runs
     return "cases" if metric.startswith(("pass^", "pass@", "case_pass_rate")) else "runs"
 
 
@@ -295,6 +297,27 @@ def gate_targets(gate: Gate, present: list[str], baseline: str | None) -> list[s
     names = gate.candidates if gate.candidates is not None else [c for c in present if c != baseline]
     names = [c for c in names if c in present]
     return [c for c in names if c != baseline] if gate.regression is not None else names
+
+
+def unjudged_gates(suite: Suite, present: list[str], baseline: str | None) -> list[str]:
+    """Why each gate that applies to no candidate with results had nothing to judge.
+
+    Such a gate is not a pass (DESIGN "Gates and exit codes"): the evaluation exits 2.
+    """
+    out: list[str] = []
+    for gate in suite.gates:
+        if gate_targets(gate, present, baseline):
+            continue
+        if gate.candidates is not None:
+            why = f"none of its candidates ({', '.join(gate.candidates)}) has runs"
+        elif baseline is not None and present == [baseline]:
+            why = f"only the baseline '{baseline}' has runs, and gates do not apply to the baseline"
+        elif not present:
+            why = "no candidate has runs"
+        else:
+            why = "it applies to no candidate that has runs"
+        out.append(f"gate '{gate.name}' had nothing to judge: {why}")
+    return out
 
 
 def evaluate_gates(

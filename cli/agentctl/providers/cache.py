@@ -3,9 +3,10 @@
 The key is the sha256 of the canonical JSON of (model, messages, tools, params, repeat):
 re-running a suite with unchanged candidates asks the same questions and gets the cached
 answers, so it makes no provider call and reaches the same verdicts. The repeat index is
-part of the key so that repeats stay independent samples. Params leave out credentials
-and transport settings (``api_key``, ``api_base``, ``timeout``...): they change where and
-how a question is sent, not its answer.
+part of the key so that repeats stay independent samples. The endpoint decides the answer
+(two servers may serve one model name), so ``api_base`` (without userinfo), custom headers
+and the like are part of it; credentials never are (``api_key``, secret header values),
+nor settings of how a call is sent (``timeout``, retries).
 
 A cached reply is marked ``cached`` and keeps the cost, tokens and latency of the call that
 produced it, so a cached run reports what the run costs; the budget counts it as $0 of new
@@ -38,15 +39,23 @@ class CacheTable(Protocol):
 CACHE_VERSION = 1
 """Part of every key: bump it when the meaning of a cached reply changes."""
 
-_TRANSPORT_PARAMS = {
-    "api_base", "base_url", "timeout", "request_timeout", "max_retries", "num_retries",
-    "extra_headers", "headers", "organization", "api_version",
-}
+_TRANSPORT_PARAMS = {"timeout", "request_timeout", "max_retries", "num_retries", "stream_timeout"}
 
 
 def cache_params(params: dict[str, Any]) -> dict[str, Any]:
-    """The params that shape the answer: no credentials, no transport settings."""
-    return {k: v for k, v in params.items() if k not in _TRANSPORT_PARAMS and not is_secret_key(str(k))}
+    """The params that shape the answer (endpoint included): no credentials, no transport settings."""
+    from agentctl.core.secrets import strip_userinfo
+
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if key in _TRANSPORT_PARAMS or is_secret_key(str(key)):
+            continue
+        if isinstance(value, str):
+            value = strip_userinfo(value)
+        elif isinstance(value, dict) and key in ("extra_headers", "headers", "default_headers"):
+            value = {h: v for h, v in value.items() if not is_secret_key(str(h)) and str(h).lower() != "cookie"}
+        out[key] = value
+    return out
 
 
 def cache_key(request: ModelRequest) -> str:

@@ -135,6 +135,13 @@ class ReplayProvider:
             s.completion_tokens or 0 for s in model_steps
         )
         traj.inference_cost_usd = run.cost_usd if run.cost_usd is not None else sum(s.cost_usd for s in model_steps)
+        if run.cost_usd is None and not traj.inference_cost_usd and (traj.prompt_tokens or traj.completion_tokens):
+            # tokens but no recorded cost (imported traces): price them (suite pricing, else litellm's map)
+            from agentctl.core.pricing import token_price
+
+            price = token_price(self.suite.pricing, run.model)
+            if price is not None:
+                traj.inference_cost_usd = price.cost(traj.prompt_tokens, traj.completion_tokens)
         traj.latency_s = run.latency_s if run.latency_s is not None else message_latency
         return traj
 

@@ -143,9 +143,14 @@ class CallStats:
 
 
 def _fault_label(exc: BaseException) -> str:
+    from agentctl.core.faults import connection_problem
+
     status = status_of(exc)
     if status == 408 or isinstance(exc, CallTimeout):
         return "timeout"
+    problem = connection_problem(exc)
+    if problem is not None:
+        return problem
     return f"HTTP {status}" if status is not None else type(exc).__name__
 
 

@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     from agentctl.store.store import StoreHandle
 
 __all__ = [
-    "FORMATS", "REPORT_SCHEMA", "ReportData", "append_step_summary", "format_name", "load_report_data", "render",
-    "render_html", "render_json", "render_junit", "render_markdown", "report_filename", "write_reports",
+    "FORMATS", "REPORT_SCHEMA", "ReportData", "append_step_summary", "check_output_paths", "format_name",
+    "load_report_data", "render",
+    "render_html", "render_json", "render_junit", "render_markdown", "report_filename", "write_reports", "write_text",
 ]
 
 FORMATS: dict[str, tuple[str, Callable[[ReportData], str]]] = {
@@ -56,6 +57,62 @@ def report_filename(data: ReportData, fmt: str) -> str:
     return f"{stem}.{FORMATS['md' if fmt == 'markdown' else fmt][0]}"
 
 
+def check_output_paths(report_dir: Path | None, junit_path: Path | None = None, *, file_option: str = "--junit") -> None:
+    """Raise :class:`InputError` (exit 2) unless every report path can be written: checked before
+    the first model call, so a typo in ``--junit`` never costs a whole evaluation."""
+    targets: list[tuple[str, Path, bool]] = []
+    if report_dir is not None:
+        targets.append(("--report-dir", Path(report_dir), True))
+    if junit_path is not None:
+        targets.append((file_option, Path(junit_path), False))
+    for option, path, is_dir in targets:
+        if is_dir and path.exists() and not path.is_dir():
+            raise InputError(f"{option} {path}: exists and is not a directory", key=option)
+        if not is_dir and path.is_dir():
+            raise InputError(f"{option} {path}: is a directory; give a file name such as {path}/junit.xml",
+                             key=option)
+        folder = path if is_dir else path.parent
+        existing = folder
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise InputError(f"{option} {path}: {existing} is not a directory", key=option)
+        if not os.access(existing, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise InputError(f"{option} {path}: not writable", key=option)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write one report file whole or not at all (exit 3 with a clear message when the disk says no)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from agentctl.core.errors import RunError
+
+        raise RunError(f"could not create {path.parent}: {exc.strerror or exc}") from None
+    _write(path, text)
+
+
+def _write(path: Path, text: str) -> None:
+    """Write a report whole or not at all: a failed write leaves no truncated file behind."""
+    from agentctl.core.errors import RunError
+
+    tmp = path.with_name(f".{path.name}.tmp") if path.parent.is_dir() and not _is_device(path) else None
+    try:
+        if tmp is None:
+            path.write_text(text, encoding="utf-8")
+            return
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        raise RunError(f"could not write {path}: {exc.strerror or exc}") from None
+
+
+def _is_device(path: Path) -> bool:
+    return path.exists() and not path.is_file()
+
+
 def write_reports(
     store: StoreHandle,
     run_id: str,
@@ -73,15 +130,20 @@ def write_reports(
     written: dict[str, Path] = {}
     wanted = list(dict.fromkeys("md" if f == "markdown" else f for f in formats))
     if wanted:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            from agentctl.core.errors import RunError
+
+            raise RunError(f"could not create {out_dir}: {exc.strerror or exc}") from None
     for fmt in wanted:
         path = out_dir / report_filename(data, fmt)
-        path.write_text(render(data, fmt), encoding="utf-8")
+        _write(path, render(data, fmt))
         written[fmt] = path
     if junit_path is not None:
         junit_path = Path(junit_path)
         junit_path.parent.mkdir(parents=True, exist_ok=True)
-        junit_path.write_text(render_junit(data), encoding="utf-8")
+        _write(junit_path, render_junit(data))
         written["junit"] = junit_path
     return written
 

@@ -164,7 +164,8 @@ def side_by_side(data: ReportData) -> list[dict[str, Any]]:
         for cand in data.candidates:
             m = data.metric(cand, metric)
             cell: dict[str, Any] = {"value": fmt_number(m.value if m else None, metric), "ci": None,
-                                    "gates": [], "delta": None, "stat": None, "worse": False}
+                                    "gates": [], "delta": None, "stat": None, "worse": False,
+                                    "better": False, "flag": None}
             if m and m.ci_low is not None and m.ci_high is not None:
                 cell["ci"] = f"{fmt_number(m.ci_low, metric)} – {fmt_number(m.ci_high, metric)}"
             for g in data.gates:
@@ -181,6 +182,14 @@ def side_by_side(data: ReportData) -> list[dict[str, Any]]:
                 comp = _comparison_for(data, cand, metric)
                 if comp:
                     cell["stat"] = _comparison_text(comp, metric)
+                # Flag a worse change only when it matters, and say why: a trivial +0.02 s is no alarm.
+                failed_gate = any(not g.passed for g in cell["gates"])
+                if cell["worse"] and comp and comp.get("significant"):
+                    cell["flag"] = "significant"
+                elif cell["worse"] and failed_gate:
+                    cell["flag"] = "fails a gate"
+                cell["worse"] = bool(cell.get("flag"))
+                cell["better"] = not cell["worse"] and bool(comp and comp.get("significant")) and delta != 0
             cells.append(cell)
         out.append({"metric": metric, "cells": cells})
     return out

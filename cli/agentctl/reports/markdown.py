@@ -70,7 +70,7 @@ def render_markdown(data: ReportData, *, max_cases: int = 10) -> str:
             for cell in row["cells"]:
                 text = cell["value"] + (f" [{cell['ci']}]" if cell["ci"] else "")
                 if cell["delta"]:
-                    text += f" ({cell['delta']}{' ⚠' if cell['worse'] else ''})"
+                    text += f" ({cell['delta']}{' ⚠ ' + cell['flag'] if cell.get('flag') else ''})"
                 cells.append(md(text))
             lines.append(f"| {md(row['metric'])} | " + " | ".join(cells) + " |")
         lines.append("")

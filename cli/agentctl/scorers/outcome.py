@@ -121,10 +121,16 @@ def score_outcome(case: Case, trajectory: Trajectory, suite: Suite, catalog: Too
     reasons += [f"policy violation: {s.policy}" for s in violations]
 
     answer_ok = True
+    answer_reasons: list[str] = []
     if expected.answer is not None:
         answer_reasons = check_answer(expected.answer, trajectory)
         answer_ok = not answer_reasons
         reasons += answer_reasons
+    if trajectory.status not in statuses and trajectory.status in ("escalated", "failed"):
+        # The ending decided the verdict: a run that handed off or broke off (provider failure,
+        # max_steps) lacks its answer and writes because of that. Its reasons are the ending and
+        # whatever is critical on its own, not those consequences.
+        reasons = [r for r in reasons if not r.startswith("missing write: ") and r not in answer_reasons]
 
     correct = (
         trajectory.status in statuses

@@ -71,8 +71,17 @@ class Store:
             return
         self.path = Path(path)
         if read_only and not self.path.exists():
-            raise RunError(f"no results store at {self.path} (run 'agentctl eval run' first, or pass --db)")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+            from agentctl.core.errors import InputError
+
+            raise InputError(f"no results store at {self.path} (run 'agentctl eval run' first, or pass "
+                             "--db PATH / set AGENTCTL_DB to the store you mean)")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            from agentctl.core.errors import InputError
+
+            raise InputError(f"cannot create the results store {self.path}: {exc.strerror or exc}; "
+                             "pass another --db") from None
         if not read_only:
             self._take_writer_lock(wait_s)
         try:
@@ -80,8 +89,14 @@ class Store:
         except BaseException:
             self._drop_writer_lock()
             raise
-        if not read_only:
-            self._migrate()
+        try:
+            self._check_schema()
+            if not read_only:
+                self._migrate()
+        except BaseException:
+            self.con.close()
+            self._drop_writer_lock()
+            raise
 
     def _connect(self, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
         # DuckDB allows one writing process per file. A second process waits a little for
@@ -181,6 +196,21 @@ class Store:
             finally:
                 if self._released:
                     self._close_connection()
+
+    def _check_schema(self) -> None:
+        """Refuse a DuckDB file whose tables of our names are someone else's (before writing anything)."""
+        from agentctl.core.errors import InputError
+
+        have: dict[str, set[str]] = {}
+        for table, column in self.con.execute(
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main'"
+        ).fetchall():
+            have.setdefault(table, set()).add(column)
+        for table, wanted in _expected_columns().items():
+            if table in have and not wanted <= have[table]:
+                missing = ", ".join(sorted(wanted - have[table])[:5])
+                raise InputError(f"{self.path} is not an agentctl results store: its table '{table}' lacks "
+                                 f"columns {missing}; pass another --db")
 
     def _migrate(self) -> None:
         for ddl in TABLES.values():
@@ -491,7 +521,21 @@ class Store:
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
+_EXPECTED: dict[str, set[str]] = {}
 
+
+def _expected_columns() -> dict[str, set[str]]:
+    """Columns of every table as this version creates them (the original DDL; added columns are migrated)."""
+    if not _EXPECTED:
+        with duckdb.connect(":memory:") as con:
+            for ddl in TABLES.values():
+                con.execute(ddl)
+            for table, column in con.execute("SELECT table_name, column_name FROM information_schema.columns "
+                                             "WHERE table_schema = 'main'").fetchall():
+                _EXPECTED.setdefault(table, set()).add(column)
+        for table, column, _ in ADDED_COLUMNS:  # an older store gets these by migration
+            _EXPECTED.get(table, set()).discard(column)
+    return _EXPECTED
 
 
 StoreHandle = Store | str | Path

@@ -32,6 +32,8 @@ TOOLS = [
      "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}},
     {"name": "audit", "description": "A tool whose implementation has a bug.", "effect": "read",
      "parameters": {"type": "object", "properties": {"account_id": {"type": "string"}}}},
+    {"name": "notify", "description": "A write the environment does not model.", "effect": "write",
+     "parameters": {"type": "object", "properties": {"text": {"type": "string"}}}},
     {"name": "escalate_to_human", "description": "Hand off.", "effect": "write",
      "parameters": {"type": "object", "properties": {"reason": {"type": "string"}}}},
 ]

@@ -198,13 +198,19 @@ def test_reports_keep_the_expected_actions_after_the_dataset_moves(tmp_path: Pat
     code, out = invoke("eval", "run", str(write_suite(tmp_path, dataset=str(moved))), "--db", str(db),
                        "--no-report", "--limit", "10")
     assert code == 1, out  # the demo candidate fails its gates on these cases too
+    by_state = {c["id"] for c in map(json.loads, (moved / "cases.jsonl").read_text(encoding="utf-8").splitlines())
+                if "state" in c["expected"]}
     shutil.rmtree(moved)
     with duckdb.connect(str(db), read_only=True) as con:
         data = load_report_data(con, run_id_of(db))
     # expected-vs-actual diffs come from the stored cases, not the gone folder: each of the 10
-    # cases expects a write, so each of its 20 runs (2 candidates) has a diff with lines
+    # cases expects a write, so each of its 20 runs (2 candidates) judged by its writes has a
+    # diff with lines; a case judged by its final state shows its runs' state diffs instead
     assert len(data.cases) == 20
-    assert [bool(c.diff and c.diff.lines) for c in data.cases] == [True] * 20
+    judged_by_state = [c.case_id in by_state for c in data.cases]
+    assert 0 < sum(judged_by_state) < 20
+    assert [bool(c.diff and c.diff.lines) for c in data.cases] == [not s for s in judged_by_state]
+    assert all(r.state_diff for c in data.cases if c.case_id in by_state for r in c.runs)
 
 
 GOLDEN = ROOT / "tests" / "golden" / "demo_results.json"

@@ -68,3 +68,30 @@ def test_paths_are_dotted_with_list_items_by_index() -> None:
     assert path_problem(state, "r.Z1.seats.5.cabin") is None  # an item a write may append
     assert path_problem(state, "r.Z1.seets") == "no key 'seets' in r.Z1 (keys: seats)"
     assert path_problem(state, "r.Z1.seats.first") == "'first' is not a list index (r.Z1.seats is a list)"
+
+
+def test_a_store_from_before_environments_gains_their_columns_and_still_reports(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import duckdb
+
+    from agentctl.reports import load_report_data, render_json
+    from agentctl.store.schema import ADDED_COLUMNS
+    from agentctl.store.store import Store
+
+    db = tmp_path / "old.duckdb"
+    with Store(db) as store:  # today's schema, then the environment columns taken away again
+        store.begin_run({"run_id": "r1", "suite": "s"})
+        for table, column, _ in ADDED_COLUMNS:
+            if column in ("answered_by", "traceback", "env_output", "unverifiable", "state_diff", "state_hash"):
+                store.con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        store.con.execute("INSERT INTO results (run_id, case_id, candidate, repeat, status, correct, escaped_error, "
+                          "critical_error, infra_error, policy_violations, failed_writes, cost_usd, latency_s, steps, "
+                          "tool_calls) VALUES ('r1', 'c1', 'p', 1, 'completed', true, false, false, false, 0, 0, 0, 1, "
+                          "1, 0)")
+    with duckdb.connect(str(db), read_only=True) as con:  # read as it is: an old file reports
+        (row,) = json.loads(render_json(load_report_data(con, "r1")))["results"]
+    assert (row["unverifiable"], row["state_diff"], row["state_hash"]) == (False, None, None)
+    with Store(db) as store:  # opened for writing: the columns are added, old rows keep NULLs
+        (result,) = store.load_results("r1")
+        cols = {r[0] for r in store.con.execute("DESCRIBE results").fetchall()}
+    assert {"unverifiable", "state_diff", "state_hash"} <= cols
+    assert (result.unverifiable, result.state_diff, result.state_hash) == (False, None, None)

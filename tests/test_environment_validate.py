@@ -99,15 +99,21 @@ def test_expected_state_without_an_environment_is_an_error(tmp_path: Path) -> No
                               "environment: add environment.py beside tools.yaml (or 'environment:' in the suite)"]
 
 
-def test_the_suite_may_name_a_file_a_module_or_a_registered_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    plugins = tmp_path / "site"
-    plugins.mkdir()
-    (plugins / "accounts_sandbox.py").write_text(ENVIRONMENT, encoding="utf-8")
-    dist = plugins / "accounts_sandbox-1.0.dist-info"
+def test_the_suite_may_name_a_file_a_module_or_a_registered_plugin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    from agentctl.core import plugins
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "accounts_sandbox.py").write_text(ENVIRONMENT, encoding="utf-8")
+    dist = site / "accounts_sandbox-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: accounts-sandbox\nVersion: 1.0\n", encoding="utf-8")
     (dist / "entry_points.txt").write_text("[agentctl.environments]\naccounts = accounts_sandbox\n", encoding="utf-8")
-    monkeypatch.syspath_prepend(str(plugins))
+    monkeypatch.syspath_prepend(str(site))
+    plugins.refresh()  # the entry points are read once per process
+    request.addfinalizer(plugins.refresh)
     (tmp_path / "envs").mkdir()
     (tmp_path / "envs" / "accounts.py").write_text(ENVIRONMENT, encoding="utf-8")
     for value in ["envs/accounts.py", "accounts_sandbox", "accounts"]:

@@ -190,6 +190,16 @@ def test_an_unanswerable_call_makes_the_run_unverifiable(tmp_path: Path, fake_op
     assert metric["value"] == 0.5 and 0 < metric["ci_low"] < 0.5 < metric["ci_high"] < 1
 
 
+def test_a_write_the_environment_declines_and_nothing_answers_is_a_divergence(
+    tmp_path: Path, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script(turns(tool_calls(("notify", {"text": "hi"})), text("Sent.")))
+    db, _ = _run(tmp_path, fake_openai, [_case("declined", "Notify Ada.")])
+    (step,) = _tool_steps(db, "declined")
+    assert (step["output"], step["answered_by"], step["divergence"]) == ('{"ok": true}', "none", True)
+    assert _result(db, "declined")["unverifiable"] is True
+
+
 def test_replay_re_executes_and_flags_a_recorded_output_the_environment_contradicts(
     tmp_path: Path, fake_openai: FakeOpenAI
 ) -> None:
@@ -281,6 +291,7 @@ def test_reports_show_unverifiable_runs_and_the_state_diff(tmp_path: Path, fake_
     packed = re.search(r'id="report-details" data-encoding="gzip\+base64">(.*?)</script>', page, re.S)[1]
     details = json.loads(gzip.decompress(base64.b64decode(packed)))
     by_case = {row[0]: details[i] for i, row in enumerate(blob["cases"])}
+    assert by_case["write"]["diff"] is None  # judged by state: no write-action diff to contradict it
     (run,) = by_case["write"]["runs"]
     assert run["state_diff"] == [{"path": "accounts.acc_1.plan", "old": '"free"', "new": '"pro"'}]
     assert [s.get("answered_by") for s in run["steps"] if s["kind"] == "tool"] == ["environment"]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentctl.config.models import CandidateSpec, Suite
-from agentctl.core.errors import EXIT_CANNOT_RUN, EXIT_INTERRUPTED, EXIT_OK, InputError, RunError
+from agentctl.core.errors import EXIT_CANNOT_RUN, EXIT_INTERRUPTED, EXIT_OK, InputError, Problem, RunError
 from agentctl.core.results import RunResult, ScoreResult, Verdict
 from agentctl.core.secrets import redact_text, remember_secrets, secret_values
 from agentctl.core.trajectory import Trajectory
@@ -353,15 +353,18 @@ async def _run_suite(
     for key, problem in options.problems()[:1]:
         raise InputError(problem, key=key)
     _phase(progress, "loading and validating the suite and dataset")
-    if isinstance(suite, Suite):
-        suite, dataset, warnings = check_or_raise(check_suite(suite))
-    else:
-        suite, dataset, warnings = load_suite_and_dataset(Path(suite))
-    # a warning is said once, as a warning (not "note: ...: warning: ...")
-    notes = ["warning: " + str(replace(w, severity="error")) for w in warnings]
     from agentctl.environments import load_environment
 
-    load_environment(suite, dataset)  # runs user code: here, before the event loop starts
+    # Checking imports the dataset's environment.py (user code) and reads files: off the loop.
+    checked: tuple[Suite, Dataset, list[Problem]]
+    if isinstance(suite, Suite):
+        checked = check_or_raise(await asyncio.to_thread(check_suite, suite))
+    else:
+        checked = await asyncio.to_thread(load_suite_and_dataset, Path(suite))
+    suite, dataset, warnings = checked
+    await asyncio.to_thread(load_environment, suite, dataset)  # loaded once; a no-op after the check
+    # a warning is said once, as a warning (not "note: ...: warning: ...")
+    notes = ["warning: " + str(replace(w, severity="error")) for w in warnings]
     candidates = select_candidates(suite, options.candidates)
     _phase(progress, "planning")
     plan = make_plan(suite, dataset, candidates, repeats=options.repeats, tags=options.tags or None,

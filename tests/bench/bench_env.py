@@ -60,10 +60,31 @@ def per_call(repeats: int) -> None:
             answerer.answer("get_ticket", {"ticket_id": ticket})
         return (time.perf_counter() - start) / n
 
+    from agentctl.core.trajectory import ToolCall
+    from agentctl.engine.loop import AgentLoop
+    from agentctl.providers.base import ProviderSettings
+
+    async def never(request: object) -> object:  # the loop's model is not called here
+        raise AssertionError
+
+    loop = AgentLoop(suite.candidates[0], suite, dataset, never, ProviderSettings())  # type: ignore[arg-type]
+    tool_calls = [ToolCall(f"c{i}", tool, json.dumps(args), args) for i, (tool, args) in enumerate(calls)]
+
+    def loop_calls(with_env: bool) -> float:
+        answerer = ToolAnswerer(case, {}, dataset.tools, factory.start(case) if with_env else None)
+        start = time.perf_counter()
+        for i in range(n):
+            loop._answer(tool_calls[i % 2], answerer, 0, i)
+        return (time.perf_counter() - start) / n
+
     env = median_of(repeats, env_calls)
     fixture = median_of(repeats, fixture_calls)
+    full_env = median_of(repeats, lambda: loop_calls(True))
+    full_plain = median_of(repeats, lambda: loop_calls(False))
     print(f"per tool call, environment (get_ticket/update_ticket)  {env * 1e3:7.4f} ms")
     print(f"per tool call, fixtures (get_ticket)                   {fixture * 1e3:7.4f} ms")
+    print(f"per tool call in the agent loop (schema, policy, answer), environment  {full_env * 1e3:7.4f} ms")
+    print(f"per tool call in the agent loop, fixtures/recordings (no environment)  {full_plain * 1e3:7.4f} ms")
 
 
 def synthetic_state(mb: float) -> dict:

@@ -192,7 +192,7 @@ class _SuiteChecks:
             self.environment(self.files)
 
     def environment(self, files: DatasetFiles) -> None:
-        from agentctl.environments.validate import check_environment
+        from agentctl.config.environment_checks import check_environment
 
         line = self.doc.line_of(("environment",)) if self.suite.environment else None
         check_environment(self.suite, files, self.problems, line)

@@ -95,8 +95,9 @@ class Step:
     """A read call nothing could answer (the candidate left the recorded path)."""
     answered_by: AnsweredBy | None = None
     """Who answered a carried-out tool call: ``environment``, ``fixture``, ``recording``, or
-    ``none`` (nothing could: a divergence, or a write acknowledged with ``{"ok": true}``).
-    ``None`` for calls not carried out (refused, invalid) and for the hand-off."""
+    ``none`` (nothing could: a divergence, or a write acknowledged with ``{"ok": true}``, itself
+    a divergence when the run has an environment). ``None`` for calls not carried out
+    (refused, invalid) and for the hand-off."""
     traceback: str | None = None
     """The environment raised: its traceback (the model was answered ``Error: <message>``)."""
     env_output: str | None = None
@@ -148,7 +149,9 @@ class Trajectory:
     source_run_id: str | None = None
     """For replays: the recorded run replayed."""
     environment: Any = None
-    """The run's ``EnvironmentRun`` (stateful datasets): its final state is judged and stored."""
+    """The run's :class:`agentctl.environments.runtime.EnvironmentRun` (stateful datasets), whose
+    final state is judged and stored; None without an environment. (Typed loosely: the core
+    imports nothing above it.)"""
 
     @property
     def model_steps(self) -> list[Step]:

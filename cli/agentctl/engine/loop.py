@@ -286,10 +286,12 @@ class AgentLoop:
         recorded = answerer.answer(call.name, call.arguments)
         if recorded is not None:
             step.output, step.error = recorded.output, recorded.error
-            step.answered_by, step.traceback = recorded.source, recorded.traceback  # type: ignore[assignment]
+            step.answered_by, step.traceback = recorded.source, recorded.traceback
         elif tool.effect == "write":
             step.output = OK_ANSWER  # a side effect, never executed: the agent is told it worked
             step.answered_by = "none"
+            # With an environment, a write it declined never reached the world the run is judged by.
+            step.divergence = answerer.environment is not None
         else:
             step.output = f"Error: no recorded answer for {call.name} with these arguments"
             step.error, step.divergence, step.answered_by = True, True, "none"

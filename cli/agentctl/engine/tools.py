@@ -1,4 +1,4 @@
-"""Answering tool calls: from the run's environment, fixtures and recordings; checking arguments.
+"""Answering tool calls: from the run's environment, fixtures and recordings.
 
 With an environment (a stateful dataset) every call is executed against the run's own copy
 of the world; a tool the environment declines (``NotImplementedError``) and every call of a
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agentctl.core.normalize import canonical
+from agentctl.core.trajectory import AnsweredBy
 from agentctl.datasets.models import Case, Dataset, RecordedRun, ToolCatalog
 from agentctl.datasets.recorded_calls import (
     RecordedCall,
@@ -81,7 +82,7 @@ class ToolAnswer:
 
     output: str
     error: bool
-    source: str
+    source: AnsweredBy
     """``environment``, ``fixture`` or ``recording``."""
     traceback: str | None = None
     """The environment raised (``output`` is ``Error: <message>``)."""

@@ -12,6 +12,7 @@ Public names (stable; other branches build on them):
 - :class:`EnvironmentRun`: ``call(tool, args)`` -> :class:`EnvAnswer` or None (declined:
   ``NotImplementedError``), ``finish()`` -> :class:`StateOutcome` (final snapshot, diff, hash).
 - ``agentctl.environments.state``: ``merge_patch``, ``state_diff``, ``get_path``, ``json_equal``.
+- ``suite validate``'s checks of an environment: ``agentctl.config.environment_checks``.
 
 The contract of a user's environment is DESIGN.md "Environments: stateful tools":
 ``Environment(case: dict, state: dict)`` with ``call(tool, args)`` and ``snapshot()``.
@@ -20,7 +21,8 @@ The contract of a user's environment is DESIGN.md "Environments: stateful tools"
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agentctl.environments.loader import (
     ENTRY_POINT_GROUP,
@@ -36,22 +38,27 @@ from agentctl.environments.runtime import EnvAnswer, EnvironmentFactory, Environ
 if TYPE_CHECKING:
     from agentctl.datasets.models import Dataset
 
+
+class SuiteLike(Protocol):
+    """What an environment needs of a suite (``agentctl.config.models.Suite``; config is above us)."""
+
+    @property
+    def environment(self) -> str | None: ...
+    @property
+    def base_dir(self) -> Path: ...
+
 # Keyed by identity; the entry holds suite and dataset so their ids cannot be reused meanwhile.
 _LOADED: dict[tuple[int, int], tuple[Any, Any, EnvironmentFactory | None]] = {}
 _LOCK = threading.Lock()
 
 
-Suite = Any
-"""A :class:`agentctl.config.models.Suite` (the config layer sits above this one)."""
-
-
-def environment_source(suite: Suite | None, dataset: Dataset) -> EnvironmentSource | None:
+def environment_source(suite: SuiteLike | None, dataset: Dataset) -> EnvironmentSource | None:
     """Where the environment of a suite's dataset comes from, or None (not stateful)."""
-    value = getattr(suite, "environment", None) if suite is not None else None
+    value = suite.environment if suite is not None else None
     return find_environment(dataset.path, value, suite.base_dir if suite is not None else None)
 
 
-def load_environment(suite: Suite | None, dataset: Dataset) -> EnvironmentFactory | None:
+def load_environment(suite: SuiteLike | None, dataset: Dataset) -> EnvironmentFactory | None:
     """Import the environment of a suite's dataset (once per suite and dataset)."""
     key = (id(suite), id(dataset))
     with _LOCK:
@@ -69,7 +76,7 @@ def load_environment(suite: Suite | None, dataset: Dataset) -> EnvironmentFactor
     return factory
 
 
-def environment_for(suite: Suite | None, dataset: Dataset) -> EnvironmentFactory | None:
+def environment_for(suite: SuiteLike | None, dataset: Dataset) -> EnvironmentFactory | None:
     """The environment loaded for a suite and dataset (loads it now if it was not)."""
     with _LOCK:
         key = (id(suite), id(dataset))

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agentctl.core import plugins
 from agentctl.core.errors import InputError
 
 ENVIRONMENT_FILE = "environment.py"
 STATE_FILE = "state.json"
-ENTRY_POINT_GROUP = "agentctl.environments"
+ENTRY_POINT_GROUP = plugins.ENVIRONMENTS
 REQUIRED_METHODS = ("call", "snapshot")
 
 
@@ -40,13 +41,13 @@ class EnvironmentSource:
     """``state.json`` of the dataset (None when there is none)."""
     key: str | None = None
     """The suite key that named it (for messages), or None for a dataset's environment.py."""
+    plugin: bool = False
+    """``target`` is the name of a plugin in the ``agentctl.environments`` entry-point group."""
 
 
-def registered_environments() -> dict[str, str]:
-    """Names registered in the ``agentctl.environments`` entry-point group -> module (or module:attr)."""
-    from importlib.metadata import entry_points
-
-    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+def registered_environments() -> list[str]:
+    """Names of the environments installed as plugins (``agentctl.environments``), none imported."""
+    return plugins.names(ENTRY_POINT_GROUP)
 
 
 def find_environment(dataset_dir: Path, suite_value: str | None, suite_dir: Path | None) -> EnvironmentSource | None:
@@ -58,9 +59,8 @@ def find_environment(dataset_dir: Path, suite_value: str | None, suite_dir: Path
         if value.endswith(".py"):
             path = ((suite_dir or Path.cwd()) / value).resolve()
             return EnvironmentSource(str(path), True, state_path, "environment")
-        registered = registered_environments()
-        target = registered.get(value, value)
-        return EnvironmentSource(target, False, state_path, "environment")
+        return EnvironmentSource(value, False, state_path, "environment",
+                                 plugin=plugins.has(ENTRY_POINT_GROUP, value))
     file = dataset_dir / ENVIRONMENT_FILE
     if file.is_file():
         return EnvironmentSource(str(file.resolve()), True, state_path)
@@ -86,6 +86,14 @@ def import_environment_class(source: EnvironmentSource) -> type:
             sys.modules.pop(name, None)
             raise _load_error(exc, path) from None
         where: Path | None = path
+    elif source.plugin:
+        try:
+            obj = plugins.load(ENTRY_POINT_GROUP, source.target)
+        except plugins.PluginError as exc:
+            raise EnvironmentLoadError(f"environment: {exc.message}") from None
+        if isinstance(obj, type):
+            return _checked(obj, attr, Path(getattr(sys.modules.get(obj.__module__), "__file__", "") or source.target))
+        module, where = obj, Path(getattr(obj, "__file__", "") or source.target)
     else:
         target = source.target
         if ":" in target:
@@ -93,14 +101,17 @@ def import_environment_class(source: EnvironmentSource) -> type:
         try:
             module = importlib.import_module(target)
         except ModuleNotFoundError as exc:
-            known = ", ".join(sorted(registered_environments())) or "none"
+            known = ", ".join(registered_environments()) or "none"
             raise EnvironmentLoadError(
                 f"environment: cannot import '{target}' ({exc}); registered environments: {known}"
             ) from None
         except BaseException as exc:
             raise _load_error(exc, None) from None
         where = Path(getattr(module, "__file__", "") or target)
-    cls = getattr(module, attr, None)
+    return _checked(getattr(module, attr, None), attr, where)
+
+
+def _checked(cls: Any, attr: str, where: Path | None) -> type:
     if not isinstance(cls, type):
         raise EnvironmentLoadError(f"defines no class '{attr}' (an environment needs class {attr}(case, state))", where)
     missing = [m for m in REQUIRED_METHODS if not callable(getattr(cls, m, None))]

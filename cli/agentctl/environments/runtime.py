@@ -17,6 +17,7 @@ from typing import Any
 
 from agentctl.core.normalize import is_matcher
 from agentctl.environments.state import (
+    LazyRecords,
     content_hash,
     copy_json,
     final_state_hash,
@@ -87,7 +88,8 @@ class EnvironmentFactory:
     def start(self, case: Any) -> EnvironmentRun:
         """A new environment for one run of ``case``, on its own copy of the initial state."""
         state, initial_hash, case_dict = self._initial_for(case)
-        instance = self.cls(copy_json(case_dict), view_of(state))
+        # The case as a copy-on-access view too: its fixtures can be large, and few environments read them.
+        instance = self.cls(LazyRecords(case_dict), view_of(state))
         return EnvironmentRun(self, case, instance, initial_hash)
 
     def expected_state(self, case: Any, escalation_tool: str | None) -> tuple[Any, str | None]:

@@ -378,7 +378,8 @@ def _mark_changes(cases: list[CaseOutcome], baseline: str | None) -> None:
 
 
 def _load_expected(con: duckdb.DuckDBPyConnection, run_id: str, dataset_path: Any) -> dict[str, list[Any]]:
-    """Expected write actions per case: a ``cases`` table if the store has one, else the dataset file.
+    """Expected write actions per case judged by them (not by state): a ``cases`` table if the
+    store has one, else the dataset file.
 
     Best effort: a dataset that moved since the run only loses the diff, never the report.
     """
@@ -389,7 +390,9 @@ def _load_expected(con: duckdb.DuckDBPyConnection, run_id: str, dataset_path: An
             where = " WHERE run_id = ?" if "run_id" in cols else ""
             rows = con.execute(f"SELECT case_id, expected FROM cases{where}", [run_id] if where else []).fetchall()
             if rows:  # runs stored before the table existed fall back to the dataset file
-                return {cid: list((_json(exp, {}) or {}).get("actions") or []) for cid, exp in rows}
+                parsed = [(cid, _json(exp, {}) or {}) for cid, exp in rows]
+                # A case judged by its final state has no action diff: its runs show their state diff.
+                return {cid: list(exp.get("actions") or []) for cid, exp in parsed if exp.get("state") is None}
     if not dataset_path:
         return {}
     path = Path(str(dataset_path)) / "cases.jsonl"
@@ -401,7 +404,8 @@ def _load_expected(con: duckdb.DuckDBPyConnection, run_id: str, dataset_path: An
                     case = json.loads(line)
                 except json.JSONDecodeError:
                     continue
-                if isinstance(case, dict) and isinstance(case.get("expected"), dict):
+                if (isinstance(case, dict) and isinstance(case.get("expected"), dict)
+                        and case["expected"].get("state") is None):
                     out[str(case.get("id"))] = list(case["expected"].get("actions") or [])
     except OSError:
         return {}

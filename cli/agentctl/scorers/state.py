@@ -16,6 +16,7 @@ from typing import Any
 from agentctl.core.matchers import match_value, render_value
 from agentctl.core.trajectory import Trajectory
 from agentctl.datasets.models import Case
+from agentctl.environments.runtime import EnvironmentRun
 from agentctl.environments.state import MISSING, get_path, json_equal, state_diff, to_json
 
 MAX_STATE_REASONS = 10
@@ -33,7 +34,7 @@ class StateCheck:
 def check_state(case: Case, trajectory: Trajectory, escalation_tool: str | None) -> StateCheck:
     """Judge the run's final state (``case.expected.state`` must be set)."""
     expected = case.expected.state
-    env = trajectory.environment
+    env: EnvironmentRun | None = trajectory.environment
     if env is None:
         if trajectory.status == "failed" and trajectory.failure_reason == "environment_error":
             return StateCheck(False, False, [f"state: {trajectory.error_detail}"])

@@ -5,18 +5,15 @@ paths exist in the initial snapshot, and ``from_actions`` cases' expected action
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agentctl.core.matchers import matcher_problems
 from agentctl.environments.state import path_problem
 
 if TYPE_CHECKING:
+    from agentctl.config.models import Suite
     from agentctl.core.errors import Problem
     from agentctl.datasets.loader import DatasetFiles
-
-
-Suite = Any
-"""A :class:`agentctl.config.models.Suite` (the config layer sits above this one)."""
 
 
 def check_environment(suite: Suite, files: DatasetFiles, problems: list[Problem], suite_line: int | None) -> None:

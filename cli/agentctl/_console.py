@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
 console = Console()
 err_console = Console(stderr=True)
+for _c in (console, err_console):
+    # rich pins the width when COLUMNS is set at construction; read it at each print instead,
+    # so a library caller (or a test) that sets COLUMNS later is obeyed, whatever imported us first.
+    _c._width = None
 
 SUMMARY_METRICS = (
     "success_rate", "escaped_error_rate", "critical_error_rate", "policy_violation_rate",

@@ -203,11 +203,13 @@ def _bulk_write(store: Store, batch: list[tuple[RunResult, Trajectory]]) -> None
 
     ``write_results`` first deletes each run's old rows key by key (for resumes), which costs
     about 10 ms per run in DuckDB: minutes for a 10,000-run benchmark store. The rows are the
-    store's own (``_result_row``, ``_step_rows``), so the file is what ``eval run`` would write.
+    store's own (``result_row``, ``step_rows``), so the file is what ``eval run`` would write.
     """
     import pandas as pd
 
-    from agentctl.store.store import _now, _result_row, _step_rows
+    from agentctl.store.rows import now as _now
+    from agentctl.store.rows import result_row as _result_row
+    from agentctl.store.rows import step_rows as _step_rows
 
     finished = _now()
     results = pd.DataFrame([_result_row(r, finished) for r, _ in batch])

@@ -9,37 +9,38 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from agentctl.core.errors import RunError, StoreLocked
+from agentctl.core.errors import RunError
 from agentctl.core.jsonvalues import finite_or_none
 from agentctl.core.results import RunResult, ScoreResult
 from agentctl.core.trajectory import Trajectory
 from agentctl.core.values import GateResult, MetricValue
+from agentctl.store.locks import connect, take_writer_lock
+from agentctl.store.rows import (
+    ARROW_FROM_ROWS,
+    expected_columns,
+    insert_rows,
+    now,
+    registered,
+    result_row,
+    score_row,
+    step_rows,
+    to_json,
+)
 from agentctl.store.schema import ADDED_COLUMNS, SCHEMA_VERSION, TABLES
 
 DEFAULT_DB = "agentctl.duckdb"
 _LOCK_WAIT_S = 10.0
-_ARROW_FROM_ROWS = 64
 _REOPEN_WAIT_S = 120.0
 """How long a commit waits for readers to let go of the file (see Store.released)."""
 _PRELOAD_CACHE_ROWS = 50_000
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
 
 
 class Store:
@@ -99,46 +100,10 @@ class Store:
             raise
 
     def _connect(self, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
-        # DuckDB allows one writing process per file. A second process waits a little for
-        # the first to finish, then fails with a clear message rather than corrupting it.
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                return duckdb.connect(str(self.path), read_only=read_only)
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower():
-                    raise RunError(f"cannot open results store {self.path}: {exc}") from None
-                if time.monotonic() >= deadline:
-                    raise StoreLocked(
-                        f"results store {self.path} is in use by another agentctl process "
-                        f"(waited {wait_s:.0f} s); wait for it to finish or pass a different --db"
-                    ) from None
-                time.sleep(0.2)
-            except duckdb.Error as exc:
-                raise RunError(f"cannot open results store {self.path}: {exc}") from None
+        return connect(self.path, read_only, wait_s)
 
     def _take_writer_lock(self, wait_s: float) -> None:
-        # One writing process per store for its whole run, even while the DuckDB file is closed
-        # between commits (see released()): a second writer gets StoreLocked (exit 3).
-        try:
-            import fcntl
-        except ImportError:  # no flock (Windows): DuckDB's own lock is all there is
-            return
-        fh = open(self.path.with_name(self.path.name + ".lock"), "a+")  # noqa: SIM115
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                self._writer_lock = fh
-                return
-            except OSError:
-                if time.monotonic() >= deadline:
-                    fh.close()
-                    raise StoreLocked(
-                        f"results store {self.path} is in use by another agentctl process "
-                        f"(waited {wait_s:.0f} s); wait for it to finish or pass a different --db"
-                    ) from None
-                time.sleep(0.2)
+        self._writer_lock = take_writer_lock(self.path, wait_s)
 
     def _drop_writer_lock(self) -> None:
         if self._writer_lock is not None:
@@ -206,7 +171,7 @@ class Store:
                 "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main'"
         ).fetchall():
             have.setdefault(table, set()).add(column)
-        for table, wanted in _expected_columns().items():
+        for table, wanted in expected_columns().items():
             if table in have and not wanted <= have[table]:
                 missing = ", ".join(sorted(wanted - have[table])[:5])
                 raise InputError(f"{self.path} is not an agentctl results store: its table '{table}' lacks "
@@ -220,7 +185,7 @@ class Store:
         row = self.con.execute("SELECT max(version) FROM schema_info").fetchall()[0]
         current = row[0] if row else None
         if current is None:
-            self.con.execute("INSERT INTO schema_info VALUES (?, ?)", [SCHEMA_VERSION, _now()])
+            self.con.execute("INSERT INTO schema_info VALUES (?, ?)", [SCHEMA_VERSION, now()])
         elif current > SCHEMA_VERSION:
             raise RunError(
                 f"results store {self.path} has schema version {current}, newer than this agentctl "
@@ -247,10 +212,10 @@ class Store:
     # ---- evaluation runs -------------------------------------------------------------
 
     def begin_run(self, row: dict[str, Any]) -> None:
-        row = {**row, "started_at": row.get("started_at") or _now(), "status": "running"}
+        row = {**row, "started_at": row.get("started_at") or now(), "status": "running"}
         for key in ("suite_config", "options", "candidates"):
             if key in row and not isinstance(row[key], str):
-                row[key] = _json(row[key])
+                row[key] = to_json(row[key])
         self._insert("eval_runs", [row])
 
     def reopen_run(self, run_id: str) -> None:
@@ -261,7 +226,7 @@ class Store:
     def finish_run(self, run_id: str, *, status: str, exit_code: int, message: str | None = None) -> None:
         self.con.execute(
             "UPDATE eval_runs SET status=?, exit_code=?, finished_at=?, message=? WHERE run_id=?",
-            [status, exit_code, _now(), message, run_id],
+            [status, exit_code, now(), message, run_id],
         )
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
@@ -295,14 +260,14 @@ class Store:
         """
         if not batch:
             return
-        finished = _now()
+        finished = now()
         results: list[dict[str, Any]] = []
         steps: list[dict[str, Any]] = []
         scores: list[dict[str, Any]] = []
         for result, trajectory in batch:
-            results.append(_result_row(result, finished))
-            steps.extend(_step_rows(result, trajectory))
-            scores.extend(_score_row(result, s) for s in result.scores.values())
+            results.append(result_row(result, finished))
+            steps.extend(step_rows(result, trajectory))
+            scores.extend(score_row(result, s) for s in result.scores.values())
         with self._writing():
             self._write_batch(batch, results, steps, scores)
 
@@ -314,7 +279,7 @@ class Store:
         try:
             keys = [{"run_id": r.run_id, "case_id": r.case_id, "candidate": r.candidate, "repeat": r.repeat}
                     for r, _ in batch]
-            if len(keys) < _ARROW_FROM_ROWS:
+            if len(keys) < ARROW_FROM_ROWS:
                 for table in ("results", "steps", "scores"):
                     self.con.executemany(
                         f"DELETE FROM {table} WHERE run_id=? AND case_id=? AND candidate=? AND repeat=?",
@@ -402,7 +367,7 @@ class Store:
 
     def cache_put(self, row: dict[str, Any]) -> None:
         """Store a model reply (replacing one with the same key); written with the next commit."""
-        row = {**row, "created_at": row.get("created_at") or _now()}
+        row = {**row, "created_at": row.get("created_at") or now()}
         with self._cache_lock:
             if row["key"] not in self._cache_new:
                 self._cache_unwritten.append(row["key"])
@@ -438,7 +403,7 @@ class Store:
         rows = []
         for g in gates:
             row = asdict(g)
-            row["extra"] = _json(row.get("extra") or {})
+            row["extra"] = to_json(row.get("extra") or {})
             rows.append({"run_id": run_id, **row})
         self._replace(run_id, "gates", rows)
 
@@ -474,68 +439,16 @@ class Store:
 
     @contextmanager
     def _registered(self, rows: list[dict[str, Any]]) -> Iterator[str]:
-        """Rows as a temporary view (an Arrow table), for set-based statements."""
-        import pyarrow as pa
-
-        columns = list(rows[0])
-        name = f"_agentctl_rows_{id(rows)}"
-        self.con.register(name, pa.table({c: [r.get(c) for r in rows] for c in columns}))
-        try:
+        with registered(self.con, rows) as name:
             yield name
-        finally:
-            self.con.unregister(name)
 
     def _insert(self, table: str, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        columns = list(rows[0])
-        data = None
-        if len(rows) >= _ARROW_FROM_ROWS:  # pyarrow's import (~1 s) pays off on big batches only
-            import pyarrow as pa
-
-            try:
-                data = pa.table({c: [r.get(c) for r in rows] for c in columns})
-            except (pa.ArrowException, TypeError, ValueError):
-                data = None  # a column of mixed Python types: bind parameters instead
-        if data is not None:
-            # Columnar: orders of magnitude faster than binding parameters row by row.
-            name = f"_agentctl_rows_{id(rows)}"
-            self.con.register(name, data)
-            try:
-                cols = ",".join(columns)
-                self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {name}")
-            finally:
-                self.con.unregister(name)
-            return
-        placeholders = "(" + ",".join("?" * len(columns)) + ")"
-        # One multi-row INSERT per chunk: much faster than executemany in DuckDB.
-        chunk = max(1, 2000 // len(columns))
-        for i in range(0, len(rows), chunk):
-            part = rows[i : i + chunk]
-            sql = f"INSERT INTO {table} ({','.join(columns)}) VALUES " + ",".join([placeholders] * len(part))
-            self.con.execute(sql, [r.get(c) for r in part for c in columns])
+        insert_rows(self.con, table, rows)
 
     def _dicts(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         cur = self.con.execute(sql, params or [])
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
-_EXPECTED: dict[str, set[str]] = {}
-
-
-def _expected_columns() -> dict[str, set[str]]:
-    """Columns of every table as this version creates them (the original DDL; added columns are migrated)."""
-    if not _EXPECTED:
-        with duckdb.connect(":memory:") as con:
-            for ddl in TABLES.values():
-                con.execute(ddl)
-            for table, column in con.execute("SELECT table_name, column_name FROM information_schema.columns "
-                                             "WHERE table_schema = 'main'").fetchall():
-                _EXPECTED.setdefault(table, set()).add(column)
-        for table, column, _ in ADDED_COLUMNS:  # an older store gets these by migration
-            _EXPECTED.get(table, set()).discard(column)
-    return _EXPECTED
 
 
 StoreHandle = Store | str | Path
@@ -554,38 +467,3 @@ def open_store(handle: StoreHandle | duckdb.DuckDBPyConnection, *, read_only: bo
         yield store
     finally:
         store.close()
-
-
-def _result_row(r: RunResult, finished: datetime) -> dict[str, Any]:
-    row = {k: v for k, v in asdict(r).items() if k != "scores"}
-    row["finished_at"] = finished
-    row["state_diff"] = _json(r.state_diff)
-    return row
-
-
-def _step_rows(r: RunResult, t: Trajectory) -> list[dict[str, Any]]:
-    rows = []
-    for s in t.steps:
-        rows.append({
-            "run_id": r.run_id, "case_id": r.case_id, "candidate": r.candidate, "repeat": r.repeat,
-            "step": s.index, "kind": s.kind, "tool": s.tool,
-            "args": _json(s.args) if s.args is not None else (_json(s.raw_args) if s.raw_args else None),
-            "output": s.output, "content": s.content,
-            "tool_calls": _json([{"id": c.id, "name": c.name, "arguments": c.raw_arguments} for c in s.tool_calls])
-            if s.tool_calls else None,
-            "effect": s.effect, "error": s.error, "policy": s.policy, "invalid": s.invalid,
-            "divergence": s.divergence, "prompt_tokens": s.prompt_tokens,
-            "completion_tokens": s.completion_tokens, "cost_usd": s.cost_usd, "latency_s": s.latency_s,
-            "cached": s.cached, "attempts": s.attempts if s.kind in ("model", "user") else None,
-            "answered_by": s.answered_by, "traceback": s.traceback, "env_output": s.env_output,
-            "policy_notes": list(s.policy_notes) or None,
-        })
-    return rows
-
-
-def _score_row(r: RunResult, s: ScoreResult) -> dict[str, Any]:
-    return {
-        "run_id": r.run_id, "case_id": r.case_id, "candidate": r.candidate, "repeat": r.repeat,
-        "scorer": s.scorer, "score": s.score, "passed": s.passed, "reason": s.reason,
-        "cost_usd": s.cost_usd, "error": s.error,
-    }

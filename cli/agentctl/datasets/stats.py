@@ -9,16 +9,15 @@ that took effect; hand-offs (escalation tools) are not writes.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from agentctl.core.errors import InputError
+from agentctl.core.pricing import token_price
 from agentctl.core.trajectory import is_write
 from agentctl.datasets.importers.catalog import is_escalation
 from agentctl.datasets.models import Case, RecordedRun, ToolCatalog
@@ -81,30 +80,14 @@ def _load(path: Path) -> tuple[list[Case], list[RecordedRun], ToolCatalog]:
     return dataset.cases, dataset.runs, dataset.tools
 
 
-@cache
-def _price_list() -> dict[str, Any]:
-    spec = importlib.util.find_spec("litellm")
-    if spec is None or spec.origin is None:
-        return {}
-    prices = Path(spec.origin).parent / "model_prices_and_context_window_backup.json"
-    try:
-        data = json.loads(prices.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def token_cost(model: str | None, usage: dict[str, Any] | None) -> float | None:
     """List price of a recording's tokens, or ``None`` when the model or its usage is unknown."""
     if not model or not usage:
         return None
-    prices = _price_list()
-    entry = prices.get(model) or prices.get(model.split("/", 1)[-1])
-    if not isinstance(entry, dict) or "input_cost_per_token" not in entry:
+    price = token_price({}, model)  # litellm's list price (the map it ships), as replay pricing reads it
+    if price is None:
         return None
-    prompt = float(usage.get("prompt_tokens") or 0)
-    completion = float(usage.get("completion_tokens") or 0)
-    return prompt * float(entry["input_cost_per_token"]) + completion * float(entry.get("output_cost_per_token", 0))
+    return price.cost(float(usage.get("prompt_tokens") or 0), float(usage.get("completion_tokens") or 0))
 
 
 def _validator(schema: dict[str, Any]) -> Any:

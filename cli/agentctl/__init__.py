@@ -29,9 +29,12 @@ __all__ = [
     "__version__",
     "check_suite",
     "compare_stored",
+    "export_run",
     "gate_stored_run",
     "load_dataset",
+    "load_history",
     "load_suite",
+    "merge_shards",
     "run_suite",
     "run_suite_async",
     "write_reports",
@@ -43,9 +46,12 @@ if TYPE_CHECKING:
     from agentctl.config.models import Suite
     from agentctl.datasets.loader import load_dataset
     from agentctl.measure import gate_stored_run
+    from agentctl.merge import merge_shards
+    from agentctl.metrics.history import load_history
     from agentctl.outcome import EvalOutcome, RunOptions
     from agentctl.reports import write_reports
     from agentctl.runner import run_suite, run_suite_async
+    from agentctl.store.export import export_run
     from agentctl.store.store import Store
 
 _LAZY = {
@@ -61,6 +67,9 @@ _LAZY = {
     "gate_stored_run": "agentctl.measure",
     "compare_stored": "agentctl.comparison",
     "write_reports": "agentctl.reports",
+    "merge_shards": "agentctl.merge",
+    "export_run": "agentctl.store.export",
+    "load_history": "agentctl.metrics.history",
 }
 
 

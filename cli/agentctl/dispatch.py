@@ -95,7 +95,7 @@ def prepare_runs(plan: PlannedRunList, suite: Suite, dataset: Dataset, store: St
     return Prepared(providers, scorers, required, tracker, breakers)
 
 
-COMMIT_EVERY_S = 0.25
+COMMIT_EVERY_S = 1.0
 """Finished runs are committed at least this often (and at once when COMMIT_BATCH are waiting)."""
 COMMIT_BATCH = 2000
 

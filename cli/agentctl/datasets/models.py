@@ -248,9 +248,18 @@ class Tool(_Strict):
 
 class ToolCatalog(BaseModel):
     tools: list[Tool] = []
+    _by_name: tuple[int, int, dict[str, Tool]] = PrivateAttr(default=(0, -1, {}))
 
     def get(self, name: str) -> Tool | None:
-        return next((t for t in self.tools if t.name == name), None)
+        """The tool of that name (the first, if tools.yaml repeats one): asked per recorded call,
+        so looked up in a dict, rebuilt when ``tools`` is replaced or grows."""
+        list_id, size, by_name = self._by_name
+        if list_id != id(self.tools) or size != len(self.tools):
+            by_name = {}
+            for t in self.tools:
+                by_name.setdefault(t.name, t)
+            self._by_name = (id(self.tools), len(self.tools), by_name)
+        return by_name.get(name)
 
     @property
     def names(self) -> list[str]:

@@ -173,6 +173,7 @@ async def _record_and_run(
     notes: list[str], pricing_sources: dict[str, str], stats: CallStats,
 ) -> EvalOutcome:
     from agentctl.datasets.loader import dataset_hash
+    from agentctl.engine.tools import forget_recordings
 
     with open_store(db) as store:
         done: set[tuple[str, str, int]] = set()
@@ -241,6 +242,10 @@ async def _record_and_run(
                 pass
             raise
         progress.stop()
+        # Every run is stored: metrics and reports read the store, so the recordings (most of the
+        # memory of a big replay) go now, before those phases need theirs.
+        del prepared
+        forget_recordings(dataset)
         if handle_signals and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _raise_interrupt)  # the loop's handler is gone again
         if stats.calls:

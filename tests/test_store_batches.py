@@ -39,3 +39,41 @@ def test_a_lone_value_among_empty_ones_is_stored(tmp_path: Path) -> None:
                               "AND len(policy_notes) > 0").fetchall()
     assert notes == [(f"C-{odd:05d}", ["cedar: note"])]
     store.close()
+
+
+def test_a_failing_store_mid_replay_ends_the_run_instead_of_hanging(tmp_path: Path) -> None:
+    """Finished runs wait in a bounded queue for the writer: when a commit fails, the runs
+    still finishing must not wait forever on the full queue; the run ends with the store error."""
+    import sys
+    import threading
+
+    from agentctl.core.errors import RunError
+    from agentctl.outcome import RunOptions
+    from agentctl.runner import run_suite
+
+    sys.path.insert(0, str(Path(__file__).parent / "bench"))
+    from gen_data import write_replay  # the bench's synthetic replay: many runs, quickly
+
+    suite = write_replay(tmp_path / "data", 12_000)
+
+    class FullDisk(Store):
+        def write_results(self, batch):  # type: ignore[no-untyped-def]
+            raise OSError(28, "No space left on device")
+
+    store = FullDisk(tmp_path / "r.duckdb")
+    outcome: list[BaseException | object] = []
+
+    def go() -> None:
+        try:
+            outcome.append(run_suite(suite, db=store, options=RunOptions(concurrency=64)))
+        except BaseException as exc:  # noqa: BLE001 - the test inspects it
+            outcome.append(exc)
+
+    worker = threading.Thread(target=go, daemon=True)
+    worker.start()
+    worker.join(timeout=240)
+    assert not worker.is_alive(), "the run hung on a full queue after the store failed"
+    (result,) = outcome
+    assert isinstance(result, RunError), result
+    assert "No space left" in str(result)
+    assert store.con.execute("SELECT count(*) FROM results").fetchone() == (0,)

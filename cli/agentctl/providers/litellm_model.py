@@ -26,7 +26,7 @@ async def complete(request: ModelRequest) -> ModelReply:
 
     Raises litellm's exceptions (after litellm's own retries) and :class:`EmptyResponse`.
     """
-    from agentctl.providers.litellm_setup import import_litellm
+    from agentctl.providers.litellm_setup import import_litellm, lean_call
 
     litellm = import_litellm()
     kwargs: dict[str, Any] = {**request.extra, **request.params}
@@ -39,7 +39,8 @@ async def complete(request: ModelRequest) -> ModelReply:
         # needs the optional 'mcp' package and fails every tool-calling request without it.
         kwargs["_skip_mcp_handler"] = True
     started = time.monotonic()
-    response = await litellm.acompletion(model=request.model, messages=request.messages, **kwargs)
+    with lean_call(priced=request.price is not None):
+        response = await litellm.acompletion(model=request.model, messages=request.messages, **kwargs)
     latency = time.monotonic() - started
     choices = getattr(response, "choices", None) or []
     if not choices or getattr(choices[0], "message", None) is None:

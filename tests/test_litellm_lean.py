@@ -141,3 +141,48 @@ def test_a_cost_map_model_keeps_litellms_price(fake_openai: FakeOpenAI) -> None:
     assert rest == 0  # litellm caches the model info of a model it knows
     assert [r.cost_usd for r in replies] == [pytest.approx(sum(expected))] * 3
     assert replies[0].cost_usd == pytest.approx((1000 * 0.15 + 500 * 0.60) / 1e6)
+
+
+def _count(profile: cProfile.Profile, function: str) -> int:
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    return sum(v[1] for (path, _, name), v in stats.items() if name == function and "litellm" in path)
+
+
+def test_a_cost_map_model_is_priced_once_per_call(fake_openai: FakeOpenAI) -> None:
+    """litellm prices the response as it answers; neither litellm's logging nor agentctl prices it again."""
+    fake_openai.script(lambda body: text("ok", prompt_tokens=1000, completion_tokens=500))
+    req = request(fake_openai, "openai/gpt-4o-mini")
+
+    async def scenario() -> tuple[int, float]:
+        await complete(req)  # warm: lazy imports
+        profile = cProfile.Profile(time.process_time)
+        profile.enable()
+        reply = await complete(req)
+        await asyncio.sleep(0.05)  # a logging task litellm scheduled would run here
+        profile.disable()
+        return _count(profile, "completion_cost"), reply.cost_usd
+
+    pricings, cost = asyncio.run(scenario())
+    assert pricings == 1
+    assert cost == pytest.approx((1000 * 0.15 + 500 * 0.60) / 1e6)
+
+
+def test_a_judge_calling_litellm_directly_is_lean_and_priced_once(fake_openai: FakeOpenAI, recorder: Recorder) -> None:
+    from agentctl.scorers.judge import Judge
+
+    fake_openai.script(lambda body: text('{"score": 1}', prompt_tokens=1000, completion_tokens=500))
+    judge = Judge("openai/gpt-4o-mini", {"api_base": fake_openai.base_url, "api_key": "sk-test-lean-0123456789"})
+
+    async def scenario() -> tuple[int, Any]:
+        await judge.complete_json("rate it")  # warm
+        profile = cProfile.Profile(time.process_time)
+        profile.enable()
+        reply = await judge.complete_json("rate it")
+        await _settle(recorder, 1)
+        profile.disable()
+        return _count(profile, "completion_cost"), reply
+
+    pricings, reply = asyncio.run(scenario())
+    assert (pricings, recorder.events) == (1, [])
+    assert (reply.prompt_tokens, reply.completion_tokens) == (1000, 500)
+    assert reply.cost_usd == pytest.approx((1000 * 0.15 + 500 * 0.60) / 1e6)

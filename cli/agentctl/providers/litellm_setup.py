@@ -55,6 +55,17 @@ def import_litellm() -> ModuleType:
     return litellm
 
 
+def litellm_price(litellm: Any, response: Any) -> float | None:
+    """litellm's cost-map price of a response. litellm prices every response as it handles it
+    (``_hidden_params["response_cost"]``; ``None`` for a model missing from its map): that
+    figure is read, never computed a second time; only a response it did not price is."""
+    hidden = getattr(response, "_hidden_params", None)
+    if isinstance(hidden, dict) and "response_cost" in hidden:
+        cost = hidden.get("response_cost")
+        return float(cost) if isinstance(cost, (int, float)) else None
+    return float(litellm.completion_cost(completion_response=response) or 0.0)
+
+
 @dataclass(frozen=True)
 class _Call:
     priced: bool

@@ -223,7 +223,7 @@ def comparison_rows(
         "bootstrap_resamples": BOOTSTRAP_RESAMPLES,
         "computed_at": computed_at or datetime.now(UTC).replace(tzinfo=None),
     }
-    metric_rows = []
+    metric_rows: list[dict[str, Any]] = []
     groups: list[tuple[str | None, int, int, dict[str, MetricDelta]]] = [(None, c.pairs, c.cases, c.metrics)]
     groups += [(tag, t.pairs, t.cases, t.metrics) for tag, t in c.by_tag.items()]
     for tag, pairs, cases, deltas in groups:
@@ -239,10 +239,9 @@ def comparison_rows(
     for change in (*c.regressed, *c.still_wrong):
         seen = cand_reasons.setdefault(change.case_id, [])
         seen.extend(r for r in change.reasons if r not in seen)
-    case_rows = []
+    case_rows: list[dict[str, Any]] = []
     for k in c.consistency:
-        found = {kind: changes[kind].get(k.case_id) for kind in _CHANGES}
-        improved = found["improved"]
+        kept = {kind: changes[kind][k.case_id] for kind in _CHANGES if k.case_id in changes[kind]}
         case_rows.append({
             **head,
             "case_id": k.case_id,
@@ -251,10 +250,10 @@ def comparison_rows(
             "baseline_flaky": k.baseline_flaky,
             "candidate_flaky": k.candidate_flaky,
             "candidate_reasons": cand_reasons.get(k.case_id, []),
-            "baseline_reasons": improved.reasons if improved else [],
+            "baseline_reasons": kept["improved"].reasons if "improved" in kept else [],
             "ordinal": len(case_rows),
-            **{f"{kind}_repeats": ch.repeats if ch else [] for kind, ch in found.items()},
-            **{f"{kind}_reasons": found[kind].reasons if found[kind] else [] for kind in ("regressed", "still_wrong")},
+            **{f"{kind}_repeats": kept[kind].repeats if kind in kept else [] for kind in _CHANGES},
+            **{f"{kind}_reasons": kept[kind].reasons if kind in kept else [] for kind in ("regressed", "still_wrong")},
         })
     return {"comparison_pairings": [pairing], "comparisons": metric_rows, "comparison_cases": case_rows}
 

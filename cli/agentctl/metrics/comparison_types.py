@@ -287,7 +287,7 @@ def comparison_from_rows(
                    "still_wrong": row["still_wrong_reasons"]}
         for kind in _CHANGES:
             if row[kind]:
-                changes[kind].append(CaseChange(row["case_id"], tags, list(row[f"{kind}_repeats"] or []),
+                changes[kind].append(CaseChange(row["case_id"], list(tags), list(row[f"{kind}_repeats"] or []),
                                                 list(reasons[kind] or [])))
     return Comparison(
         pairing["baseline"],

@@ -77,7 +77,7 @@ class ReplayProvider:
             self.candidate_name,
             repeat,
             model=run.model or f"replay:{self.label}",
-            messages=[dict(m) for m in run.messages],
+            messages=list(run.messages),  # read only: scorers look, nothing appends to a replay
             source_run_id=run.run_id,
         )
         env = None

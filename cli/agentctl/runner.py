@@ -174,7 +174,8 @@ async def _record_and_run(
 ) -> EvalOutcome:
     from agentctl.datasets.loader import dataset_hash
 
-    with open_store(db) as store:
+    async with contextlib.AsyncExitStack() as stack:
+        store = stack.enter_context(open_store(db))
         done: set[tuple[str, str, int]] = set()
         if options.resume:
             row = store.get_run(options.resume)
@@ -188,7 +189,8 @@ async def _record_and_run(
         else:
             run_id = new_run_id()
         todo = [r for r in plan.runs if r.key not in done]
-        prepared = prepare_runs(todo, suite, dataset, store, options, stats)
+        prepared = await prepare_runs(todo, suite, dataset, store, options, stats, run_id)
+        stack.push_async_callback(prepared.aclose)  # worker processes never outlive the run
         # Everything is checked: from here on the run is recorded.
         if options.resume:
             store.reopen_run(run_id)

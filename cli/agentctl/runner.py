@@ -245,6 +245,8 @@ async def _record_and_run(
         progress.stop()
         if handle_signals and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _raise_interrupt)  # the loop's handler is gone again
+        if prepared.pool is not None:
+            notes.append(f"runs carried out by {prepared.pool.n} worker processes (--workers)")
         if stats.calls:
             notes.append(stats.summary())
         if not plan.runs:

@@ -114,6 +114,12 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
+def _workers(pid: int) -> list[int]:
+    """The worker processes of ``agentctl eval run`` (pid): forked by the one process it started."""
+    (zygote,) = _children(pid)
+    return _children(zygote)
+
+
 def _stored(db: Path) -> tuple[tuple, list[tuple]]:
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -130,7 +136,7 @@ def test_sigint_with_workers_keeps_finished_runs(tmp_path: Path, fake_openai: Fa
     db = tmp_path / "x.duckdb"
     proc = _start(suite, db)
     _wait_for_requests(fake_openai, 12)
-    workers = _children(proc.pid)
+    workers = _workers(proc.pid)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -155,7 +161,7 @@ def test_a_worker_crash_is_a_clear_error(tmp_path: Path, fake_openai: FakeOpenAI
     db = tmp_path / "x.duckdb"
     proc = _start(suite, db)
     _wait_for_requests(fake_openai, 10)
-    workers = _children(proc.pid)
+    workers = _workers(proc.pid)
     assert len(workers) == 2
     os.kill(workers[0], signal.SIGKILL)  # as the OOM killer would
     out, err = proc.communicate(timeout=60)

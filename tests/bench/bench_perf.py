@@ -152,7 +152,8 @@ class Bench:
     def live_1000(self) -> None:
         s, _ = self._live(1000, 1, 0, 32, "l1k")
         self.add("1,000 single-call cases, 0 ms, conc 32", s, f"{s.wall:.2f} s ({s.cpu:.1f} s CPU)",
-                 "(promptfoo: make bench-peer)", requests=s.extra["requests"])
+                 "(promptfoo: make bench-peer)", requests=s.extra["requests"],
+                 first_request_s=round(s.extra["first_request_s"], 2), run_phase_s=round(s.extra["run_phase_s"], 2))
 
     def live_2000x3(self) -> None:
         s, _ = self._live(2000, 3, 50, 64, "l2k")

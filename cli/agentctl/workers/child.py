@@ -1,4 +1,4 @@
-"""A worker process: ``python -m agentctl.workers.child FD`` (started by :mod:`agentctl.workers.pool`).
+"""Worker processes, forked by ``python -m agentctl.workers.child`` (started by :mod:`agentctl.workers.pool`).
 
 It builds the providers and scorers of the plan it was sent, carries out the runs the parent
 hands it on its own event loop, and asks the parent before each model call (budget, breaker,
@@ -207,17 +207,71 @@ async def serve(sock: socket.socket) -> None:
             task.cancel()
 
 
-def main() -> None:
-    # Ctrl-C reaches the whole process group: the parent decides, and ends this worker's stream.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    sock = socket.socket(fileno=int(sys.argv[1]))
+def _worker(fd: int) -> None:
+    """A forked worker: serve the parent over ``fd``, then exit (never returns)."""
+    code = 0
     try:
-        asyncio.run(serve(sock))
+        asyncio.run(serve(socket.socket(fileno=fd)))
+    except BaseException:
+        traceback.print_exc()
+        code = 1
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(0)  # no waiting for a client library's threads
+    os._exit(code)  # no waiting for a client library's threads
+
+
+def _report(ctl: socket.socket, *message: Any) -> None:
+    data = pickle.dumps(message)
+    try:
+        ctl.sendall(len(data).to_bytes(4, "big") + data)
+    except OSError:  # the parent is gone: its workers see their streams end too
+        pass
+
+
+def main() -> None:
+    """``python -m agentctl.workers.child [--litellm] CTL FD...``: import once, fork a worker per FD.
+
+    This process is started fresh (no threads, no DuckDB), imports what every worker needs
+    (litellm takes seconds of CPU), then forks the workers, which share those pages; it
+    reports their pids and exit codes to the parent over CTL and exits after the last."""
+    # Ctrl-C reaches the whole process group: the parent decides, and ends each worker's stream.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    args = sys.argv[1:]
+    if args and args[0] == "--litellm":
+        from agentctl.providers.litellm_setup import import_litellm
+
+        import_litellm()
+        import agentctl.providers.litellm_model  # noqa: F401
+        args = args[1:]
+    import agentctl.run_one  # noqa: F401  (and the agent loop, scorers and outcome rules it imports)
+    import agentctl.scorers.outcome  # noqa: F401
+
+    ctl_fd, fds = int(args[0]), [int(a) for a in args[1:]]
+    pids: dict[int, int] = {}
+    for index, fd in enumerate(fds):
+        pid = os.fork()
+        if pid == 0:
+            os.close(ctl_fd)
+            for other in fds:
+                if other != fd:
+                    try:
+                        os.close(other)
+                    except OSError:
+                        pass
+            _worker(fd)
+        os.close(fd)
+        pids[pid] = index
+    ctl = socket.socket(fileno=ctl_fd)
+    _report(ctl, "pids", {index: pid for pid, index in pids.items()})
+    while pids:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        _report(ctl, "exit", pids.pop(pid, -1), os.waitstatus_to_exitcode(status))
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -35,8 +35,10 @@ class _Worker:
     index: int
     slots: int
     """Runs it may have in flight: its share of ``--concurrency``."""
-    proc: asyncio.subprocess.Process
     chan: Channel
+    pid: int = 0
+    exited: asyncio.Future[int] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    """Its exit code (negative: killed by that signal), as the process that forked it reports."""
     in_flight: int = 0
     done_sent: bool = False
     finished: bool = False
@@ -58,6 +60,9 @@ class WorkerPool:
         self.workers: list[_Worker] = []
         self._next = 0
         self._closed = False
+        self._zygote: asyncio.subprocess.Process | None = None
+        self._ctl: Channel | None = None
+        self._ctl_task: asyncio.Future[None] | None = None
 
     async def start(self, run_id: str, plan: list[PlannedRun], suite: Suite, dataset: Dataset, options: RunOptions,
                     *, cache: bool) -> None:
@@ -72,7 +77,7 @@ class WorkerPool:
                              "options": options, "secrets": sorted(secrets._KNOWN), "cache": cache},
                             protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            self.workers = list(await asyncio.gather(*(self._spawn(i, blob) for i in range(self.n))))
+            await self._spawn(blob, litellm=any(not r.candidate.is_replay for r in plan))
             answers = await asyncio.gather(*(w.chan.recv() for w in self.workers))
         except BaseException:
             await self.aclose()
@@ -82,24 +87,43 @@ class WorkerPool:
                 await self.aclose()
                 if answer is None:
                     raise RunError(f"worker process {w.index} exited while starting"
-                                   f"{await _exit_text(w.proc)}; see its output above")
+                                   f"{await _exit_text(w)}; see its output above")
                 raise _error(answer[1])
 
-    async def _spawn(self, index: int, blob: bytes) -> _Worker:
-        ours, theirs = socket.socketpair()
+    async def _spawn(self, blob: bytes, *, litellm: bool) -> None:
+        """One fresh process imports what the workers need once, then forks them (no fork
+        of this process: it may hold threads and a DuckDB connection)."""
+        pairs = [socket.socketpair() for _ in range(self.n)]
+        ctl_ours, ctl_theirs = socket.socketpair()
+        theirs = [ctl_theirs.fileno(), *(t.fileno() for _, t in pairs)]
         env = dict(os.environ)
         package_root = str(Path(__file__).resolve().parents[2])  # the folder holding agentctl/
         env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
         try:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "agentctl.workers.child", str(theirs.fileno()),
-                pass_fds=(theirs.fileno(),), stdin=asyncio.subprocess.DEVNULL, stdout=2, env=env,
+            self._zygote = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "agentctl.workers.child", *(["--litellm"] if litellm else []),
+                *map(str, theirs), pass_fds=theirs, stdin=asyncio.subprocess.DEVNULL, stdout=2, env=env,
             )
         finally:
-            theirs.close()
-        chan = await open_channel(ours)
-        chan.send("init", list(sys.path), blob)
-        return _Worker(index, self.slots[index], proc, chan)
+            ctl_theirs.close()
+            for _, t in pairs:
+                t.close()
+        for index, (ours, _) in enumerate(pairs):
+            chan = await open_channel(ours)
+            chan.send("init", list(sys.path), blob)
+            self.workers.append(_Worker(index, self.slots[index], chan))
+        self._ctl = await open_channel(ctl_ours)
+        self._ctl_task = asyncio.ensure_future(self._watch(self._ctl))
+
+    async def _watch(self, ctl: Channel) -> None:
+        """Worker pids and exit codes, as the forking process reports them."""
+        while (msg := await ctl.recv()) is not None:
+            if msg[0] == "pids":
+                for index, pid in msg[1].items():
+                    self.workers[index].pid = pid
+            elif msg[0] == "exit" and 0 <= msg[1] < len(self.workers):
+                if not self.workers[msg[1]].exited.done():
+                    self.workers[msg[1]].exited.set_result(msg[2])
 
     async def dispatch(self, plan: list[PlannedRun], controls: CallControls,
                        finished: Callable[[tuple[RunResult, Trajectory]], Awaitable[None]],
@@ -143,8 +167,8 @@ class WorkerPool:
         while True:
             msg = await w.chan.recv()
             if msg is None:
-                raise RunError(f"worker process {w.index} (pid {w.proc.pid}) stopped in the middle of the run"
-                               f"{await _exit_text(w.proc)}; the runs finished before it are kept "
+                raise RunError(f"worker process {w.index} (pid {w.pid}) stopped in the middle of the run"
+                               f"{await _exit_text(w)}; the runs finished before it are kept "
                                "(finish them with --resume)")
             kind = msg[0]
             if kind == "call":
@@ -204,12 +228,21 @@ class WorkerPool:
             for task in list(w.limit_tasks):
                 task.cancel()
             w.chan.close()
-        for w in self.workers:
-            try:
-                await asyncio.wait_for(asyncio.shield(w.proc.wait()), STOP_GRACE_S)
-            except (TimeoutError, asyncio.CancelledError):
-                _kill(w.proc)
-                await w.proc.wait()
+        if self._zygote is None:
+            return
+        try:  # the forking process exits once its last worker has
+            await asyncio.wait_for(asyncio.shield(self._zygote.wait()), STOP_GRACE_S)
+        except (TimeoutError, asyncio.CancelledError):
+            for w in self.workers:
+                if w.pid and not w.exited.done():
+                    _kill(w.pid)
+            _kill(self._zygote.pid)
+            await self._zygote.wait()
+        finally:
+            if self._ctl_task is not None:
+                self._ctl_task.cancel()
+            if self._ctl is not None:
+                self._ctl.close()
 
 
 async def _grant(chan: Channel, ident: int, acquiring: Awaitable[None]) -> None:
@@ -217,16 +250,16 @@ async def _grant(chan: Channel, ident: int, acquiring: Awaitable[None]) -> None:
     chan.send("limit", ident)
 
 
-def _kill(proc: asyncio.subprocess.Process) -> None:
+def _kill(pid: int) -> None:
     try:
-        proc.kill()
+        os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
 
 
-async def _exit_text(proc: asyncio.subprocess.Process) -> str:
+async def _exit_text(w: _Worker) -> str:
     try:
-        code = await asyncio.wait_for(proc.wait(), STOP_GRACE_S)
+        code = await asyncio.wait_for(asyncio.shield(w.exited), STOP_GRACE_S)
     except TimeoutError:
         return ""
     if code < 0:

@@ -69,12 +69,14 @@ def measure(results: list[RunResult], suite: Suite) -> Measured:
 def store_measured(store: Store, run_id: str, m: Measured) -> None:
     """Replace a run's stored metrics, gates and comparisons with ``m``."""
     from agentctl.metrics.compare import comparison_rows
+    from agentctl.store.rows import now
 
     store.replace_metrics(run_id, m.metrics)
     store.replace_gates(run_id, m.gates)
-    tables: dict[str, list[dict[str, Any]]] = {"comparisons": [], "comparison_cases": []}
+    tables: dict[str, list[dict[str, Any]]] = {"comparison_pairings": [], "comparisons": [], "comparison_cases": []}
+    computed = now()
     for comparison in m.comparisons:
-        for table, rows in comparison_rows(run_id, comparison).items():
+        for table, rows in comparison_rows(run_id, comparison, computed_at=computed).items():
             tables.setdefault(table, []).extend(rows)
     for table, rows in tables.items():
         if rows or m.comparisons:

@@ -22,7 +22,7 @@ from agentctl.store.store import Store
 
 RUN_TABLES = ("results", "steps", "scores", "cases")
 """Per-run rows copied from each shard."""
-DERIVED_TABLES = ("metrics", "gates", "comparisons", "comparison_cases")
+DERIVED_TABLES = ("metrics", "gates", "comparison_pairings", "comparisons", "comparison_cases")
 """Recomputed after the merge."""
 
 

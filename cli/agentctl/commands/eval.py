@@ -201,16 +201,22 @@ def compare(
     baseline: Annotated[str | None, typer.Option(help="Baseline candidate [default: the suite's].")] = None,
     candidate: Annotated[list[str] | None, typer.Option("--candidate", "-c", metavar="NAME", help="Candidate(s) to compare.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    recompute: Annotated[bool, typer.Option("--recompute", help="Recompute from the results even when the "
+                                                               "comparison is stored.")] = False,
     db: DbOption = None,
 ) -> None:
     """Compare candidates with the baseline (paired tests), or one candidate across two runs.
+
+    Reads the comparisons eval run stored with the suite's baseline; recomputes from the stored
+    results for another baseline, two runs, or a store from an older agentctl.
 
     Example: agentctl eval compare ev-20261121-101500-ab12cd --candidate candidate
     """
     from agentctl import _console
     from agentctl.comparison import compare_stored
 
-    comparisons = compare_stored(db_path(db), run, run_b, baseline=baseline, candidates=candidate or [])
+    comparisons = compare_stored(db_path(db), run, run_b, baseline=baseline, candidates=candidate or [],
+                                 recompute=recompute)
     if json_out:
         _console.write_json([c.to_dict() for c in comparisons])
     else:

@@ -22,8 +22,11 @@ from agentctl.metrics.comparison_types import (
     Comparison,
     MetricDelta,
     TagComparison,
+    comparison_from_rows,
     comparison_rows,
+    flaky_cases,
     lower_is_better,
+    significantly_worse_tags,
 )
 from agentctl.metrics.compute import RUN_FLAGS, RUN_VALUES, compute_metrics, run_is_scored, run_score
 from agentctl.metrics.intervals import (
@@ -34,7 +37,7 @@ from agentctl.metrics.intervals import (
 
 __all__ = [
     "COMPARED_METRICS", "CaseChange", "CaseConsistency", "Comparison", "MetricDelta", "Pairing", "RunPair",
-    "TagComparison", "build_comparison", "compare_candidates", "compare_runs", "comparison_rows",
+    "TagComparison", "build_comparison", "compare_candidates", "compare_runs", "comparison_from_rows", "comparison_rows",
     "lower_is_better", "pair_runs", "runs_of",
 ]
 
@@ -257,15 +260,6 @@ def build_comparison(pairing: Pairing, baseline: str, candidate: str, *, by_tag:
         for tag in sorted({t for p in pairing.pairs for t in p.tags}):
             sub = pairing.restrict([tag])
             tags[tag] = TagComparison(tag, len(sub.pairs), sub.cases, sub.deltas(names))
-    worse_tags = [
-        t
-        for t, c in tags.items()
-        if any(
-            d.worse and d.significant
-            for m, d in c.metrics.items()
-            if m in RATE_METRICS and m != "infra_error_rate"
-        )
-    ]
     consistency, changes = _cases(pairing)
     return Comparison(
         baseline,
@@ -281,11 +275,8 @@ def build_comparison(pairing: Pairing, baseline: str, candidate: str, *, by_tag:
         changes["regressed"],
         changes["improved"],
         changes["still_wrong"],
-        worse_tags,
-        {
-            "baseline": [c.case_id for c in consistency if c.baseline_flaky],
-            "candidate": [c.case_id for c in consistency if c.candidate_flaky],
-        },
+        significantly_worse_tags(tags),
+        flaky_cases(consistency),
         consistency,
     )
 

@@ -1,16 +1,21 @@
 """What a comparison finds: per-metric differences, changed cases, and the rows stored for them.
 
-Computed by :mod:`agentctl.metrics.compare`; read by gates, ``eval compare`` and reports.
+Computed by :mod:`agentctl.metrics.compare`; read by gates, ``eval compare`` and reports. The
+rows (:func:`comparison_rows`) hold every figure, so :func:`comparison_from_rows` rebuilds the
+same comparison from the store (``eval compare`` on a measured run).
 """
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from agentctl.core.jsonvalues import finite_or_none, json_ready
-from agentctl.core.metric_names import LOWER_IS_BETTER
-from agentctl.metrics.intervals import min_pairs_for_significance
+from agentctl.core.jsonvalues import finite_or_none, json_number, json_ready
+from agentctl.core.metric_names import LOWER_IS_BETTER, RATE_METRICS
+from agentctl.metrics.intervals import BOOTSTRAP_RESAMPLES, min_pairs_for_significance
 
 
 def lower_is_better(metric: str) -> bool:
@@ -169,8 +174,36 @@ class Comparison:
         return dict(json_ready(out))
 
 
-def comparison_rows(run_id: str, comparison: Comparison) -> dict[str, list[dict[str, Any]]]:
-    """Rows of the ``comparisons`` and ``comparison_cases`` tables for one comparison."""
+def significantly_worse_tags(by_tag: dict[str, TagComparison]) -> list[str]:
+    """Tags where a rate (but infra errors) is significantly worse at 0.05."""
+    return [
+        t
+        for t, c in by_tag.items()
+        if any(d.worse and d.significant for m, d in c.metrics.items() if m in RATE_METRICS and m != "infra_error_rate")
+    ]
+
+
+def flaky_cases(consistency: list[CaseConsistency]) -> dict[str, list[str]]:
+    """``baseline`` / ``candidate`` -> the cases that side got right in some repeats only."""
+    return {
+        "baseline": [c.case_id for c in consistency if c.baseline_flaky],
+        "candidate": [c.case_id for c in consistency if c.candidate_flaky],
+    }
+
+
+_DELTA_COLUMNS = {"baseline": "baseline_value", "candidate": "candidate_value", "n": "n_pairs"}
+"""MetricDelta field -> its column in ``comparisons`` (the others keep their names)."""
+_FIGURES = ("baseline_value", "candidate_value", "delta", "ci_low", "ci_high", "p_value")
+_COUNTS = ("baseline_runs", "baseline_correct", "candidate_runs", "candidate_correct",
+           "regressed", "improved", "still_wrong", "both_correct")
+_CHANGES = ("regressed", "improved", "still_wrong")
+
+
+def comparison_rows(
+    run_id: str, comparison: Comparison, *, computed_at: datetime | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Rows of the ``comparison_pairings``, ``comparisons`` and ``comparison_cases`` tables for
+    one comparison: everything :func:`comparison_from_rows` needs to rebuild it."""
     c = comparison
     head = {
         "run_id": run_id,
@@ -179,41 +212,100 @@ def comparison_rows(run_id: str, comparison: Comparison) -> dict[str, list[dict[
         "baseline_run_id": c.baseline_run_id,
         "candidate_run_id": c.candidate_run_id,
     }
-    metric_rows = []
-    groups: list[tuple[str | None, dict[str, MetricDelta]]] = [(None, c.metrics)]
-    groups += [(tag, t.metrics) for tag, t in c.by_tag.items()]
-    for tag, deltas in groups:
+    pairing = {
+        **head,
+        "pairs": c.pairs,
+        "cases": c.cases,
+        "dropped_cases_baseline": c.dropped_cases_baseline,
+        "dropped_cases_candidate": c.dropped_cases_candidate,
+        "dropped_runs_baseline": c.dropped_runs_baseline,
+        "dropped_runs_candidate": c.dropped_runs_candidate,
+        "bootstrap_resamples": BOOTSTRAP_RESAMPLES,
+        "computed_at": computed_at or datetime.now(UTC).replace(tzinfo=None),
+    }
+    metric_rows: list[dict[str, Any]] = []
+    groups: list[tuple[str | None, int, int, dict[str, MetricDelta]]] = [(None, c.pairs, c.cases, c.metrics)]
+    groups += [(tag, t.pairs, t.cases, t.metrics) for tag, t in c.by_tag.items()]
+    for tag, pairs, cases, deltas in groups:
         for d in deltas.values():
-            row = d.to_dict()
-            row["n_pairs"] = row.pop("n")
-            row["baseline_value"], row["candidate_value"] = row.pop("baseline"), row.pop("candidate")
-            metric_rows.append({**head, "tag": tag, **row})
+            row = {_DELTA_COLUMNS.get(k, k): v for k, v in d.to_dict().items()}
+            nonfinite = {col: json_number(v) for col, v in zip(_FIGURES, (
+                d.baseline, d.candidate, d.delta, d.ci_low, d.ci_high, d.p_value), strict=True)
+                if isinstance(v, float) and not math.isfinite(v)}
+            metric_rows.append({**head, "tag": tag, **row, "ordinal": len(metric_rows), "pairs": pairs,
+                                "cases": cases, "nonfinite": json.dumps(nonfinite) if nonfinite else None})
+    changes = {kind: {ch.case_id: ch for ch in getattr(c, kind)} for kind in _CHANGES}
     cand_reasons: dict[str, list[str]] = {}
     for change in (*c.regressed, *c.still_wrong):
         seen = cand_reasons.setdefault(change.case_id, [])
         seen.extend(r for r in change.reasons if r not in seen)
-    base_reasons = {change.case_id: change.reasons for change in c.improved}
-    counts = (
-        "baseline_runs",
-        "baseline_correct",
-        "candidate_runs",
-        "candidate_correct",
-        "regressed",
-        "improved",
-        "still_wrong",
-        "both_correct",
-    )
-    case_rows = [
-        {
+    case_rows: list[dict[str, Any]] = []
+    for k in c.consistency:
+        kept = {kind: changes[kind][k.case_id] for kind in _CHANGES if k.case_id in changes[kind]}
+        case_rows.append({
             **head,
             "case_id": k.case_id,
             "tags": k.tags,
-            **{f: getattr(k, f) for f in counts},
+            **{f: getattr(k, f) for f in _COUNTS},
             "baseline_flaky": k.baseline_flaky,
             "candidate_flaky": k.candidate_flaky,
             "candidate_reasons": cand_reasons.get(k.case_id, []),
-            "baseline_reasons": base_reasons.get(k.case_id, []),
-        }
-        for k in c.consistency
-    ]
-    return {"comparisons": metric_rows, "comparison_cases": case_rows}
+            "baseline_reasons": kept["improved"].reasons if "improved" in kept else [],
+            "ordinal": len(case_rows),
+            **{f"{kind}_repeats": kept[kind].repeats if kind in kept else [] for kind in _CHANGES},
+            **{f"{kind}_reasons": kept[kind].reasons if kind in kept else [] for kind in ("regressed", "still_wrong")},
+        })
+    return {"comparison_pairings": [pairing], "comparisons": metric_rows, "comparison_cases": case_rows}
+
+
+def comparison_from_rows(
+    pairing: dict[str, Any], metric_rows: list[dict[str, Any]], case_rows: list[dict[str, Any]]
+) -> Comparison:
+    """The :class:`Comparison` that :func:`comparison_rows` stored, rebuilt from its rows."""
+    metrics: dict[str, MetricDelta] = {}
+    by_tag: dict[str, TagComparison] = {}
+    for row in sorted(metric_rows, key=lambda r: r["ordinal"]):
+        figures = dict(row)
+        for col, spelled in json.loads(row["nonfinite"] or "{}").items():
+            figures[col] = float(spelled)
+        d = MetricDelta(
+            row["metric"], figures["baseline_value"], figures["candidate_value"], figures["delta"],
+            row["n_pairs"], figures["ci_low"], figures["ci_high"], row["test"], figures["p_value"],
+            row["regressed"], row["improved"],
+        )
+        tag = row["tag"]
+        if tag is None:
+            metrics[d.metric] = d
+        else:
+            by_tag.setdefault(tag, TagComparison(tag, row["pairs"], row["cases"], {})).metrics[d.metric] = d
+    consistency = []
+    changes: dict[str, list[CaseChange]] = {kind: [] for kind in _CHANGES}
+    for row in sorted(case_rows, key=lambda r: r["ordinal"]):
+        tags = list(row["tags"] or [])
+        consistency.append(CaseConsistency(row["case_id"], tags, *(row[f] for f in _COUNTS)))
+        reasons = {"regressed": row["regressed_reasons"], "improved": row["baseline_reasons"],
+                   "still_wrong": row["still_wrong_reasons"]}
+        for kind in _CHANGES:
+            if row[kind]:
+                changes[kind].append(CaseChange(row["case_id"], list(tags), list(row[f"{kind}_repeats"] or []),
+                                                list(reasons[kind] or [])))
+    return Comparison(
+        pairing["baseline"],
+        pairing["candidate"],
+        pairing["pairs"],
+        pairing["cases"],
+        pairing["dropped_cases_baseline"],
+        pairing["dropped_cases_candidate"],
+        pairing["dropped_runs_baseline"],
+        pairing["dropped_runs_candidate"],
+        metrics,
+        by_tag,
+        changes["regressed"],
+        changes["improved"],
+        changes["still_wrong"],
+        significantly_worse_tags(by_tag),
+        flaky_cases(consistency),
+        consistency,
+        pairing["baseline_run_id"],
+        pairing["candidate_run_id"],
+    )

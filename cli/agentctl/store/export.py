@@ -12,8 +12,8 @@ from pathlib import Path
 from agentctl.core.errors import InputError
 from agentctl.store.store import StoreHandle, open_store
 
-EXPORTED_TABLES = ("eval_runs", "results", "steps", "scores", "cases", "metrics", "gates", "comparisons",
-                   "comparison_cases")
+EXPORTED_TABLES = ("eval_runs", "results", "steps", "scores", "cases", "metrics", "gates", "comparison_pairings",
+                   "comparisons", "comparison_cases")
 FORMATS = ("parquet",)
 
 

@@ -139,8 +139,26 @@ TABLES: dict[str, str] = {
             runs_needed INTEGER,
             extra JSON
         )""",
-    # Baseline comparisons (agentctl.metrics.compare.comparison_rows): the numbers regression
-    # gates and `eval compare` use. One row per metric, overall (tag NULL) and per tag.
+    # Baseline comparisons (agentctl.metrics.comparison_types.comparison_rows): the numbers
+    # regression gates and `eval compare` use; `eval compare` rebuilds a comparison from these
+    # three tables (comparison_from_rows). One row per comparison: how the runs were paired.
+    "comparison_pairings": """
+        CREATE TABLE IF NOT EXISTS comparison_pairings (
+            run_id VARCHAR NOT NULL,
+            baseline VARCHAR NOT NULL,       -- candidate compared against
+            candidate VARCHAR NOT NULL,
+            baseline_run_id VARCHAR,         -- set when two stored runs are compared
+            candidate_run_id VARCHAR,
+            pairs INTEGER NOT NULL,          -- runs paired by (case_id, repeat)
+            cases INTEGER NOT NULL,          -- cases with a pair
+            dropped_cases_baseline INTEGER NOT NULL,  -- cases only the baseline ran
+            dropped_cases_candidate INTEGER NOT NULL, -- cases only the candidate ran
+            dropped_runs_baseline INTEGER NOT NULL,   -- baseline runs without a partner
+            dropped_runs_candidate INTEGER NOT NULL,
+            bootstrap_resamples INTEGER,     -- of every bootstrap interval and test (seeded with 0)
+            computed_at TIMESTAMP NOT NULL   -- eval compare reads a comparison only if no result is newer
+        )""",
+    # One row per metric, overall (tag NULL) and per tag.
     "comparisons": """
         CREATE TABLE IF NOT EXISTS comparisons (
             run_id VARCHAR NOT NULL,
@@ -161,7 +179,11 @@ TABLES: dict[str, str] = {
             improved INTEGER,                -- rates: discordant pairs, candidate better (c)
             worse BOOLEAN,
             significant BOOLEAN,             -- at 0.05
-            n_pairs INTEGER
+            n_pairs INTEGER,                 -- pairs the figures are computed on (cases, for pass^k)
+            ordinal INTEGER,                 -- the row's place in its comparison (metrics in report order)
+            pairs INTEGER,                   -- paired runs of the tag (overall: of the comparison)
+            cases INTEGER,                   -- cases of the tag (overall: of the comparison)
+            nonfinite JSON                   -- {column: "inf" | "-inf" | "nan"}: figures stored as NULL because not finite
         )""",
     "comparison_cases": """
         CREATE TABLE IF NOT EXISTS comparison_cases (
@@ -183,7 +205,13 @@ TABLES: dict[str, str] = {
             baseline_flaky BOOLEAN,          -- correct in some repeats and not in others
             candidate_flaky BOOLEAN,
             candidate_reasons VARCHAR[],     -- why the candidate failed (regressed, still wrong)
-            baseline_reasons VARCHAR[]       -- why the baseline failed (improved)
+            baseline_reasons VARCHAR[],      -- why the baseline failed (improved)
+            ordinal INTEGER,                 -- the row's place in its comparison (by case id)
+            regressed_repeats INTEGER[],     -- repeats in which the case regressed
+            improved_repeats INTEGER[],
+            still_wrong_repeats INTEGER[],
+            regressed_reasons VARCHAR[],     -- the candidate's reasons in those repeats
+            still_wrong_reasons VARCHAR[]
         )""",
     # Model replies by request (agentctl.providers.cache): a re-run with unchanged candidates
     # is answered from here. Delete rows (or the file) to forget them.
@@ -214,4 +242,15 @@ ADDED_COLUMNS: list[tuple[str, str, str]] = [
     ("results", "state_hash", "VARCHAR"),    # identifies the final state of the case's world
     ("steps", "policy_notes", "VARCHAR[]"),           # Cedar evaluation errors of an allowed call
     ("eval_runs", "shard", "VARCHAR"),                # I/N of a sharded run (eval merge checks them)
+    # a stored comparison holds all of it (eval compare reads it instead of recomputing)
+    ("comparisons", "ordinal", "INTEGER"),
+    ("comparisons", "pairs", "INTEGER"),
+    ("comparisons", "cases", "INTEGER"),
+    ("comparisons", "nonfinite", "JSON"),
+    ("comparison_cases", "ordinal", "INTEGER"),
+    ("comparison_cases", "regressed_repeats", "INTEGER[]"),
+    ("comparison_cases", "improved_repeats", "INTEGER[]"),
+    ("comparison_cases", "still_wrong_repeats", "INTEGER[]"),
+    ("comparison_cases", "regressed_reasons", "VARCHAR[]"),
+    ("comparison_cases", "still_wrong_reasons", "VARCHAR[]"),
 ]

@@ -186,6 +186,7 @@ def test_choose_workers(tmp_path: Path) -> None:
     assert choose_workers(RunOptions(workers=4), plan[:1]) == 1
     replay = load_suite_and_dataset(Path("evalsuites/support-triage.yaml"))
     replay_plan = make_plan(replay[0], replay[1], replay[0].candidates).runs
+    replay_plan *= -(-AUTO_MIN_LIVE_RUNS // len(replay_plan))  # as many runs as a big live plan
     assert len(replay_plan) >= AUTO_MIN_LIVE_RUNS and choose_workers(RunOptions(), replay_plan) == 1
     assert parse_workers("auto") == "auto" and parse_workers("2") == 2
     with pytest.raises(InputError, match="expected a number of worker processes or auto"):

@@ -24,10 +24,12 @@ if TYPE_CHECKING:
     from agentctl.outcome import RunOptions
     from agentctl.plan import PlannedRun
 
-AUTO_MIN_LIVE_RUNS = 200
-"""``auto`` starts workers only for plans with at least this many live runs: a worker costs
-about 3 CPU-seconds to start (it imports litellm), and a live run about 5-15 ms of CPU per
-model call, so a smaller plan finishes sooner in one process."""
+AUTO_MIN_LIVE_RUNS = 500
+"""``auto`` starts workers only for plans with at least this many live runs. Workers start
+1-2 s later than one process (a fresh interpreter imports litellm before forking them) and
+save a share of the run phase's CPU (about 5-10 ms per model call): measured on 2 cores,
+1,000 single-call runs gain 1-3 s, so a plan much smaller than that finishes sooner in one
+process."""
 
 
 def cores() -> int:

@@ -213,7 +213,9 @@ def _worker(fd: int) -> None:
     try:
         asyncio.run(serve(socket.socket(fileno=fd)))
     except BaseException:
-        traceback.print_exc()
+        from agentctl.core.secrets import redact_text
+
+        print(redact_text(traceback.format_exc()), file=sys.stderr)  # keys never reach a log
         code = 1
     finally:
         sys.stdout.flush()

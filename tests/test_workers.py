@@ -193,3 +193,19 @@ def test_choose_workers(tmp_path: Path) -> None:
         parse_workers("two")
     with pytest.raises(InputError, match="must be at least 1"):
         parse_workers("0")
+
+
+def test_workers_started_early_are_stopped_when_the_plan_needs_fewer(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(FaultSchedule(lambda c, t, a: None))
+    suite = write_suite(tmp_path, fake_openai.base_url, n_cases=1)
+    one = run_suite(suite, db=tmp_path / "x.duckdb", options=RunOptions(concurrency=4, workers=4))
+    assert one.status == "finished" and len(one.results) == 1 and not any("worker" in n for n in one.notes)
+    suite = write_suite(tmp_path / "b", fake_openai.base_url, n_cases=4)
+    three = run_suite(suite, db=tmp_path / "y.duckdb", options=RunOptions(concurrency=2, workers=3))
+    assert WORKERS_NOTE in three.notes and len(three.results) == 4  # one run in flight per worker at most
+
+
+def test_bad_input_with_workers_is_exit_2_and_records_nothing(tmp_path: Path) -> None:
+    with pytest.raises(InputError):
+        run_suite(tmp_path / "missing.yaml", db=tmp_path / "x.duckdb", options=RunOptions(workers=2))
+    assert not (tmp_path / "x.duckdb").exists()

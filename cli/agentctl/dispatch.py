@@ -49,10 +49,11 @@ class Prepared:
 
 
 async def prepare_runs(plan: PlannedRunList, suite: Suite, dataset: Dataset, store: Store, options: RunOptions,
-                       stats: CallStats, run_id: str) -> Prepared:
+                       stats: CallStats, run_id: str, early: WorkerPool | None = None) -> Prepared:
     """Providers and scorers of the run: an unknown scheme, a missing extra or a broken plugin
     fails here, before the run is recorded. With worker processes, each builds its own and
-    says it is ready (or what failed) before this returns."""
+    says it is ready (or what failed) before this returns; ``early``: workers already started
+    (:func:`agentctl.workers.prestart`)."""
     from agentctl.workers import choose_workers
 
     controls = call_controls(suite, options, store, stats)
@@ -61,9 +62,12 @@ async def prepare_runs(plan: PlannedRunList, suite: Suite, dataset: Dataset, sto
         from agentctl.workers.pool import WorkerPool
 
         remember_secrets(suite_secrets(plan, suite))
-        pool = WorkerPool(workers, options.concurrency, stats)
-        await pool.start(run_id, plan, suite, dataset, options, cache=controls.cache is not None)
+        pool = early or WorkerPool(workers, options.concurrency)
+        pool.stats = stats
+        await pool.start(run_id, plan, suite, dataset, options, cache=controls.cache is not None, workers=workers)
         return Prepared({}, [], set(), controls.tracker, controls.breakers, controls, pool)
+    if early is not None:  # started for --workers N, but the plan is too small for them
+        await early.aclose()
     settings = local_settings(suite, options, stats, controls)
     providers, scorers, required = build_runners(plan, suite, dataset, settings, controls.tracker)
     return Prepared(providers, scorers, required, controls.tracker, controls.breakers, controls)

@@ -33,6 +33,7 @@ from agentctl.store.store import DEFAULT_DB, Store, StoreHandle, open_store
 
 if TYPE_CHECKING:
     from agentctl.providers.resilience import CallStats
+    from agentctl.workers.pool import WorkerPool
 
 
 def run_suite(
@@ -113,9 +114,25 @@ async def _run_suite(
     suite: Suite | str | Path, db: StoreHandle, options: RunOptions | None, progress: Progress | None,
     on_plan: Callable[[Plan, str], None] | None, *, handle_signals: bool,
 ) -> EvalOutcome:
-    from agentctl.config.loader import check_or_raise, check_suite, load_suite_and_dataset
+    from agentctl.workers import prestart
 
     options = options or RunOptions()
+    # --workers N: the workers import litellm while the suite loads (stopped on every way out)
+    early = None if options.problems() or options.dry_run else await prestart(options)
+    try:
+        return await _load_and_run(suite, db, options, progress, on_plan, handle_signals=handle_signals,
+                                   early=early)
+    finally:
+        if early is not None:
+            await early.aclose()
+
+
+async def _load_and_run(
+    suite: Suite | str | Path, db: StoreHandle, options: RunOptions, progress: Progress | None,
+    on_plan: Callable[[Plan, str], None] | None, *, handle_signals: bool, early: WorkerPool | None,
+) -> EvalOutcome:
+    from agentctl.config.loader import check_or_raise, check_suite, load_suite_and_dataset
+
     progress = progress or SilentProgress()
     for key, problem in options.problems()[:1]:
         raise InputError(problem, key=key)
@@ -159,7 +176,7 @@ async def _run_suite(
     stats = CallStats()
     try:
         return await _record_and_run(suite, dataset, db, options, progress, on_plan, handle_signals, plan,
-                                     candidates, notes, pricing_sources, stats)
+                                     candidates, notes, pricing_sources, stats, early)
     except (duckdb.Error, OSError) as exc:
         # A full disk or a vanished file under the store: what was committed stays; say so, exit 3.
         where = db.path if isinstance(db, Store) else db
@@ -170,7 +187,7 @@ async def _run_suite(
 async def _record_and_run(
     suite: Suite, dataset: Dataset, db: StoreHandle, options: RunOptions, progress: Progress,
     on_plan: Callable[[Plan, str], None] | None, handle_signals: bool, plan: Plan, candidates: list[CandidateSpec],
-    notes: list[str], pricing_sources: dict[str, str], stats: CallStats,
+    notes: list[str], pricing_sources: dict[str, str], stats: CallStats, early: WorkerPool | None,
 ) -> EvalOutcome:
     from agentctl.datasets.loader import dataset_hash
 
@@ -189,7 +206,7 @@ async def _record_and_run(
         else:
             run_id = new_run_id()
         todo = [r for r in plan.runs if r.key not in done]
-        prepared = await prepare_runs(todo, suite, dataset, store, options, stats, run_id)
+        prepared = await prepare_runs(todo, suite, dataset, store, options, stats, run_id, early)
         stack.push_async_callback(prepared.aclose)  # worker processes never outlive the run
         # Everything is checked: from here on the run is recorded.
         if options.resume:

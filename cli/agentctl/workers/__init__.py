@@ -23,6 +23,7 @@ from agentctl.core.errors import InputError
 if TYPE_CHECKING:
     from agentctl.outcome import RunOptions
     from agentctl.plan import PlannedRun
+    from agentctl.workers.pool import WorkerPool
 
 AUTO_MIN_LIVE_RUNS = 500
 """``auto`` starts workers only for plans with at least this many live runs. Workers start
@@ -70,3 +71,18 @@ def choose_workers(options: RunOptions, plan: list[PlannedRun]) -> int:
     if live < AUTO_MIN_LIVE_RUNS:
         return 1
     return max(1, min(cores(), limit))
+
+
+async def prestart(options: RunOptions) -> WorkerPool | None:
+    """With ``--workers N`` (N > 1) asked for, the worker processes, started now so that they
+    import litellm while this process loads and checks the suite; None otherwise (``auto``
+    decides once the plan is known). :func:`choose_workers` may keep fewer of them."""
+    if sys.platform == "win32" or options.workers == "auto" or int(options.workers) < 2:
+        return None
+    from agentctl.workers.pool import WorkerPool
+
+    pool = WorkerPool(min(int(options.workers), max(1, options.concurrency)), options.concurrency)
+    if pool.n < 2:
+        return None
+    await pool.spawn(litellm=True)
+    return pool

@@ -53,10 +53,12 @@ def split(concurrency: int, n: int) -> list[int]:
 class WorkerPool:
     """``n`` worker processes carrying out one evaluation's runs, at most ``concurrency`` in flight."""
 
-    def __init__(self, n: int, concurrency: int, stats: CallStats) -> None:
+    def __init__(self, n: int, concurrency: int, stats: CallStats | None = None) -> None:
         self.n = n
-        self.slots = split(max(1, concurrency), n)
+        self.concurrency = max(1, concurrency)
+        self.slots = split(self.concurrency, n)
         self.stats = stats
+        """Where the workers' call counts are added (set before :meth:`dispatch`)."""
         self.workers: list[_Worker] = []
         self._next = 0
         self._closed = False
@@ -65,8 +67,9 @@ class WorkerPool:
         self._ctl_task: asyncio.Future[None] | None = None
 
     async def start(self, run_id: str, plan: list[PlannedRun], suite: Suite, dataset: Dataset, options: RunOptions,
-                    *, cache: bool) -> None:
-        """Start the workers and wait until each has built its providers and scorers.
+                    *, cache: bool, workers: int | None = None) -> None:
+        """Start the workers (unless :meth:`spawn` did), keep ``workers`` of them, send each the
+        evaluation, and wait until each has built its providers and scorers.
 
         Raises what a worker could not build (an unknown scorer, a missing extra) like a
         one-process run raises it, before anything is recorded."""
@@ -77,7 +80,11 @@ class WorkerPool:
                              "options": options, "secrets": sorted(secrets._KNOWN), "cache": cache},
                             protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            await self._spawn(blob, litellm=any(not r.candidate.is_replay for r in plan))
+            if self._zygote is None:
+                await self.spawn(litellm=any(not r.candidate.is_replay for r in plan))
+            self._keep(workers or self.n)
+            for w in self.workers:
+                w.chan.send("init", list(sys.path), blob)
             answers = await asyncio.gather(*(w.chan.recv() for w in self.workers))
         except BaseException:
             await self.aclose()
@@ -90,9 +97,20 @@ class WorkerPool:
                                    f"{await _exit_text(w)}; see its output above")
                 raise _error(answer[1])
 
-    async def _spawn(self, blob: bytes, *, litellm: bool) -> None:
-        """One fresh process imports what the workers need once, then forks them (no fork
-        of this process: it may hold threads and a DuckDB connection)."""
+    def _keep(self, n: int) -> None:
+        """Only the first ``n`` workers carry out runs; the others are stopped (their stream ends)."""
+        for w in self.workers[n:]:
+            w.chan.close()
+        self.workers = self.workers[:n]
+        self.n = len(self.workers)
+        self.slots = split(self.concurrency, self.n)
+        for w, slots in zip(self.workers, self.slots, strict=True):
+            w.slots = slots
+
+    async def spawn(self, *, litellm: bool) -> None:
+        """Start the processes: one fresh process imports what the workers need once, then forks
+        them (no fork of this process: it may hold threads and a DuckDB connection). They wait
+        for the evaluation (:meth:`start`), so this may run while the suite is still loading."""
         pairs = [socket.socketpair() for _ in range(self.n)]
         ctl_ours, ctl_theirs = socket.socketpair()
         theirs = [ctl_theirs.fileno(), *(t.fileno() for _, t in pairs)]
@@ -109,21 +127,19 @@ class WorkerPool:
             for _, t in pairs:
                 t.close()
         for index, (ours, _) in enumerate(pairs):
-            chan = await open_channel(ours)
-            chan.send("init", list(sys.path), blob)
-            self.workers.append(_Worker(index, self.slots[index], chan))
+            self.workers.append(_Worker(index, self.slots[index], await open_channel(ours)))
         self._ctl = await open_channel(ctl_ours)
-        self._ctl_task = asyncio.ensure_future(self._watch(self._ctl))
+        self._ctl_task = asyncio.ensure_future(self._watch(self._ctl, list(self.workers)))
 
-    async def _watch(self, ctl: Channel) -> None:
+    async def _watch(self, ctl: Channel, spawned: list[_Worker]) -> None:
         """Worker pids and exit codes, as the forking process reports them."""
         while (msg := await ctl.recv()) is not None:
             if msg[0] == "pids":
                 for index, pid in msg[1].items():
-                    self.workers[index].pid = pid
-            elif msg[0] == "exit" and 0 <= msg[1] < len(self.workers):
-                if not self.workers[msg[1]].exited.done():
-                    self.workers[msg[1]].exited.set_result(msg[2])
+                    spawned[index].pid = pid
+            elif msg[0] == "exit" and 0 <= msg[1] < len(spawned):
+                if not spawned[msg[1]].exited.done():
+                    spawned[msg[1]].exited.set_result(msg[2])
 
     async def dispatch(self, plan: list[PlannedRun], controls: CallControls,
                        finished: Callable[[tuple[RunResult, Trajectory]], Awaitable[None]],
@@ -215,7 +231,8 @@ class WorkerPool:
             elif kind == "crash":
                 raise RunError(f"worker process {w.index}: a run failed: {msg[1]}")
             elif kind == "bye":
-                _merge_stats(self.stats, msg[1])
+                if self.stats is not None:
+                    _merge_stats(self.stats, msg[1])
                 w.finished = True
                 return
 

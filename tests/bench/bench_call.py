@@ -2,8 +2,11 @@
 
     .venv/bin/python tests/bench/bench_call.py [CALLS] [--profile OUT.prof]
 
-Prints CPU ms per call for: a bare aiohttp POST; litellm.acompletion as agentctl's
-``complete()`` makes it; and agentctl's whole ``complete()``. Concurrency 32, 0 ms latency.
+Prints CPU ms per call for: a bare aiohttp POST; the openai SDK's ``chat.completions.create``
+(the client litellm drives for ``openai/`` models); ``litellm.acompletion`` with litellm's
+defaults; and agentctl's whole ``complete()`` (litellm used lean, see
+``agentctl.providers.litellm_setup``), for a model the suite prices and for one priced by
+neither the suite nor litellm's cost map. Concurrency 32, 0 ms latency.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -45,6 +49,7 @@ async def _many(fn, calls: int, concurrency: int = 32) -> float:  # type: ignore
 async def main(calls: int, profile: str | None) -> None:
     import aiohttp
 
+    from agentctl.config.models import Price
     from agentctl.providers.base import ModelRequest
     from agentctl.providers.litellm_model import complete
     from agentctl.providers.litellm_setup import import_litellm
@@ -61,25 +66,41 @@ async def main(calls: int, profile: str | None) -> None:
                                                  "Authorization": "Bearer sk-x"}) as resp:
                     json.loads(await resp.read())
 
-            print(f"bare aiohttp POST + json      {await _many(bare, calls):6.2f} ms CPU/call")
+            print(f"bare aiohttp POST + json          {await _many(bare, calls):6.2f} ms CPU/call")
+
+        import openai
+
+        sdk = openai.AsyncOpenAI(base_url=url, api_key="sk-bench", max_retries=0, timeout=30)
+
+        async def openai_sdk() -> None:
+            await sdk.chat.completions.create(model="bench-1", messages=MESSAGES, tools=TOOLS,  # type: ignore[arg-type]
+                                              temperature=0)
+
+        print(f"openai SDK chat.completions       {await _many(openai_sdk, calls):6.2f} ms CPU/call")
+        await sdk.close()
 
         async def lite() -> None:
             await litellm.acompletion(model="openai/bench-1", messages=MESSAGES, tools=TOOLS, api_base=url,
                                       api_key="sk-bench", temperature=0, timeout=30, max_retries=0,
                                       _skip_mcp_handler=True)
 
-        print(f"litellm.acompletion           {await _many(lite, calls):6.2f} ms CPU/call")
-        request = ModelRequest(model="openai/bench-1", messages=MESSAGES, tools=TOOLS,
-                               params={"api_base": url, "api_key": "sk-bench", "temperature": 0},
-                               timeout_s=30, max_retries=0)
+        print(f"litellm.acompletion (defaults)    {await _many(lite, calls):6.2f} ms CPU/call")
+        unpriced = ModelRequest(model="openai/bench-1", messages=MESSAGES, tools=TOOLS,
+                                params={"api_base": url, "api_key": "sk-bench", "temperature": 0},
+                                timeout_s=30, max_retries=0)
+        priced = replace(unpriced, price=Price(input_usd_per_mtok=0.15, output_usd_per_mtok=0.6))
+
+        async def ours_unpriced() -> None:
+            await complete(unpriced)
 
         async def ours() -> None:
-            await complete(request)
+            await complete(priced)
 
+        print(f"agentctl complete(), unpriced     {await _many(ours_unpriced, calls):6.2f} ms CPU/call")
         prof = cProfile.Profile(time.process_time) if profile else None
         if prof:
             prof.enable()
-        print(f"agentctl complete()           {await _many(ours, calls):6.2f} ms CPU/call")
+        print(f"agentctl complete(), suite price  {await _many(ours, calls):6.2f} ms CPU/call")
         if prof:
             prof.disable()
             prof.dump_stats(profile)

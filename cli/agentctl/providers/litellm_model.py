@@ -26,7 +26,7 @@ async def complete(request: ModelRequest) -> ModelReply:
 
     Raises litellm's exceptions (after litellm's own retries) and :class:`EmptyResponse`.
     """
-    from agentctl.providers.litellm_setup import import_litellm
+    from agentctl.providers.litellm_setup import import_litellm, lean_call, litellm_price
 
     litellm = import_litellm()
     kwargs: dict[str, Any] = {**request.extra, **request.params}
@@ -39,7 +39,8 @@ async def complete(request: ModelRequest) -> ModelReply:
         # needs the optional 'mcp' package and fails every tool-calling request without it.
         kwargs["_skip_mcp_handler"] = True
     started = time.monotonic()
-    response = await litellm.acompletion(model=request.model, messages=request.messages, **kwargs)
+    with lean_call(priced=request.price is not None):
+        response = await litellm.acompletion(model=request.model, messages=request.messages, **kwargs)
     latency = time.monotonic() - started
     choices = getattr(response, "choices", None) or []
     if not choices or getattr(choices[0], "message", None) is None:
@@ -52,7 +53,7 @@ async def complete(request: ModelRequest) -> ModelReply:
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
         cost_usd=call_cost(request.price, prompt_tokens, completion_tokens,
-                           lambda: _litellm_cost(litellm, response)),
+                           lambda: litellm_price(litellm, response)),
         latency_s=latency,
     )
 
@@ -72,17 +73,6 @@ def _message_dict(message: Any) -> dict[str, Any]:
     if calls:
         out["tool_calls"] = calls
     return out
-
-
-def _litellm_cost(litellm: Any, response: Any) -> float | None:
-    """litellm's cost-map price of a response. litellm prices every response as it handles it
-    (``_hidden_params["response_cost"]``; ``None`` for a model missing from its map): that
-    figure is read, never computed a second time; only a response it did not price is."""
-    hidden = getattr(response, "_hidden_params", None)
-    if isinstance(hidden, dict) and "response_cost" in hidden:
-        cost = hidden.get("response_cost")
-        return float(cost) if isinstance(cost, (int, float)) else None
-    return float(litellm.completion_cost(completion_response=response) or 0.0)
 
 
 class LiteLLMProvider:

@@ -1,9 +1,24 @@
-"""The one place litellm is imported: offline cost map, no banner, no telemetry."""
+"""The one place litellm is imported: offline cost map, no banner, no telemetry, lean calls.
+
+litellm does, around every call, work that agentctl never reads: a standard logging
+payload and success/failure callbacks (a task per call on its logging worker, even with no
+callback configured), its price of a response whose price the suite already gives, and, for a
+model missing from its cost map, the same failing cost-map lookups on every call (about 14
+per call). :func:`lean_call` marks a call as agentctl's; :func:`_install_lean_hooks` makes
+litellm skip that work for marked calls only. litellm has no documented setting for any of
+it (``no-log`` skips only the callbacks, not the payload), hence these narrow hooks, pinned
+by ``tests/test_litellm_lean.py``. Calls litellm makes for others (ragas) are untouched.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 _OFFLINE_ENV = {
     # Use the cost map shipped in the package; never fetch it from the network.
@@ -25,7 +40,7 @@ def offline_environment() -> None:
 
 
 def import_litellm() -> ModuleType:
-    """Import litellm configured for agentctl (slow: ~5 s the first time)."""
+    """Import litellm configured for agentctl (slow: ~4 s of CPU the first time)."""
     offline_environment()
     import litellm
 
@@ -36,4 +51,124 @@ def import_litellm() -> ModuleType:
     from agentctl.core.secrets import install_log_redaction
 
     install_log_redaction()  # LITELLM_LOG=DEBUG logs requests: keys must not reach the logs
+    _install_lean_hooks(litellm)
     return litellm
+
+
+def litellm_price(litellm: Any, response: Any) -> float | None:
+    """litellm's cost-map price of a response. litellm prices every response as it handles it
+    (``_hidden_params["response_cost"]``; ``None`` for a model missing from its map): that
+    figure is read, never computed a second time; only a response it did not price is."""
+    hidden = getattr(response, "_hidden_params", None)
+    if isinstance(hidden, dict) and "response_cost" in hidden:
+        cost = hidden.get("response_cost")
+        return float(cost) if isinstance(cost, (int, float)) else None
+    return float(litellm.completion_cost(completion_response=response) or 0.0)
+
+
+@dataclass(frozen=True)
+class _Call:
+    priced: bool
+    """agentctl prices this call itself (suite ``pricing``): litellm's price is never read."""
+
+
+_CALL: ContextVar[_Call | None] = ContextVar("agentctl_litellm_call", default=None)
+_UNPRICED: set[tuple[Any, ...]] = set()
+"""(model, response model, provider) litellm's cost map has no entry for: its price is None."""
+_KNOWN: dict[str, bool] = {}
+"""Whether litellm's cost map has a model: one ``get_model_info`` per model name."""
+
+
+@contextmanager
+def lean_call(*, priced: bool) -> Iterator[None]:
+    """Mark the litellm calls made inside as agentctl's (see the module's docstring)."""
+    token = _CALL.set(_Call(priced))
+    try:
+        yield
+    finally:
+        _CALL.reset(token)
+
+
+def model_in_cost_map(litellm: ModuleType, model: str) -> bool:
+    """Whether litellm's cost map knows ``model`` (looked up once per model)."""
+    if model not in _KNOWN:
+        try:
+            litellm.get_model_info(model=model)
+            _KNOWN[model] = True
+        except Exception:  # litellm raises for a model it does not map
+            _KNOWN[model] = False
+    return _KNOWN[model]
+
+
+def _install_lean_hooks(litellm: ModuleType) -> None:
+    import litellm.utils as litellm_utils
+    from litellm.litellm_core_utils.litellm_logging import Logging
+
+    if getattr(Logging, "_agentctl_lean", False):
+        return
+    dispatch = litellm_utils._dispatch_success_logging
+
+    def dispatch_success_logging(*args: Any, **kwargs: Any) -> None:
+        if _CALL.get() is None:
+            dispatch(*args, **kwargs)
+
+    litellm_utils._dispatch_success_logging = dispatch_success_logging  # type: ignore[assignment]
+    Logging.failure_handler = _skipped_for_ours(Logging.failure_handler)  # type: ignore[method-assign]
+    Logging.async_failure_handler = _skipped_for_ours_async(Logging.async_failure_handler)  # type: ignore[method-assign]
+    Logging.response_cost_calculator = _lean_cost(litellm, Logging.response_cost_calculator)  # type: ignore[method-assign]
+    Logging._agentctl_lean = True  # type: ignore[attr-defined]
+
+
+def _restore_context(logging_obj: Any) -> None:
+    # What litellm's handlers do last: put the caller's trace/session ids back.
+    restore = getattr(logging_obj, "_restore_correlation_context", None)
+    if restore is not None:
+        restore()
+
+
+def _skipped_for_ours(handler: Callable[..., Any]) -> Callable[..., Any]:
+    def failure_handler(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if _CALL.get() is None:
+            return handler(self, *args, **kwargs)
+        _restore_context(self)
+        return None
+
+    return failure_handler
+
+
+def _skipped_for_ours_async(handler: Callable[..., Any]) -> Callable[..., Any]:
+    async def async_failure_handler(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if _CALL.get() is None:
+            return await handler(self, *args, **kwargs)
+        _restore_context(self)
+        return None
+
+    return async_failure_handler
+
+
+def _lean_cost(litellm: ModuleType, calculate: Callable[..., Any]) -> Callable[..., Any]:
+    """litellm's response pricing, skipped where agentctl would not read it: a call the suite
+    prices, or a model litellm already failed to price (once per model, not per call)."""
+
+    def response_cost_calculator(self: Any, result: object, *args: Any, **kwargs: Any) -> Any:
+        call = _CALL.get()
+        if call is None:
+            return calculate(self, result, *args, **kwargs)
+        if call.priced:
+            return None
+        details = getattr(self, "model_call_details", None) or {}
+        names = (kwargs.get("litellm_model_name") or getattr(self, "model", None), getattr(result, "model", None))
+        key = (*names, details.get("custom_llm_provider"))  # what decides whether a price exists
+        if key in _UNPRICED:
+            return None
+        cost = calculate(self, result, *args, **kwargs)
+        custom = getattr(self, "custom_pricing_for", None)
+        provider = details.get("custom_llm_provider")
+        spellings = [n for n in names if isinstance(n, str)]
+        spellings += [f"{provider}/{n}" for n in spellings if provider and not n.startswith(f"{provider}/")]
+        if (cost is None and not (custom is not None and custom(result))
+                and not any(model_in_cost_map(litellm, n) for n in spellings)):
+            _UNPRICED.add(key)
+        return cost
+
+    return response_cost_calculator

@@ -3,7 +3,7 @@
 deepeval and ragas each speak to a judge through their own interface; both are adapted
 here to one :class:`Judge` that calls ``litellm.acompletion``, so any provider litellm knows
 works (and the local test server can stand in for it). A judge call's cost is litellm's
-per-call cost (``litellm.completion_cost``), or the suite's ``pricing`` for models litellm
+price of the response (computed once, by litellm, as it answers), or the suite's ``pricing`` for models litellm
 does not know, and is added to the :class:`CostMeter` of the run being scored: eval cost,
 kept apart from the agent's own cost.
 
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.core.cost import call_cost
-from agentctl.providers.litellm_setup import import_litellm, offline_environment
+from agentctl.providers.litellm_setup import import_litellm, lean_call, litellm_price, offline_environment
 
 if TYPE_CHECKING:
     from agentctl.config.models import Price
@@ -105,12 +105,13 @@ class Judge:
             if json_mode:
                 kwargs.setdefault("response_format", {"type": "json_object"})
             async with self.limiter if self.limiter is not None else contextlib.nullcontext():
-                response = await litellm.acompletion(model=self.model, messages=messages, **kwargs)
+                with lean_call(priced=self.pricing is not None):
+                    response = await litellm.acompletion(model=self.model, messages=messages, **kwargs)
             usage = getattr(response, "usage", None)
             prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
             completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
             cost = call_cost(self.pricing, prompt_tokens, completion_tokens,
-                             lambda: litellm.completion_cost(completion_response=response))
+                             lambda: litellm_price(litellm, response))
             text = response.choices[0].message.content or ""
         # The wrapped call charged the evaluation's budget itself.
         self._charge(cost, prompt_tokens, completion_tokens, budget=self.complete_fn is None)
@@ -147,10 +148,11 @@ class Judge:
                 k: v for k, v in self.params.items() if k in ("api_base", "api_key", "api_version", "timeout")
             }
         async with self.limiter if self.limiter is not None else contextlib.nullcontext():
-            response = await litellm.aembedding(
-                model=model, input=texts, num_retries=DEFAULT_NUM_RETRIES, **params
-            )
-        cost = call_cost(None, 0, 0, lambda: litellm.completion_cost(completion_response=response))
+            with lean_call(priced=False):
+                response = await litellm.aembedding(
+                    model=model, input=texts, num_retries=DEFAULT_NUM_RETRIES, **params
+                )
+        cost = call_cost(None, 0, 0, lambda: litellm_price(litellm, response))
         self._charge(cost, 0, 0, budget=True)
         return [list(item["embedding"]) for item in response.data]
 

@@ -133,3 +133,25 @@ def test_one_convention_for_non_finite_numbers() -> None:
     delta = MetricDelta("cost_per_success_usd", float("inf"), 1.0, float("-inf"), 4)
     assert delta.to_dict(json=True)["baseline"] == "inf" and delta.to_dict(json=True)["delta"] == "-inf"
     assert delta.to_dict()["baseline"] is None
+
+
+SHAPES = [*TOKENS, "sk_live_abcdefghijkl", "rk_test_abcdefghijkl", "ASIAABCDEFGHIJKLMNOP", "gho_abcdefghijk",
+          "xoxp_abcdefghijklm", "Authorization: Bearer abc.def~ghi+jkl", "BEARER abcdefghij",
+          "https://svc:hunter2secret@example.com/v1", "API_KEY=abcdef123456", "x-api-key: 'abcdef123456'",
+          "apikey: abcdefghi", '{"authorization":"abcdefghijk"}']
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_scrub_text_precheck_never_skips_a_secret(shape: str) -> None:
+    """scrub_text skips text without any pattern's fixed part: it must give what the patterns
+    alone give, for every shape each pattern matches, wherever it sits in the text."""
+    def patterns_only(text: str) -> str:
+        for pattern in secrets.SECRET_PATTERNS:
+            text = pattern.sub("***", text)
+        text = secrets._USERINFO.sub(lambda m: f"{m.group(1)}{m.group(2)}:***@" if m.group(3) else m.group(0), text)
+        return secrets._KEY_VALUE.sub(lambda m: m.group(1) + "***", text)
+
+    for text in (shape, f"x {shape}", f"{shape}.", f"error: {shape} (retry)", shape.upper(), shape.lower()):
+        expected = patterns_only(text)
+        assert secrets.scrub_text(text) == expected, text
+    assert patterns_only(shape) != shape, "each shape must be one the patterns redact"

@@ -77,3 +77,25 @@ def test_comparisons_table_rows_show_up_when_present(tmp_path: Path) -> None:
     assert [(r["metric"], r["delta"], r["p_value"], r["regressed"], r["improved"]) for r in rows] == [
         ("success_rate", -0.2333, 0.0312, 2, 1)]
     assert "Δ 95% CI -60.0% – 10.0%, McNemar p=0.0312, 2 regressed / 1 improved" in render(data, "html")
+
+
+def test_big_reports_are_encoded_a_result_at_a_time_with_the_same_content(
+    con: duckdb.DuckDBPyConnection, report: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past INDENT_UP_TO runs the report is written compact, results streamed: the same JSON
+    value (secrets scrubbed, key order kept), only without the indentation."""
+    from agentctl.reports import json_report
+
+    monkeypatch.setattr(json_report, "INDENT_UP_TO", 0)
+    text = render_json(load_report_data(con, RUN_ID))
+    assert "\n" not in text.rstrip("\n")
+    streamed = json.loads(text)
+    assert streamed == report
+    assert list(streamed) == list(report) and list(streamed)[-1] == "results"
+    data = load_report_data(con, RUN_ID)
+    data.cases[0].runs[0].reasons.append(f"provider said {CANARY}")
+    data.cases[0].runs[0].state_diff = [{"path": "a", "old": None, "new": {"api_key": "x" * 12}}]
+    leaky = render_json(data)
+    assert CANARY not in leaky and "x" * 12 not in leaky
+    assert "provider said [redacted]" in leaky
+    jsonschema.validate(streamed, REPORT_SCHEMA)

@@ -73,7 +73,7 @@ async def prepare_runs(plan: PlannedRunList, suite: Suite, dataset: Dataset, sto
     return Prepared(providers, scorers, required, controls.tracker, controls.breakers, controls)
 
 
-COMMIT_EVERY_S = 0.25
+COMMIT_EVERY_S = 1.0
 """Finished runs are committed at least this often (and at once when COMMIT_BATCH are waiting)."""
 COMMIT_BATCH = 2000
 
@@ -89,7 +89,10 @@ async def run_all(
     providers, scorers, required = prepared.providers, prepared.scorers, prepared.required
     tracker, breakers = prepared.tracker, prepared.breakers
 
-    queue: asyncio.Queue[tuple[RunResult, Trajectory] | None] = asyncio.Queue()
+    # Bounded: a replay makes runs faster than one writer commits them, and an unbounded queue
+    # held every trajectory not yet written (hundreds of MB at 100,000 runs). Full, it makes
+    # the runs wait for the commit in flight.
+    queue: asyncio.Queue[tuple[RunResult, Trajectory] | None] = asyncio.Queue(maxsize=2 * COMMIT_BATCH)
     semaphore = asyncio.Semaphore(max(1, options.concurrency))
     not_started = 0
     stopped_by: dict[str, int] = {}
@@ -100,13 +103,27 @@ async def run_all(
         not_started += 1
         stopped_by[why] = stopped_by.get(why, 0) + 1
 
+    ended = False
+    """The writer has taken the end marker."""
+
     async def writer() -> None:
+        try:
+            await commit_as_they_finish()
+        except BaseException:
+            # The queue is bounded: keep taking runs (dropped: the store failed) until the end,
+            # so no run waits forever on a full queue, then say why.
+            while not ended and await queue.get() is not None:
+                pass
+            raise
+
+    async def commit_as_they_finish() -> None:
+        nonlocal ended
         loop = asyncio.get_running_loop()
         last = 0.0
         while True:
             item = await queue.get()
             batch = [] if item is None else [item]
-            done = item is None
+            done = ended = item is None
             # A commit per finished run cost more CPU than the run: gather what finishes
             # within COMMIT_EVERY_S (a kill loses at most that much), then commit it at once.
             wait = last + COMMIT_EVERY_S - loop.time()
@@ -115,7 +132,7 @@ async def run_all(
             while not queue.empty():
                 nxt = queue.get_nowait()
                 if nxt is None:
-                    done = True
+                    done = ended = True
                 else:
                     batch.append(nxt)
             if batch:

@@ -190,6 +190,7 @@ async def _record_and_run(
     notes: list[str], pricing_sources: dict[str, str], stats: CallStats, early: WorkerPool | None,
 ) -> EvalOutcome:
     from agentctl.datasets.loader import dataset_hash
+    from agentctl.engine.tools import forget_recordings
 
     async with contextlib.AsyncExitStack() as stack:
         store = stack.enter_context(open_store(db))
@@ -260,6 +261,10 @@ async def _record_and_run(
                 pass
             raise
         progress.stop()
+        # Every run is stored: metrics and reports read the store, so the recordings (most of the
+        # memory of a big replay) go now, before those phases need theirs.
+        del prepared
+        forget_recordings(dataset)
         if handle_signals and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _raise_interrupt)  # the loop's handler is gone again
         if prepared.pool is not None:

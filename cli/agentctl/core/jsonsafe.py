@@ -25,11 +25,13 @@ class JsonInputError(ValueError):
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise JsonInputError(f"duplicate key '{key}'")
-        out[key] = value
+    out = dict(pairs)  # in C; a key seen twice makes the dict shorter than the pairs
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise JsonInputError(f"duplicate key '{key}'")
+            seen.add(key)
     return out
 
 

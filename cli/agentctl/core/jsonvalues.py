@@ -33,6 +33,11 @@ def finite_or_none(value: Any) -> Any:
 def json_ready(value: Any) -> Any:
     """A copy of ``value`` that ``json.dumps(..., allow_nan=False)`` accepts: non-finite floats
     spelled as :data:`NON_FINITE`, timestamps as ISO 8601 text."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        return value if value - value == 0 else json_number(value)  # finite: x - x is 0, not nan
     if isinstance(value, float):
         return json_number(value)
     if isinstance(value, (datetime, date)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from functools import lru_cache
 from typing import Any
 
 # Whole-word names only: ``max_tokens`` and ``prompt_tokens`` are parameters, ``access_token`` a secret.
@@ -36,8 +37,11 @@ store, reports and dataset imports redact."""
 REDACTED = "***"
 
 
+@lru_cache(maxsize=4096)
 def is_secret_key(name: str) -> bool:
-    """Whether a parameter name looks like it holds a credential (``api_key``, ``Authorization``...)."""
+    """Whether a parameter name looks like it holds a credential (``api_key``, ``Authorization``...).
+
+    Cached: a report asks this of the same few dozen names hundreds of thousands of times."""
     lowered = name.lower()
     if "max_" in lowered or lowered.endswith("tokens"):
         return False  # max_tokens, max_completion_tokens, stop_tokens: counts, not credentials
@@ -84,9 +88,19 @@ def redact_text(text: str, extra: list[str] | None = None) -> str:
     return scrub_text(text, REDACTED)
 
 
+_MAYBE_SECRET = re.compile(
+    r"(?i)sk-|sk_|rk_|pk_|AKIA|ASIA|AIza|gh[pousr]_|github_pat_|xox[abprs]|eyJ|bearer |://|api[_-]?key|authorization"
+)
+"""A superset of what :func:`scrub_text` can replace: the fixed text each of its patterns starts
+with or needs (a token's prefix, ``bearer ``, a URL's ``://``, ``api_key``/``authorization``).
+Text without any of it cannot hold a secret by shape, and is returned after one scan."""
+_MIN_SECRET_LEN = 9
+"""No pattern of :func:`scrub_text` matches fewer characters (``sk-`` and six more)."""
+
+
 def scrub_text(text: str, placeholder: str = REDACTED) -> str:
     """``text`` with every secret found by shape (:data:`SECRET_PATTERNS`, ``api_key=...``) replaced."""
-    if not text:
+    if not text or len(text) < _MIN_SECRET_LEN or not _MAYBE_SECRET.search(text):
         return text
     for pattern in SECRET_PATTERNS:
         text = pattern.sub(placeholder, text)
@@ -96,6 +110,11 @@ def scrub_text(text: str, placeholder: str = REDACTED) -> str:
 
 def scrub(value: Any, placeholder: str = REDACTED) -> Any:
     """A copy of a JSON-like ``value``: secret-named keys' values and secret-shaped strings replaced."""
+    kind = type(value)
+    if kind is str:
+        return scrub_text(value, placeholder)
+    if kind is int or kind is float or kind is bool or value is None:
+        return value
     if isinstance(value, dict):
         return {
             k: (placeholder if is_secret_key(str(k)) and v not in (None, "", False) else scrub(v, placeholder))

@@ -248,9 +248,19 @@ class Tool(_Strict):
 
 class ToolCatalog(BaseModel):
     tools: list[Tool] = []
+    _by_name: tuple[int, int, dict[str, Tool]] = PrivateAttr(default=(0, -1, {}))
 
     def get(self, name: str) -> Tool | None:
-        return next((t for t in self.tools if t.name == name), None)
+        """The tool of that name (the first, if tools.yaml repeats one): asked per recorded call,
+        so looked up in a dict, rebuilt when ``tools`` is replaced or grows."""
+        private = self.__pydantic_private__  # a plain slot: ``self._by_name`` costs ~2 us in pydantic
+        list_id, size, by_name = private["_by_name"]  # type: ignore[index]
+        if list_id != id(self.tools) or size != len(self.tools):
+            by_name = {}
+            for t in self.tools:
+                by_name.setdefault(t.name, t)
+            private["_by_name"] = (id(self.tools), len(self.tools), by_name)  # type: ignore[index]
+        return by_name.get(name)
 
     @property
     def names(self) -> list[str]:

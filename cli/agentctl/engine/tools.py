@@ -76,6 +76,14 @@ def recording_index(dataset: Dataset) -> RecordingIndex:
     return index
 
 
+def forget_recordings(dataset: Dataset) -> None:
+    """Drop a dataset's recordings and their index once every run is done (at 100,000 runs they
+    are most of the process's memory, and metrics and reports read the store, not them)."""
+    _INDEXES[:] = [index for index in _INDEXES if index.dataset is not dataset]
+    dataset.runs = []
+    dataset._by_case = None
+
+
 @dataclass(frozen=True)
 class ToolAnswer:
     """What a tool call is answered with."""

@@ -181,9 +181,9 @@ class Pairing:
 
     def _point(self, metric: str) -> MetricDelta:
         if self._points is None:
-            self._points = (
-                compute_metrics(p.base for p in self.pairs),
-                compute_metrics(p.cand for p in self.pairs),
+            self._points = (  # overall values only: the tags' are not asked for here
+                compute_metrics((p.base for p in self.pairs), by_tag=False),
+                compute_metrics((p.cand for p in self.pairs), by_tag=False),
             )
         base = next((m for m in self._points[0] if m.tag is None and m.metric == metric), None)
         cand = next((m for m in self._points[1] if m.tag is None and m.metric == metric), None)

@@ -151,8 +151,11 @@ def _finish(
         yield value(f"mean:{name}", score_sum / n_score if n_score else None, round(n_score))
 
 
-def compute_metrics(results: Iterable[RunResult], *, scorers: list[str] | None = None) -> list[MetricValue]:
-    """Every metric of every candidate: overall (``tag=None``) first, then per tag, sorted.
+def compute_metrics(
+    results: Iterable[RunResult], *, scorers: list[str] | None = None, by_tag: bool = True
+) -> list[MetricValue]:
+    """Every metric of every candidate: overall (``tag=None``) first, then per tag, sorted
+    (without ``by_tag``, overall only).
 
     A run of a case with several tags counts in each of them. ``scorers`` names the
     scorers to report (``score:<name>``, ``mean:<name>``) even when they scored nothing;
@@ -170,13 +173,13 @@ def compute_metrics(results: Iterable[RunResult], *, scorers: list[str] | None =
         rows = np.array([_row(r, scorers) for r in runs], dtype=float).reshape(len(runs), -1)
         case_ids: dict[str, int] = {}
         case_idx = np.array([case_ids.setdefault(r.case_id, len(case_ids)) for r in runs], dtype=np.intp)
-        by_tag: dict[str, list[int]] = {}
-        for i, r in enumerate(runs):
+        tagged: dict[str, list[int]] = {}
+        for i, r in enumerate(runs if by_tag else ()):
             for tag in dict.fromkeys(r.tags):  # a tag listed twice counts once
-                by_tag.setdefault(tag, []).append(i)
+                tagged.setdefault(tag, []).append(i)
         out.extend(_finish(candidate, None, rows, case_idx, len(case_ids), scorers))
-        for tag in sorted(by_tag):
-            idx = np.asarray(by_tag[tag], dtype=np.intp)
+        for tag in sorted(tagged):
+            idx = np.asarray(tagged[tag], dtype=np.intp)
             out.extend(_finish(candidate, tag, rows[idx], case_idx[idx], len(case_ids), scorers))
     return out
 

@@ -28,6 +28,7 @@ Reports of more than 2,000 runs are written compact (no indentation). Numbers th
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from agentctl.core.jsonvalues import json_ready
@@ -83,28 +84,28 @@ REPORT_SCHEMA: dict[str, Any] = {
 
 
 
-def report_dict(data: ReportData) -> dict[str, Any]:
-    """The report as a plain dict (see the module docstring for the shape)."""
+def _result(r: Any) -> dict[str, Any]:
+    return {
+        "case_id": r.case_id, "candidate": r.candidate, "repeat": r.repeat, "status": r.status,
+        "failure_reason": r.failure_reason, "correct": r.correct, "escaped_error": r.escaped_error,
+        "critical_error": r.critical_error, "infra_error": r.infra_error,
+        "policy_violations": r.policy_violations, "failed_writes": r.failed_writes,
+        "cost_usd": r.cost_usd, "latency_s": r.latency_s, "steps": r.steps, "tool_calls": r.tool_calls,
+        "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens, "model": r.model,
+        "tags": r.tags, "reasons": r.reasons, "unverifiable": r.unverifiable,
+        "state_diff": r.state_diff, "state_hash": r.state_hash, "user_cost_usd": r.user_cost_usd,
+        "user_turns": r.user_turns,
+        "scores": [{k: getattr(s, k) for k in ("scorer", "score", "passed", "reason")} for s in r.scores.values()],
+    }
+
+
+def _head(data: ReportData) -> dict[str, Any]:
+    """Everything but ``results``, scrubbed and JSON-ready."""
     run_keys = ("run_id", "suite", "suite_path", "status", "exit_code", "started_at", "finished_at",
                 "dataset_path", "dataset_hash", "git_commit", "agentctl_version", "planned_runs", "message")
     run = {k: data.run.get(k) for k in run_keys}
     run.update(baseline=data.baseline, candidates=data.run.get("candidates") or [],
                options=data.run.get("options") or {})
-    results = []
-    for case in data.cases:
-        for r in case.runs:
-            results.append({
-                "case_id": r.case_id, "candidate": r.candidate, "repeat": r.repeat, "status": r.status,
-                "failure_reason": r.failure_reason, "correct": r.correct, "escaped_error": r.escaped_error,
-                "critical_error": r.critical_error, "infra_error": r.infra_error,
-                "policy_violations": r.policy_violations, "failed_writes": r.failed_writes,
-                "cost_usd": r.cost_usd, "latency_s": r.latency_s, "steps": r.steps, "tool_calls": r.tool_calls,
-                "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens, "model": r.model,
-                "tags": r.tags, "reasons": r.reasons, "unverifiable": r.unverifiable,
-                "state_diff": r.state_diff, "state_hash": r.state_hash, "user_cost_usd": r.user_cost_usd,
-                "user_turns": r.user_turns,
-                "scores": [{k: getattr(s, k) for k in ("scorer", "score", "passed", "reason")} for s in r.scores.values()],
-            })
     return json_ready(scrub_mapping({
         "format": "agentctl.report", "format_version": FORMAT_VERSION, "run": run,
         "verdict": {"passed": data.passed, "exit_code": data.run.get("exit_code"),
@@ -120,8 +121,19 @@ def report_dict(data: ReportData) -> dict[str, Any]:
                    "infra_errors": c.infra, "unverifiable": c.unverifiable, "verdict": c.verdict, "change": c.change,
                    "reasons": c.reasons}
                   for c in data.cases],
-        "results": results,
     }))
+
+
+def _results(data: ReportData) -> Iterator[dict[str, Any]]:
+    """The ``results`` entries one at a time, each scrubbed and JSON-ready."""
+    for case in data.cases:
+        for r in case.runs:
+            yield json_ready(scrub_mapping(_result(r)))
+
+
+def report_dict(data: ReportData) -> dict[str, Any]:
+    """The report as a plain dict (see the module docstring for the shape)."""
+    return {**_head(data), "results": list(_results(data))}
 
 
 INDENT_UP_TO = 2000
@@ -130,7 +142,11 @@ INDENT_UP_TO = 2000
 
 def render_json(data: ReportData) -> str:
     """The report as JSON text (UTF-8, stable key order; indented up to :data:`INDENT_UP_TO` runs)."""
-    indent = 2 if data.run_count() <= INDENT_UP_TO else None
-    separators = None if indent else (",", ":")
-    return json.dumps(report_dict(data), ensure_ascii=False, indent=indent, separators=separators,
-                      allow_nan=False) + "\n"
+    if data.run_count() <= INDENT_UP_TO:
+        return json.dumps(report_dict(data), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    # Compact, and encoded a result at a time: the whole report as one tree of dicts (and its
+    # scrubbed copy) was most of the memory of a 100,000-run report.
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+    head = encode({**_head(data), "results": []})
+    assert head.endswith(',"results":[]}')
+    return head[:-2] + ",".join(encode(r) for r in _results(data)) + "]}\n"

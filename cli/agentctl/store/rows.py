@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,8 +16,8 @@ from agentctl.core.results import RunResult, ScoreResult
 from agentctl.core.trajectory import Trajectory
 from agentctl.store.schema import ADDED_COLUMNS, TABLES
 
-ARROW_FROM_ROWS = 64
-"""Batches at least this big are written through Arrow (its import, ~1 s, pays off on big ones only)."""
+COLUMNAR_FROM_ROWS = 64
+"""Batches at least this big are written column by column (smaller ones bind parameters)."""
 
 
 def now() -> datetime:
@@ -46,8 +46,13 @@ def expected_columns() -> dict[str, set[str]]:
 
 
 
+_RESULT_FIELDS = tuple(f.name for f in fields(RunResult) if f.name != "scores")
+
+
 def result_row(r: RunResult, finished: datetime) -> dict[str, Any]:
-    row = {k: v for k, v in asdict(r).items() if k != "scores"}
+    # Field by field (``asdict`` deep-copied every list and score: most of a commit's CPU).
+    row = {k: getattr(r, k) for k in _RESULT_FIELDS}
+    row["reasons"], row["tags"] = list(r.reasons), list(r.tags)
     row["finished_at"] = finished
     row["state_diff"] = to_json(r.state_diff)
     return row
@@ -81,14 +86,28 @@ def score_row(r: RunResult, s: ScoreResult) -> dict[str, Any]:
     }
 
 
+def _columns(rows: list[dict[str, Any]], columns: list[str]) -> dict[str, Any]:
+    """Rows as columns DuckDB scans in place: one numpy object array per column (numpy is
+    imported anyway for the statistics; pyarrow's import alone cost more than a whole commit)."""
+    import numpy as np
+
+    out = {}
+    for c in columns:
+        col = np.empty(len(rows), dtype=object)
+        col[:] = [r.get(c) for r in rows]  # element-wise: a list value stays one cell
+        out[c] = col
+    return out
+
+
 @contextmanager
 def registered(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> Iterator[str]:
-    """Rows as a temporary view (an Arrow table), for set-based statements."""
-    import pyarrow as pa
-
-    columns = list(rows[0])
+    """Rows as a temporary view, for set-based statements."""
     name = f"_agentctl_rows_{id(rows)}"
-    con.register(name, pa.table({c: [r.get(c) for r in rows] for c in columns}))
+    # DuckDB types an object column from a sample of its values: a sample of empty ``reasons``
+    # lists typed the column LIST(NULL) and the first real reason then failed the insert.
+    # Typing from every value costs microseconds per thousand rows.
+    con.execute(f"SET pandas_analyze_sample = {max(1000, len(rows))}")
+    con.register(name, _columns(rows, list(rows[0])))
     try:
         yield name
     finally:
@@ -100,28 +119,16 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str,
     if not rows:
         return
     columns = list(rows[0])
-    data = None
-    if len(rows) >= ARROW_FROM_ROWS:  # pyarrow's import (~1 s) pays off on big batches only
-        import pyarrow as pa
-
-        try:
-            data = pa.table({c: [r.get(c) for r in rows] for c in columns})
-        except (pa.ArrowException, TypeError, ValueError):
-            data = None  # a column of mixed Python types: bind parameters instead
-    if data is not None:
+    cols = ",".join(columns)
+    if len(rows) >= COLUMNAR_FROM_ROWS:
         # Columnar: orders of magnitude faster than binding parameters row by row.
-        name = f"_agentctl_rows_{id(rows)}"
-        con.register(name, data)
-        try:
-            cols = ",".join(columns)
+        with registered(con, rows) as name:
             con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {name}")
-        finally:
-            con.unregister(name)
         return
     placeholders = "(" + ",".join("?" * len(columns)) + ")"
     # One multi-row INSERT per chunk: much faster than executemany in DuckDB.
     chunk = max(1, 2000 // len(columns))
     for i in range(0, len(rows), chunk):
         part = rows[i : i + chunk]
-        sql = f"INSERT INTO {table} ({','.join(columns)}) VALUES " + ",".join([placeholders] * len(part))
+        sql = f"INSERT INTO {table} ({cols}) VALUES " + ",".join([placeholders] * len(part))
         con.execute(sql, [r.get(c) for r in part for c in columns])

@@ -24,7 +24,7 @@ from agentctl.core.trajectory import Trajectory
 from agentctl.core.values import GateResult, MetricValue
 from agentctl.store.locks import connect, take_writer_lock
 from agentctl.store.rows import (
-    ARROW_FROM_ROWS,
+    COLUMNAR_FROM_ROWS,
     expected_columns,
     insert_rows,
     now,
@@ -279,7 +279,7 @@ class Store:
         try:
             keys = [{"run_id": r.run_id, "case_id": r.case_id, "candidate": r.candidate, "repeat": r.repeat}
                     for r, _ in batch]
-            if len(keys) < ARROW_FROM_ROWS:
+            if len(keys) < COLUMNAR_FROM_ROWS:
                 for table in ("results", "steps", "scores"):
                     self.con.executemany(
                         f"DELETE FROM {table} WHERE run_id=? AND case_id=? AND candidate=? AND repeat=?",

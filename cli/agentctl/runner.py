@@ -208,7 +208,9 @@ async def _record_and_run(
             run_id = new_run_id()
         todo = [r for r in plan.runs if r.key not in done]
         prepared = await prepare_runs(todo, suite, dataset, store, options, stats, run_id, early)
-        stack.push_async_callback(prepared.aclose)  # worker processes never outlive the run
+        workers = prepared.pool
+        if workers is not None:
+            stack.push_async_callback(workers.aclose)  # worker processes never outlive the run
         # Everything is checked: from here on the run is recorded.
         if options.resume:
             store.reopen_run(run_id)
@@ -267,8 +269,8 @@ async def _record_and_run(
         forget_recordings(dataset)
         if handle_signals and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _raise_interrupt)  # the loop's handler is gone again
-        if prepared.pool is not None:
-            notes.append(f"runs carried out by {prepared.pool.n} worker processes (--workers)")
+        if workers is not None:
+            notes.append(f"runs carried out by {workers.n} worker processes (--workers)")
         if stats.calls:
             notes.append(stats.summary())
         if not plan.runs:

@@ -104,6 +104,9 @@ def two_sides(agent: list[Reply], user: list[Reply], *, opened: int = 1) -> Any:
     return handler
 
 
+WORKERS = "runs carried out by 2 worker processes (--workers)"
+
+
 def run(path: Path, tmp: Path, **options: Any) -> tuple[Any, list[dict[str, Any]], list[dict[str, Any]]]:
     db = tmp / "r.duckdb"
     outcome = run_suite(path, db=db, options=RunOptions(**options))
@@ -441,7 +444,8 @@ def test_a_dry_run_says_the_simulators_calls_are_not_estimated(tmp_path: Path, f
     assert fake_openai.requests == []
 
 
-def test_the_simulator_shares_the_rate_limits(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+@pytest.mark.parametrize("workers", [1, 2])  # 2: the limiter is the parent's, shared by both workers
+def test_the_simulator_shares_the_rate_limits(tmp_path: Path, fake_openai: FakeOpenAI, workers: int) -> None:
     # One call in flight at a time for every openai/* model: agent and user calls of four
     # concurrent conversations queue behind one limiter (without it the peak would be 4 or more).
     def slow(reply: Reply) -> Reply:
@@ -457,18 +461,22 @@ def test_the_simulator_shares_the_rate_limits(tmp_path: Path, fake_openai: FakeO
     cases = tmp_path / "ds" / "cases.jsonl"
     first = json.loads(cases.read_text())
     cases.write_text("".join(json.dumps({**first, "id": f"move-{i}"}) + "\n" for i in range(1, 5)))
-    outcome = run_suite(path, db=tmp_path / "l.duckdb", options=RunOptions(concurrency=4))
+    outcome = run_suite(path, db=tmp_path / "l.duckdb", options=RunOptions(concurrency=4, workers=workers))
     assert [r.status for r in outcome.results] == ["completed"] * 4
+    assert (WORKERS in outcome.notes) == (workers == 2)
     assert (len(agent_requests(fake_openai)), len(user_requests(fake_openai))) == (8, 8)
     assert fake_openai.peak_concurrency == 1
 
 
-def test_the_simulators_api_key_never_reaches_the_store(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_simulators_api_key_never_reaches_the_store(tmp_path: Path, fake_openai: FakeOpenAI, workers: int) -> None:
     fake_openai.script(two_sides(agent=[text("Which reservation?")], user=[text(STOP)]))
     params = {"api_base": fake_openai.base_url, "api_key": API_KEY}
     candidates = [{"name": "live", "model": "openai/fake-agent", "params": params,
                    "user_simulator": {"model": "openai/fake-user", "params": params}}]
-    run(write_suite(tmp_path, fake_openai, candidates=candidates), tmp_path)
+    outcome, _, _ = run(write_suite(tmp_path, fake_openai, candidates=candidates), tmp_path, workers=workers,
+                        repeats=workers)
+    assert (WORKERS in outcome.notes) == (workers == 2)
     con = duckdb.connect(str(tmp_path / "r.duckdb"), read_only=True)
     try:
         for table in ("eval_runs", "results", "steps", "cases"):
@@ -481,14 +489,18 @@ def test_the_simulators_api_key_never_reaches_the_store(tmp_path: Path, fake_ope
         con.close()
 
 
-def test_a_simulator_error_that_echoes_its_key_is_redacted(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+@pytest.mark.parametrize("workers", [1, 2])  # 2: the simulator's key is known in the worker that calls it
+def test_a_simulator_error_that_echoes_its_key_is_redacted(tmp_path: Path, fake_openai: FakeOpenAI,
+                                                           workers: int) -> None:
     from support.fake_openai import error
 
     key = "plainvalue1234567"  # nothing key-like about it: only knowing it is the simulator's hides it
     fake_openai.script(lambda body: error(400, body={"error": {"message": f"bad request for key {key}"}})
                        if body.get("model") == "fake-user" else text("Which reservation?"))
     user = {"model": "openai/fake-user", "params": {"api_base": fake_openai.base_url, "api_key": key}}
-    outcome, results, _ = run(write_suite(tmp_path, fake_openai, user=user), tmp_path)
+    outcome, results, _ = run(write_suite(tmp_path, fake_openai, user=user), tmp_path, workers=workers,
+                              repeats=workers)
+    assert (WORKERS in outcome.notes) == (workers == 2)
     reasons = " ".join(results[0]["reasons"])
     assert results[0]["failure_reason"] == "provider_error" and "user simulator" in reasons
     assert key not in reasons and "***" in reasons

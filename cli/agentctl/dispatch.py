@@ -8,61 +8,25 @@ from __future__ import annotations
 import asyncio
 import signal
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from agentctl.config.models import CandidateSpec, Suite
-from agentctl.core.results import RunResult, ScoreResult, Verdict
-from agentctl.core.secrets import redact_text, remember_secrets, secret_values
+from agentctl.config.models import Suite
+from agentctl.core.results import RunResult
+from agentctl.core.secrets import remember_secrets
 from agentctl.core.trajectory import Trajectory
-from agentctl.datasets.models import Case, Dataset
-from agentctl.execution import provider_settings, share_calls_with_judges
+from agentctl.datasets.models import Dataset
+from agentctl.execution import CallControls, call_controls, local_settings
 from agentctl.outcome import Progress, RunOptions
 from agentctl.plan import PlannedRun
-from agentctl.scorers.base import Scorer, ScoringContext
+from agentctl.run_one import build_runners, execute_run, suite_secrets
+from agentctl.scorers.base import Scorer
 from agentctl.store.store import Store
 
 if TYPE_CHECKING:
     from agentctl.providers.base import Provider
     from agentctl.providers.budget import SpendTracker
     from agentctl.providers.resilience import Breakers, CallStats
-
-
-def build_result(
-    run_id: str, case: Case, trajectory: Trajectory, verdict: Verdict, suite: Suite, scores: list[ScoreResult],
-    required: set[str],
-) -> RunResult:
-    """The stored row of a run: its outcome verdict, with required scorers folded into ``correct``."""
-    correct = verdict.correct
-    reasons = list(verdict.reasons)
-    if trajectory.infra_error and trajectory.error_detail:
-        reasons.insert(0, f"provider failed: {trajectory.error_detail}")  # already redacted by the loop
-    for s in scores:
-        if s.scorer in required and s.passed is not True:
-            correct = False
-            reasons.append(f"required scorer {s.scorer} failed"
-                           + (f" (score {s.score:.2f})" if s.score is not None else "")
-                           + (f": {s.error}" if s.error else ""))
-    review = suite.costs.review_usd if trajectory.status == "escalated" else 0.0
-    tool_cost = trajectory.tool_cost_usd
-    state = trajectory.environment.finish() if trajectory.environment is not None else None
-    return RunResult(
-        run_id=run_id, case_id=case.id, candidate=trajectory.candidate, repeat=trajectory.repeat,
-        status=trajectory.status, correct=correct,
-        escaped_error=trajectory.status == "completed" and not correct,
-        critical_error=verdict.critical_error, infra_error=verdict.infra_error,
-        policy_violations=verdict.policy_violations, failed_writes=verdict.failed_writes,
-        cost_usd=trajectory.inference_cost_usd + tool_cost + review,
-        inference_cost_usd=trajectory.inference_cost_usd, tool_cost_usd=tool_cost, review_cost_usd=review,
-        judge_cost_usd=sum(s.cost_usd for s in scores), user_cost_usd=trajectory.user_cost_usd,
-        latency_s=trajectory.latency_s, steps=len(trajectory.model_steps),
-        tool_calls=len(trajectory.tool_steps), reasons=reasons,
-        failure_reason=trajectory.failure_reason, prompt_tokens=trajectory.prompt_tokens,
-        completion_tokens=trajectory.completion_tokens, model=trajectory.model, tags=list(case.tags),
-        scores={s.scorer: s for s in scores},
-        unverifiable=trajectory.unverifiable,
-        state_diff=state.diff if state is not None and not state.error else None,
-        state_hash=state.hash if state is not None and not state.error else None,
-    )
+    from agentctl.workers.pool import WorkerPool
 
 
 @dataclass
@@ -74,25 +38,39 @@ class Prepared:
     required: set[str]
     tracker: SpendTracker
     breakers: Breakers
+    controls: CallControls | None = None
+    pool: WorkerPool | None = None
+    """The worker processes carrying out the runs (``--workers`` > 1); None: this process does."""
+
+    async def aclose(self) -> None:
+        """Stop the worker processes, if any (they are stopped anyway once the run is over)."""
+        if self.pool is not None:
+            await self.pool.aclose()
 
 
-def prepare_runs(plan: PlannedRunList, suite: Suite, dataset: Dataset, store: Store, options: RunOptions,
-             stats: CallStats) -> Prepared:
+async def prepare_runs(plan: PlannedRunList, suite: Suite, dataset: Dataset, store: Store, options: RunOptions,
+                       stats: CallStats, run_id: str, early: WorkerPool | None = None) -> Prepared:
     """Providers and scorers of the run: an unknown scheme, a missing extra or a broken plugin
-    fails here, before the run is recorded."""
-    from agentctl.config.scorer_registry import registry
-    from agentctl.providers.base import make_provider
+    fails here, before the run is recorded. With worker processes, each builds its own and
+    says it is ready (or what failed) before this returns; ``early``: workers already started
+    (:func:`agentctl.workers.prestart`)."""
+    from agentctl.workers import choose_workers
 
-    # every credential the suite holds, by structure: redact_text hides them wherever they turn up
-    remember_secrets([v for c in plan_candidates(plan) for v in secret_values(c.params)]
-                     + [v for s in suite.scorers for v in secret_values(s.judge_params)])
-    settings, tracker, breakers = provider_settings(suite, options, store, stats)
-    providers = {c.name: make_provider(c, suite, dataset, settings=settings)
-                 for c in {r.candidate.name: r.candidate for r in plan}.values()}
-    scorers: list[Scorer] = [registry.create(spec) for spec in suite.scorers]
-    share_calls_with_judges(scorers, settings, tracker)
-    required = {s.name for s in suite.scorers if s.required}
-    return Prepared(providers, scorers, required, tracker, breakers)
+    controls = call_controls(suite, options, store, stats)
+    workers = choose_workers(options, plan)
+    if workers > 1:
+        from agentctl.workers.pool import WorkerPool
+
+        remember_secrets(suite_secrets(plan, suite))
+        pool = early or WorkerPool(workers, options.concurrency)
+        pool.stats = stats
+        await pool.start(run_id, plan, suite, dataset, options, cache=controls.cache is not None, workers=workers)
+        return Prepared({}, [], set(), controls.tracker, controls.breakers, controls, pool)
+    if early is not None:  # started for --workers N, but the plan is too small for them
+        await early.aclose()
+    settings = local_settings(suite, options, stats, controls)
+    providers, scorers, required = build_runners(plan, suite, dataset, settings, controls.tracker)
+    return Prepared(providers, scorers, required, controls.tracker, controls.breakers, controls)
 
 
 COMMIT_EVERY_S = 1.0
@@ -108,10 +86,6 @@ async def run_all(
 
     With ``handle_signals`` (only on a loop agentctl owns), SIGINT and SIGTERM stop the run
     gracefully; on a caller's loop its own handlers stay in place."""
-    from agentctl.providers.budget import BudgetExhausted
-    from agentctl.providers.resilience import CallsStopped
-    from agentctl.scorers.outcome import score_outcome
-
     providers, scorers, required = prepared.providers, prepared.scorers, prepared.required
     tracker, breakers = prepared.tracker, prepared.breakers
 
@@ -168,7 +142,6 @@ async def run_all(
                 return
 
     async def one(run: PlannedRun) -> None:
-        nonlocal not_started
         async with semaphore:
             live = not run.candidate.is_replay
             if live and tracker.exhausted:
@@ -177,32 +150,12 @@ async def run_all(
             if live and breakers.is_open(run.candidate.model):
                 not_run("breaker:" + run.candidate.model)
                 return
-            try:
-                trajectory = await providers[run.candidate.name].run(run.case, run.repeat)
-            except CallsStopped as exc:
-                # Stopped between two model calls: what it did so far is not a verdict. It stays
-                # out of the results, so --resume (with more budget) runs it again from scratch.
-                # The breaker may be a simulated user's model, not the candidate's.
-                not_run("budget" if isinstance(exc, BudgetExhausted)
-                        else "breaker:" + (getattr(exc, "model", None) or run.candidate.model))
+            done = await execute_run(run_id, run, suite, dataset, providers, scorers, required)
+            if isinstance(done, str):
+                not_run(done)
                 return
-            verdict = score_outcome(run.case, trajectory, suite, dataset.tools)
-            verdict_scores: list[ScoreResult] = []
-            if scorers:
-                ctx = ScoringContext(run.case, trajectory, verdict, suite, dataset)
-                for scorer in scorers:
-                    try:
-                        score = await scorer.score(ctx)
-                    except Exception as exc:  # a scorer bug must not lose the run
-                        score = ScoreResult(scorer.name, None, None, error=f"{type(exc).__name__}: {exc}")
-                    # judge and scorer errors are redacted like provider errors (known secrets included)
-                    score.error = redact_text(score.error) if score.error else score.error
-                    score.reason = redact_text(score.reason) if score.reason else score.reason
-                    verdict_scores.append(score)
-            result = build_result(run_id, run.case, trajectory, verdict, suite, verdict_scores, required)
-            # Model and judge calls were charged to the budget as they were made.
-            await queue.put((result, trajectory))
-            progress.advance(result)
+            await queue.put(done)
+            progress.advance(done[0])
             if not live:
                 # A replay never awaits I/O: yield, so the writer commits as runs finish and a
                 # signal is handled at once, instead of everything waiting for the last run.
@@ -217,7 +170,16 @@ async def run_all(
         for run in pending:
             await one(run)
 
-    runs_task = asyncio.gather(*(worker() for _ in range(min(max(1, options.concurrency), len(plan)))))
+    async def finished(done: tuple[RunResult, Trajectory]) -> None:
+        await queue.put(done)
+        progress.advance(done[0])
+
+    if prepared.pool is not None:
+        assert prepared.controls is not None
+        runs_task: asyncio.Future[Any] = asyncio.ensure_future(
+            prepared.pool.dispatch(plan, prepared.controls, finished, not_run))
+    else:
+        runs_task = asyncio.gather(*(worker() for _ in range(min(max(1, options.concurrency), len(plan)))))
     loop = asyncio.get_running_loop()
     interrupted = False
 
@@ -243,6 +205,7 @@ async def run_all(
     finally:
         for sig in handled:
             loop.remove_signal_handler(sig)
+        await prepared.aclose()  # workers stop (in flight runs are dropped, as a cancel drops them here)
         await queue.put(None)
         await writer_task
         for scorer in scorers:
@@ -267,7 +230,3 @@ async def run_all(
 
 
 PlannedRunList = list[PlannedRun]
-
-
-def plan_candidates(plan: PlannedRunList) -> list[CandidateSpec]:
-    return list({r.candidate.name: r.candidate for r in plan}.values())

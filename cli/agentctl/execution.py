@@ -3,6 +3,7 @@ section and the command line, shared by the agent's calls and the judges'."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -10,6 +11,8 @@ if TYPE_CHECKING:
     from agentctl.outcome import RunOptions
     from agentctl.providers.base import ProviderSettings
     from agentctl.providers.budget import SpendTracker
+    from agentctl.providers.cache import ResponseCache
+    from agentctl.providers.ratelimit import RateLimits
     from agentctl.providers.resilience import Breakers, CallStats
     from agentctl.scorers.base import Scorer
     from agentctl.store.store import Store
@@ -21,6 +24,44 @@ def total_limit(suite: Suite, options: RunOptions) -> float | None:
     return min(limits) if limits else None
 
 
+@dataclass
+class CallControls:
+    """What governs the model calls of a whole evaluation, held once (by the parent process
+    when runs are carried out by worker processes, which ask it for permits)."""
+
+    tracker: SpendTracker
+    breakers: Breakers
+    cache: ResponseCache | None
+    """None: no response cache (``execution.cache: false``, ``--no-cache``, or no store)."""
+    limits: RateLimits | None
+    """None: no ``execution.limits``."""
+
+
+def call_controls(suite: Suite, options: RunOptions, store: Store | None, stats: CallStats) -> CallControls:
+    """The budget, breakers, response cache and rate limits of an evaluation."""
+    from agentctl.providers.budget import SpendTracker
+    from agentctl.providers.cache import ResponseCache
+    from agentctl.providers.ratelimit import RateLimits
+    from agentctl.providers.resilience import Breakers
+
+    execution = suite.execution
+    cache = ResponseCache(store, stats=stats) if store is not None and execution.cache and not options.no_cache else None
+    return CallControls(SpendTracker(total_limit(suite, options)), Breakers(execution.breaker), cache,
+                        RateLimits(execution.limits) if execution.limits else None)
+
+
+def base_settings(suite: Suite, options: RunOptions, stats: CallStats) -> ProviderSettings:
+    """Timeouts and retries of model calls (the suite's ``execution``, overridden by flags), no wrappers."""
+    from agentctl.providers.base import ProviderSettings
+
+    execution = suite.execution
+    return ProviderSettings(
+        timeout_s=options.timeout_s if options.timeout_s is not None else execution.timeout_s,
+        max_attempts=options.max_attempts if options.max_attempts is not None else execution.retry.max_attempts,
+        backoff_s=execution.retry.backoff_s, max_backoff_s=execution.retry.max_backoff_s, call_stats=stats,
+    )
+
+
 def provider_settings(suite: Suite, options: RunOptions, store: Store | None,
                       stats: CallStats) -> tuple[ProviderSettings, SpendTracker, Breakers]:
     """How this evaluation calls models: the suite's ``execution`` section, overridden by flags.
@@ -28,26 +69,19 @@ def provider_settings(suite: Suite, options: RunOptions, store: Store | None,
     Call wrappers, outermost first: response cache (a hit calls nothing and spends nothing),
     total budget, circuit breaker; then retries; then per-model rate limits on each attempt.
     """
-    from agentctl.providers.base import ProviderSettings
-    from agentctl.providers.budget import SpendTracker
-    from agentctl.providers.cache import ResponseCache
-    from agentctl.providers.ratelimit import RateLimits
-    from agentctl.providers.resilience import Breakers
+    controls = call_controls(suite, options, store, stats)
+    return local_settings(suite, options, stats, controls), controls.tracker, controls.breakers
 
-    execution = suite.execution
-    tracker = SpendTracker(total_limit(suite, options))
-    breakers = Breakers(execution.breaker)
-    settings = ProviderSettings(
-        timeout_s=options.timeout_s if options.timeout_s is not None else execution.timeout_s,
-        max_attempts=options.max_attempts if options.max_attempts is not None else execution.retry.max_attempts,
-        backoff_s=execution.retry.backoff_s, max_backoff_s=execution.retry.max_backoff_s, call_stats=stats,
-    )
-    if store is not None and execution.cache and not options.no_cache:
-        settings.complete_wrappers.append(ResponseCache(store, stats=stats).wrapper())
-    settings.complete_wrappers += [tracker.wrapper(), breakers.wrapper()]
-    if execution.limits:
-        settings.attempt_wrappers.append(RateLimits(execution.limits).wrapper())
-    return settings, tracker, breakers
+
+def local_settings(suite: Suite, options: RunOptions, stats: CallStats, controls: CallControls) -> ProviderSettings:
+    """Settings whose call wrappers consult ``controls`` in this process."""
+    settings = base_settings(suite, options, stats)
+    if controls.cache is not None:
+        settings.complete_wrappers.append(controls.cache.wrapper())
+    settings.complete_wrappers += [controls.tracker.wrapper(), controls.breakers.wrapper()]
+    if controls.limits is not None:
+        settings.attempt_wrappers.append(controls.limits.wrapper())
+    return settings
 
 
 def share_calls_with_judges(scorers: list[Scorer], settings: ProviderSettings, tracker: SpendTracker) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     from agentctl.config.models import Suite
@@ -31,6 +31,9 @@ class RunOptions:
     dry_run: bool = False
     timeout_s: float | None = None
     max_attempts: int | None = None
+    workers: int | Literal["auto"] = "auto"
+    """Worker processes carrying out the runs; ``auto``: one per core when the plan has enough
+    live runs to pay for starting them (see :func:`agentctl.workers.choose_workers`), else 1."""
 
     def public(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -47,6 +50,8 @@ class RunOptions:
                 out.append((name, f"{value}: must be at least 1"))
         if self.max_cost is not None and not (math.isfinite(self.max_cost) and self.max_cost >= 0):
             out.append(("max_cost", f"{self.max_cost}: must be a finite amount of USD >= 0"))
+        if self.workers != "auto" and not (isinstance(self.workers, int) and self.workers >= 1):
+            out.append(("workers", f"{self.workers}: must be at least 1, or auto"))
         if self.timeout_s is not None and not (math.isfinite(self.timeout_s) and self.timeout_s > 0):
             out.append(("timeout_s", f"{self.timeout_s}: must be a finite number of seconds > 0"))
         return out

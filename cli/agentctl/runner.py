@@ -33,6 +33,7 @@ from agentctl.store.store import DEFAULT_DB, Store, StoreHandle, open_store
 
 if TYPE_CHECKING:
     from agentctl.providers.resilience import CallStats
+    from agentctl.workers.pool import WorkerPool
 
 
 def run_suite(
@@ -113,9 +114,25 @@ async def _run_suite(
     suite: Suite | str | Path, db: StoreHandle, options: RunOptions | None, progress: Progress | None,
     on_plan: Callable[[Plan, str], None] | None, *, handle_signals: bool,
 ) -> EvalOutcome:
-    from agentctl.config.loader import check_or_raise, check_suite, load_suite_and_dataset
+    from agentctl.workers import prestart
 
     options = options or RunOptions()
+    # --workers N: the workers import litellm while the suite loads (stopped on every way out)
+    early = None if options.problems() or options.dry_run else await prestart(options)
+    try:
+        return await _load_and_run(suite, db, options, progress, on_plan, handle_signals=handle_signals,
+                                   early=early)
+    finally:
+        if early is not None:
+            await early.aclose()
+
+
+async def _load_and_run(
+    suite: Suite | str | Path, db: StoreHandle, options: RunOptions, progress: Progress | None,
+    on_plan: Callable[[Plan, str], None] | None, *, handle_signals: bool, early: WorkerPool | None,
+) -> EvalOutcome:
+    from agentctl.config.loader import check_or_raise, check_suite, load_suite_and_dataset
+
     progress = progress or SilentProgress()
     for key, problem in options.problems()[:1]:
         raise InputError(problem, key=key)
@@ -159,7 +176,7 @@ async def _run_suite(
     stats = CallStats()
     try:
         return await _record_and_run(suite, dataset, db, options, progress, on_plan, handle_signals, plan,
-                                     candidates, notes, pricing_sources, stats)
+                                     candidates, notes, pricing_sources, stats, early)
     except (duckdb.Error, OSError) as exc:
         # A full disk or a vanished file under the store: what was committed stays; say so, exit 3.
         where = db.path if isinstance(db, Store) else db
@@ -170,12 +187,13 @@ async def _run_suite(
 async def _record_and_run(
     suite: Suite, dataset: Dataset, db: StoreHandle, options: RunOptions, progress: Progress,
     on_plan: Callable[[Plan, str], None] | None, handle_signals: bool, plan: Plan, candidates: list[CandidateSpec],
-    notes: list[str], pricing_sources: dict[str, str], stats: CallStats,
+    notes: list[str], pricing_sources: dict[str, str], stats: CallStats, early: WorkerPool | None,
 ) -> EvalOutcome:
     from agentctl.datasets.loader import dataset_hash
     from agentctl.engine.tools import forget_recordings
 
-    with open_store(db) as store:
+    async with contextlib.AsyncExitStack() as stack:
+        store = stack.enter_context(open_store(db))
         done: set[tuple[str, str, int]] = set()
         if options.resume:
             row = store.get_run(options.resume)
@@ -189,7 +207,10 @@ async def _record_and_run(
         else:
             run_id = new_run_id()
         todo = [r for r in plan.runs if r.key not in done]
-        prepared = prepare_runs(todo, suite, dataset, store, options, stats)
+        prepared = await prepare_runs(todo, suite, dataset, store, options, stats, run_id, early)
+        workers = prepared.pool
+        if workers is not None:
+            stack.push_async_callback(workers.aclose)  # worker processes never outlive the run
         # Everything is checked: from here on the run is recorded.
         if options.resume:
             store.reopen_run(run_id)
@@ -248,6 +269,8 @@ async def _record_and_run(
         forget_recordings(dataset)
         if handle_signals and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _raise_interrupt)  # the loop's handler is gone again
+        if workers is not None:
+            notes.append(f"runs carried out by {workers.n} worker processes (--workers)")
         if stats.calls:
             notes.append(stats.summary())
         if not plan.runs:

@@ -1,11 +1,13 @@
 """The performance table of issue 13 (``make bench``): numbers to read, never a timed test.
 
     .venv/bin/python tests/bench/bench_perf.py [--repeats 3] [--only NAME ...] [--src DIR] [--json OUT]
+        [--workers N|auto ...]
 
 Each workload runs the whole ``agentctl`` command in a subprocess (median of ``--repeats``),
 against a lean local mock (tests/bench/mock_openai.py, 127.0.0.1, its own process) for live
 calls, and against synthetic datasets written into a temp dir (tests/bench/gen_data.py) for
-replay. ``--src DIR`` runs another checkout's package (``DIR/cli``) with this venv, to
+replay. ``--workers 1 2`` runs each live workload once per value of ``eval run --workers``
+(default: the command's own default, auto). ``--src DIR`` runs another checkout's package (``DIR/cli``) with this venv, to
 measure a baseline. Every loop is bounded; nothing leaves 127.0.0.1.
 """
 
@@ -97,12 +99,17 @@ class Bench:
         else:
             self.agentctl = [str(Path(sys.executable).with_name("agentctl"))]
         self.rows: list[dict[str, object]] = []
+        self.workers: str | None = None
+        """``--workers`` of the live workload being measured (None: the command's default)."""
 
     def median(self, samples: list[Sample]) -> Sample:
         order = sorted(samples, key=lambda s: s.wall)
         return order[len(order) // 2]
 
     def add(self, name: str, s: Sample, figure: str, peer: str, ratio: str = "", **extra: object) -> None:
+        if self.workers is not None:
+            name += f" [--workers {self.workers}]"
+            extra["workers"] = self.workers
         row = {"workload": name, "agentctl": figure, "peer_or_ideal": peer, "ratio": ratio,
                "wall_s": round(s.wall, 3), "cpu_s": round(s.cpu, 3), "peak_rss_mb": round(s.rss_mb), "exit": s.code,
                **extra}
@@ -127,7 +134,8 @@ class Bench:
             suite = write_live(out, cases, calls, mock.base_url)
             start = time.time()
             s = run([*self.agentctl, "eval", "run", str(suite), "--db", str(out / "r.duckdb"),
-                     "--report-dir", str(out), "--concurrency", str(concurrency)], self.env)
+                     "--report-dir", str(out), "--concurrency", str(concurrency),
+                     *(["--workers", self.workers] if self.workers is not None else [])], self.env)
             stats = mock.stop()
             s.extra = {"requests": stats["requests"], "peak": stats["peak"],
                        "first_request_s": (stats["first"] or start) - start,
@@ -144,7 +152,8 @@ class Bench:
     def live_1000(self) -> None:
         s, _ = self._live(1000, 1, 0, 32, "l1k")
         self.add("1,000 single-call cases, 0 ms, conc 32", s, f"{s.wall:.2f} s ({s.cpu:.1f} s CPU)",
-                 "(promptfoo: make bench-peer)", requests=s.extra["requests"])
+                 "(promptfoo: make bench-peer)", requests=s.extra["requests"],
+                 first_request_s=round(s.extra["first_request_s"], 2), run_phase_s=round(s.extra["run_phase_s"], 2))
 
     def live_2000x3(self) -> None:
         s, _ = self._live(2000, 3, 50, 64, "l2k")
@@ -173,6 +182,7 @@ class Bench:
 
 WORKLOADS = ["help", "validate", "startup", "live_1000", "live_2000x3", "replay_2000", "replay_10000",
              "replay_100000"]
+LIVE = {"startup", "live_1000", "live_2000x3"}
 
 
 def main() -> None:
@@ -181,6 +191,8 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", choices=WORKLOADS)
     parser.add_argument("--src", help="run the package of another checkout (DIR/cli), e.g. a baseline")
     parser.add_argument("--json", help="also write the rows as JSON here")
+    parser.add_argument("--workers", nargs="*", metavar="N|auto",
+                        help="measure the live workloads once per eval run --workers value (e.g. 1 2)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="agentctl-bench-") as tmp:
         bench = Bench(args, Path(tmp))
@@ -188,6 +200,11 @@ def main() -> None:
         for name in args.only or WORKLOADS:
             if name.startswith("replay_"):
                 bench.replay(int(name.split("_")[1]))
+            elif name in LIVE and args.workers:
+                for workers in args.workers:
+                    bench.workers = workers
+                    getattr(bench, name)()
+                bench.workers = None
             else:
                 getattr(bench, name)()
         if args.json:

@@ -30,6 +30,7 @@ OPTION_FLAGS = {
     "candidate": "--candidate", "baseline": "--baseline", "shard": "--shard", "resume": "--resume",
     "concurrency": "--concurrency", "tag": "--tag", "limit": "--limit", "repeats": "--repeats",
     "max_cost": "--max-cost", "timeout_s": "--timeout", "max_attempts": "--max-attempts",
+    "workers": "--workers",
     "suite": "--suite", "metric": "--metric", "last": "--last", "format": "--format",
 }
 """Library argument names (an error's ``key``) -> the command-line flags that set them."""

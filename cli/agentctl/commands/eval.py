@@ -33,6 +33,9 @@ def run(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and a cost estimate; call nothing.")] = False,
     timeout: Annotated[float | None, typer.Option(help="Per-call timeout in seconds [default: the suite's execution.timeout_s].")] = None,
     max_attempts: Annotated[int | None, typer.Option(help="Attempts per model call (retries + 1) [default: execution.retry.max_attempts].")] = None,
+    workers: Annotated[str, typer.Option(
+        metavar="N|auto", help="Worker processes carrying out the runs (1: this process only). auto: one per "
+                               "core when the plan has enough live runs to pay for starting them.")] = "auto",
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report files.")] = False,
 ) -> None:
     """Run a suite: replay or drive every candidate, score, store, gate.
@@ -44,11 +47,12 @@ def run(
     """
     from agentctl import _console
     from agentctl.runner import RunOptions, run_suite
+    from agentctl.workers import parse_workers as _workers
 
     options = RunOptions(
         candidates=candidate or [], concurrency=concurrency, repeats=repeats, limit=limit, tags=tag or [],
         shard=shard, resume=resume, max_cost=max_cost, no_cache=no_cache, dry_run=dry_run,
-        timeout_s=timeout, max_attempts=max_attempts,
+        timeout_s=timeout, max_attempts=max_attempts, workers=_workers(workers),
     )
     if not no_report and not dry_run:
         from agentctl.reports import check_output_paths

@@ -92,8 +92,11 @@ class ResponseCache:
         )
 
     def put(self, key: str, request: ModelRequest, reply: ModelReply) -> None:
+        self.put_reply(key, request.model, request.repeat, reply)
+
+    def put_reply(self, key: str, model: str, repeat: int, reply: ModelReply) -> None:
         self.store.cache_put({
-            "key": key, "model": request.model, "repeat": request.repeat,
+            "key": key, "model": model, "repeat": repeat,
             "message": json.dumps(reply.message, ensure_ascii=False),
             "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
             "cost_usd": reply.cost_usd, "latency_s": reply.latency_s,

@@ -71,16 +71,32 @@ class ModelLimiter:
         if self.limit.tpm and tokens:
             self._tokens.append((time.monotonic(), tokens))
 
+    async def acquire(self) -> None:
+        """Wait for a slot and for the pacer: then one attempt may start (:meth:`release` after it)."""
+        if self._slots is not None:
+            await self._slots.acquire()
+        try:
+            await self._pace()
+        except BaseException:
+            if self._slots is not None:
+                self._slots.release()
+            raise
+
+    def release(self, tokens: int) -> None:
+        """The attempt is over (``tokens``: what it used, 0 if it failed)."""
+        if self._slots is not None:
+            self._slots.release()
+        self.record_tokens(tokens)
+
     async def call(self, complete: CompleteFn, request: ModelRequest) -> ModelReply:
         """One attempt of a model call within the limits."""
-        if self._slots is None:
-            await self._pace()
+        await self.acquire()
+        tokens = 0
+        try:
             reply = await complete(request)
-        else:
-            async with self._slots:
-                await self._pace()
-                reply = await complete(request)
-        self.record_tokens(reply.prompt_tokens + reply.completion_tokens)
+            tokens = reply.prompt_tokens + reply.completion_tokens
+        finally:
+            self.release(tokens)
         return reply
 
 

@@ -231,17 +231,31 @@ class CircuitBreaker:
         self.recent.append(False)
 
     def record_failure(self, exc: BaseException) -> None:
+        self.record_fault(fault_of(exc))
+
+    def record_fault(self, fault: Fault) -> None:
+        """A call failed after retries (``fault``: what :func:`fault_of` says of its exception)."""
+        kind, label, type_name = fault
         self.recent.append(True)
         if self.reason is not None:
             return
-        if classify(exc) == "auth":
+        if kind == "auth":
             # Only the status and error type: provider messages may quote the key.
-            self.reason = f"authentication failed ({_fault_label(exc)}, {type(exc).__name__})"
+            self.reason = f"authentication failed ({label}, {type_name})"
             return
         failed = sum(self.recent)
         if len(self.recent) >= self.config.min_calls and failed / len(self.recent) >= self.config.failure_ratio:
             self.reason = (f"{failed} of its last {len(self.recent)} calls failed after retries "
-                           f"(last: {_fault_label(exc)})")
+                           f"(last: {label})")
+
+
+Fault = tuple[FaultKind, str, str]
+"""What a breaker needs of a failed call: (kind, label such as ``HTTP 401``, exception type name);
+small and picklable, so a worker process can report it."""
+
+
+def fault_of(exc: BaseException) -> Fault:
+    return classify(exc), _fault_label(exc), type(exc).__name__
 
 
 class Breakers:

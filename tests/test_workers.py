@@ -1,0 +1,211 @@
+"""``--workers N``: worker processes carry out the runs; the parent holds the global limits.
+
+Live suites against the fake OpenAI server (its own threads in this process: the workers
+reach it over HTTP on 127.0.0.1). No timing is asserted.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from agentctl.core.errors import EXIT_CANNOT_RUN, InputError
+from agentctl.plan import make_plan
+from agentctl.runner import RunOptions, run_suite
+from agentctl.workers import AUTO_MIN_LIVE_RUNS, choose_workers, cores, parse_workers
+from support.fake_openai import FakeOpenAI
+from support.faults import CALL_USD, FaultSchedule, result_rows, write_suite
+
+WORKERS_NOTE = "runs carried out by 2 worker processes (--workers)"
+
+
+def _metrics(outcome) -> list[tuple]:  # type: ignore[no-untyped-def]
+    return sorted(((m.candidate, m.metric, m.tag, m.value, m.n) for m in outcome.metrics if "latency" not in m.metric),
+                  key=repr)
+
+
+def test_two_workers_give_the_results_of_one_process(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    # case 3 fails its first call for good (a permanent 400): an infra error, the same either way
+    fake_openai.script(FaultSchedule(lambda c, t, a: _bad_request() if c == 3 else None, delay_s=0.01))
+    suite = write_suite(tmp_path, fake_openai.base_url, n_cases=16, repeats=2)
+    one = run_suite(suite, db=tmp_path / "one.duckdb", options=RunOptions(concurrency=4, workers=1, no_cache=True))
+    two = run_suite(suite, db=tmp_path / "two.duckdb", options=RunOptions(concurrency=4, workers=2, no_cache=True))
+    assert WORKERS_NOTE in two.notes and WORKERS_NOTE not in one.notes
+    assert len(one.results) == 32 and one.status == "finished"
+    assert result_rows(tmp_path / "two.duckdb") == result_rows(tmp_path / "one.duckdb")
+    assert _metrics(two) == _metrics(one)
+    assert [(g.gate, g.passed, g.value, g.detail) for g in two.gates] == [(g.gate, g.passed, g.value, g.detail) for g in one.gates]
+    assert (two.exit_code, two.status) == (one.exit_code, one.status)
+    assert sum(r.cost_usd for r in two.results) == pytest.approx(sum(r.cost_usd for r in one.results))
+    # the workers' call counts reach the parent's summary
+    assert (two.call_stats.calls, two.call_stats.failed) == (one.call_stats.calls, one.call_stats.failed) == (62, 2)
+
+
+def _bad_request():  # type: ignore[no-untyped-def]
+    from support.fake_openai import error
+
+    return error(400)
+
+
+def test_the_concurrency_limit_is_global(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(FaultSchedule(lambda c, t, a: None, delay_s=0.05))
+    suite = write_suite(tmp_path, fake_openai.base_url, n_cases=16)
+    outcome = run_suite(suite, db=tmp_path / "x.duckdb", options=RunOptions(concurrency=3, workers=2, no_cache=True))
+    assert WORKERS_NOTE in outcome.notes and len(outcome.results) == 16
+    assert 2 <= fake_openai.peak_concurrency <= 3  # one run calls one model at a time: at most 3 in flight
+
+
+def test_rate_limits_are_global(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(FaultSchedule(lambda c, t, a: None, delay_s=0.02))
+    suite = write_suite(tmp_path, fake_openai.base_url, n_cases=8,
+                        execution={"limits": {"openai/*": {"concurrency": 1}}})
+    outcome = run_suite(suite, db=tmp_path / "x.duckdb", options=RunOptions(concurrency=4, workers=2, no_cache=True))
+    assert WORKERS_NOTE in outcome.notes and outcome.status == "finished" and len(outcome.results) == 8
+    assert fake_openai.peak_concurrency == 1  # 4 runs in flight in 2 processes, one request at a time
+
+
+def test_the_budget_stops_every_workers_calls(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(FaultSchedule(lambda c, t, a: None, delay_s=0.02))
+    suite = write_suite(tmp_path, fake_openai.base_url, n_cases=12, budget={"max_usd_total": 5 * CALL_USD})
+    db = tmp_path / "x.duckdb"
+    outcome = run_suite(suite, db=db, options=RunOptions(concurrency=2, workers=2, no_cache=True))
+    assert WORKERS_NOTE in outcome.notes
+    # 5 calls reach the limit; the call in flight in the other worker may still finish
+    assert 5 <= len(fake_openai.requests) <= 6
+    assert outcome.exit_code == EXIT_CANNOT_RUN and len(outcome.results) + outcome.not_run == 12
+    assert outcome.not_run >= 12 - 3 and "total budget of $0.10 reached" in (outcome.message or "")
+
+
+def test_the_cache_is_shared_by_the_workers(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(FaultSchedule(lambda c, t, a: None))
+    suite = write_suite(tmp_path, fake_openai.base_url, n_cases=8)
+    db = tmp_path / "x.duckdb"
+    first = run_suite(suite, db=db, options=RunOptions(concurrency=4, workers=2))
+    sent = len(fake_openai.requests)
+    again = run_suite(suite, db=db, options=RunOptions(concurrency=4, workers=2))
+    assert sent == 16 and len(fake_openai.requests) == sent  # every reply came from the parent's cache
+    assert again.call_stats.cache_hits == 16
+    assert result_rows(db, again.run_id) == result_rows(db, first.run_id)
+
+
+def _start(suite: Path, db: Path, *extra: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "COLUMNS": "200"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "agentctl", "eval", "run", str(suite), "--db", str(db), "--no-report",
+         "--concurrency", "4", "--workers", "2", "--no-cache", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=suite.parent)
+
+
+def _wait_for_requests(fake: FakeOpenAI, n: int, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while len(fake.requests) < n:
+        assert time.monotonic() < deadline, "the subprocess made too few model calls"
+        time.sleep(0.02)
+
+
+def _children(pid: int) -> list[int]:
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _workers(pid: int) -> list[int]:
+    """The worker processes of ``agentctl eval run`` (pid): forked by the one process it started."""
+    (zygote,) = _children(pid)
+    return _children(zygote)
+
+
+def _stored(db: Path) -> tuple[tuple, list[tuple]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        status = con.execute("SELECT status, exit_code FROM eval_runs").fetchone()
+    finally:
+        con.close()
+    return status, result_rows(db)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_sigint_with_workers_keeps_finished_runs(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(FaultSchedule(lambda c, t, a: None, delay_s=0.1))
+    suite = write_suite(tmp_path, fake_openai.base_url, n_cases=20)
+    db = tmp_path / "x.duckdb"
+    proc = _start(suite, db)
+    _wait_for_requests(fake_openai, 12)
+    workers = _workers(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    status, kept = _stored(db)
+    assert status == ("interrupted", 130)
+    assert 0 < len(kept) < 20 and all(r[4] for r in kept)  # finished runs kept, all correct
+    assert workers and not any(Path(f"/proc/{w}").exists() and _alive(w) for w in workers)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_a_worker_crash_is_a_clear_error(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(FaultSchedule(lambda c, t, a: None, delay_s=0.1))
+    suite = write_suite(tmp_path, fake_openai.base_url, n_cases=30)
+    db = tmp_path / "x.duckdb"
+    proc = _start(suite, db)
+    _wait_for_requests(fake_openai, 10)
+    workers = _workers(proc.pid)
+    assert len(workers) == 2
+    os.kill(workers[0], signal.SIGKILL)  # as the OOM killer would
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == EXIT_CANNOT_RUN, err
+    assert "stopped in the middle of the run (killed by SIGKILL)" in err.replace("\n", " ")
+    assert "Traceback" not in err
+    status, kept = _stored(db)
+    assert status == ("aborted", 3) and 0 < len(kept) < 30
+
+
+def test_choose_workers(tmp_path: Path) -> None:
+    from agentctl.config.loader import load_suite_and_dataset
+
+    live_suite = write_suite(tmp_path / "live", "http://127.0.0.1:9/v1", n_cases=AUTO_MIN_LIVE_RUNS)
+    suite, dataset, _ = load_suite_and_dataset(live_suite)
+    plan = make_plan(suite, dataset, suite.candidates).runs
+    assert choose_workers(RunOptions(concurrency=8), plan[:-1]) == 1  # too few live runs to pay for workers
+    assert choose_workers(RunOptions(concurrency=8), plan) == min(cores(), 8)
+    assert choose_workers(RunOptions(concurrency=1), plan) == 1
+    assert choose_workers(RunOptions(concurrency=8, workers=3), plan) == 3
+    assert choose_workers(RunOptions(concurrency=2, workers=3), plan) == 2  # each needs a run in flight
+    assert choose_workers(RunOptions(workers=4), plan[:1]) == 1
+    replay = load_suite_and_dataset(Path("evalsuites/support-triage.yaml"))
+    replay_plan = make_plan(replay[0], replay[1], replay[0].candidates).runs
+    replay_plan *= -(-AUTO_MIN_LIVE_RUNS // len(replay_plan))  # as many runs as a big live plan
+    assert len(replay_plan) >= AUTO_MIN_LIVE_RUNS and choose_workers(RunOptions(), replay_plan) == 1
+    assert parse_workers("auto") == "auto" and parse_workers("2") == 2
+    with pytest.raises(InputError, match="expected a number of worker processes or auto"):
+        parse_workers("two")
+    with pytest.raises(InputError, match="must be at least 1"):
+        parse_workers("0")
+
+
+def test_workers_started_early_are_stopped_when_the_plan_needs_fewer(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(FaultSchedule(lambda c, t, a: None))
+    suite = write_suite(tmp_path, fake_openai.base_url, n_cases=1)
+    one = run_suite(suite, db=tmp_path / "x.duckdb", options=RunOptions(concurrency=4, workers=4))
+    assert one.status == "finished" and len(one.results) == 1 and not any("worker" in n for n in one.notes)
+    suite = write_suite(tmp_path / "b", fake_openai.base_url, n_cases=4)
+    three = run_suite(suite, db=tmp_path / "y.duckdb", options=RunOptions(concurrency=2, workers=3))
+    assert WORKERS_NOTE in three.notes and len(three.results) == 4  # one run in flight per worker at most
+
+
+def test_bad_input_with_workers_is_exit_2_and_records_nothing(tmp_path: Path) -> None:
+    with pytest.raises(InputError):
+        run_suite(tmp_path / "missing.yaml", db=tmp_path / "x.duckdb", options=RunOptions(workers=2))
+    assert not (tmp_path / "x.duckdb").exists()

@@ -57,3 +57,30 @@ def test_every_command_has_help_text() -> None:
 
     missing = [" ".join(p) for p, c in walk(group, ["agentctl"]) if not (c.help or "").strip()]
     assert missing == []
+
+
+_GC_PROBE = """
+import gc, json, sys
+default = gc.get_threshold()
+import agentctl.runner  # the library: its caller's collector is left alone
+library = gc.get_threshold()
+from agentctl.main import GC_THRESHOLDS, main
+sys.argv = ["agentctl", "--version"]
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps({"default": default, "library": library, "command": gc.get_threshold(),
+                  "wanted": GC_THRESHOLDS}))
+"""
+
+
+def test_the_command_collects_garbage_less_often_and_the_library_does_not_touch_it() -> None:
+    """A big replay spent a third of its CPU in the collector's passes over the dataset: the
+    command raises the thresholds; importing the library changes nothing for its caller."""
+    out = subprocess.run([sys.executable, "-c", _GC_PROBE], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["library"] == seen["default"]
+    assert seen["command"] == seen["wanted"] != seen["default"]
+    assert seen["wanted"][0] >= 10 * seen["default"][0]

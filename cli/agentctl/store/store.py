@@ -25,13 +25,15 @@ from agentctl.core.values import GateResult, MetricValue
 from agentctl.store.locks import connect, take_writer_lock
 from agentctl.store.rows import (
     COLUMNAR_FROM_ROWS,
+    STEP_COLUMNS,
     expected_columns,
     insert_rows,
+    insert_values,
     now,
     registered,
     result_row,
     score_row,
-    step_rows,
+    step_values,
     to_json,
 )
 from agentctl.store.schema import ADDED_COLUMNS, SCHEMA_VERSION, TABLES
@@ -66,6 +68,10 @@ class Store:
         self._cache_new: dict[str, dict[str, Any]] = {}
         self._cache_unwritten: list[str] = []
         self._cache_lock = threading.Lock()
+        self._begun: set[str] = set()
+        """Runs begun by this handle: no other writer has rows of theirs (see :meth:`write_results`)."""
+        self._written: set[tuple[str, str, str, int]] = set()
+        """Keys of the begun runs this handle has written results for."""
         if isinstance(path, duckdb.DuckDBPyConnection):
             self.path = Path("<duckdb connection>")
             self.con = path
@@ -217,6 +223,7 @@ class Store:
             if key in row and not isinstance(row[key], str):
                 row[key] = to_json(row[key])
         self._insert("eval_runs", [row])
+        self._begun.add(row["run_id"])
 
     def reopen_run(self, run_id: str) -> None:
         self.con.execute(
@@ -262,24 +269,31 @@ class Store:
             return
         finished = now()
         results: list[dict[str, Any]] = []
-        steps: list[dict[str, Any]] = []
+        steps: list[tuple[Any, ...]] = []
         scores: list[dict[str, Any]] = []
         for result, trajectory in batch:
             results.append(result_row(result, finished))
-            steps.extend(step_rows(result, trajectory))
+            steps.extend(step_values(result, trajectory))
             scores.extend(score_row(result, s) for s in result.scores.values())
+        keys = [(r.run_id, r.case_id, r.candidate, r.repeat) for r, _ in batch]
+        # A run this handle began has no rows but the ones it wrote: only those need replacing
+        # (the DELETEs were a tenth of a replay's commits).
+        stored = [k for k in keys if k[0] not in self._begun or k in self._written]
         with self._writing():
-            self._write_batch(batch, results, steps, scores)
+            self._write_batch(stored, results, steps, scores)
+        self._written.update(k for k in keys if k[0] in self._begun)
 
     def _write_batch(
-        self, batch: Sequence[tuple[RunResult, Trajectory]], results: list[dict[str, Any]],
-        steps: list[dict[str, Any]], scores: list[dict[str, Any]],
+        self, stored: list[tuple[str, str, str, int]], results: list[dict[str, Any]],
+        steps: list[tuple[Any, ...]], scores: list[dict[str, Any]],
     ) -> None:
         self.con.execute("BEGIN TRANSACTION")
         try:
-            keys = [{"run_id": r.run_id, "case_id": r.case_id, "candidate": r.candidate, "repeat": r.repeat}
-                    for r, _ in batch]
-            if len(keys) < COLUMNAR_FROM_ROWS:
+            keys = [{"run_id": run_id, "case_id": case_id, "candidate": candidate, "repeat": repeat}
+                    for run_id, case_id, candidate, repeat in stored]
+            if not keys:
+                pass
+            elif len(keys) < COLUMNAR_FROM_ROWS:
                 for table in ("results", "steps", "scores"):
                     self.con.executemany(
                         f"DELETE FROM {table} WHERE run_id=? AND case_id=? AND candidate=? AND repeat=?",
@@ -293,7 +307,7 @@ class Store:
                             "AND t.case_id = k.case_id AND t.candidate = k.candidate AND t.repeat = k.repeat"
                         )
             self._insert("results", results)
-            self._insert("steps", steps)
+            insert_values(self.con, "steps", STEP_COLUMNS, steps)
             self._insert("scores", scores)
             self._flush_cache()
             self.con.execute("COMMIT")

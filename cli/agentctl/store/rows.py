@@ -4,7 +4,7 @@ the columns this version expects, and the plain inserts that write them."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -99,7 +99,7 @@ def score_row(r: RunResult, s: ScoreResult) -> dict[str, Any]:
     }
 
 
-def _arrays(columns: dict[str, Sequence[Any]], n: int) -> dict[str, Any]:
+def _arrays(columns: Mapping[str, Sequence[Any]], n: int) -> dict[str, Any]:
     """Columns as DuckDB scans them in place: one numpy object array each (numpy is imported
     anyway for the statistics; pyarrow's import alone cost more than a whole commit)."""
     import numpy as np
@@ -116,7 +116,7 @@ def registered(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> It
 
 
 @contextmanager
-def registered_columns(con: duckdb.DuckDBPyConnection, columns: dict[str, Sequence[Any]], n: int) -> Iterator[str]:
+def registered_columns(con: duckdb.DuckDBPyConnection, columns: Mapping[str, Sequence[Any]], n: int) -> Iterator[str]:
     """Columns (``n`` values each) as a temporary view, for set-based statements."""
     name = f"_agentctl_rows_{id(columns)}"
     # DuckDB types an object column from a sample of its values: a sample of empty ``reasons``

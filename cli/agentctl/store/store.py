@@ -45,6 +45,18 @@ _REOPEN_WAIT_S = 120.0
 _PRELOAD_CACHE_ROWS = 50_000
 
 
+_RESULT_SELECT = {
+    **{k: f"coalesce({k}, 0.0) AS {k}" for k in (
+        "inference_cost_usd", "tool_cost_usd", "review_cost_usd", "judge_cost_usd", "user_cost_usd")},
+    **{k: f"coalesce({k}, 0) AS {k}" for k in ("prompt_tokens", "completion_tokens")},
+    "model": "coalesce(model, '') AS model",
+    "unverifiable": "coalesce(unverifiable, false) AS unverifiable",
+    "tags": "coalesce(tags, []::VARCHAR[]) AS tags",
+    "reasons": "coalesce(reasons, []::VARCHAR[]) AS reasons",
+}
+"""How :meth:`Store.load_results` selects a ``results`` column whose NULL means the field's default."""
+
+
 class Store:
     """A DuckDB results store: the one handle every library entry point takes (a ``Store``, or
     a path that becomes one). Use as a context manager, or call :meth:`close`.
@@ -322,30 +334,26 @@ class Store:
         return {(r[0], r[1], int(r[2])) for r in rows}
 
     def load_results(self, run_id: str) -> list[RunResult]:
-        rows = self._dicts("SELECT * FROM results WHERE run_id = ? ORDER BY candidate, case_id, repeat", [run_id])
         scores: dict[tuple[str, str, int], dict[str, ScoreResult]] = {}
-        for s in self._dicts("SELECT * FROM scores WHERE run_id = ?", [run_id]):
-            key = (s["case_id"], s["candidate"], int(s["repeat"]))
-            scores.setdefault(key, {})[s["scorer"]] = ScoreResult(
-                scorer=s["scorer"], score=s["score"], passed=s["passed"], reason=s["reason"] or "",
-                cost_usd=s["cost_usd"] or 0.0, error=s["error"],
-            )
-        fields = set(RunResult.__dataclass_fields__)
+        for case_id, candidate, repeat, scorer, score, passed, reason, cost, error in self.con.execute(
+                "SELECT case_id, candidate, repeat, scorer, score, passed, coalesce(reason, ''), "
+                "coalesce(cost_usd, 0.0), error FROM scores WHERE run_id = ?", [run_id]).fetchall():
+            scores.setdefault((case_id, candidate, int(repeat)), {})[scorer] = ScoreResult(
+                scorer=scorer, score=score, passed=passed, reason=reason, cost_usd=cost, error=error)
+        stored = {c for c, in self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'results'").fetchall()}
+        # One SELECT that already gives each field its Python value (NULLs as the defaults): a
+        # dict per row filtered and patched field by field cost more than the query.
+        names = [f for f in RunResult.__dataclass_fields__ if f != "scores" and f in stored]
+        cursor = self.con.execute(
+            f"SELECT {', '.join(_RESULT_SELECT.get(n, n) for n in names)} FROM results WHERE run_id = ? "
+            "ORDER BY candidate, case_id, repeat", [run_id])
         out = []
-        for row in rows:
-            data = {k: v for k, v in row.items() if k in fields}
-            data["tags"] = list(row.get("tags") or [])
-            data["reasons"] = list(row.get("reasons") or [])
-            for k in ("inference_cost_usd", "tool_cost_usd", "review_cost_usd", "judge_cost_usd", "user_cost_usd"):
-                data[k] = data.get(k) or 0.0
-            for k in ("prompt_tokens", "completion_tokens"):
-                data[k] = data.get(k) or 0
-            data["model"] = data.get("model") or ""
-            data["unverifiable"] = bool(data.get("unverifiable"))
+        for row in cursor.fetchall():
+            data = dict(zip(names, row, strict=True))
             if isinstance(data.get("state_diff"), str):
                 data["state_diff"] = json.loads(data["state_diff"])
-            data["scores"] = scores.get((row["case_id"], row["candidate"], int(row["repeat"])), {})
-            out.append(RunResult(**data))
+            out.append(RunResult(**data, scores=scores.get((data["case_id"], data["candidate"], data["repeat"]), {})))
         return out
 
     def load_steps(self, run_id: str, case_id: str, candidate: str, repeat: int) -> list[dict[str, Any]]:

@@ -19,8 +19,8 @@ from typing import Any
 
 from agentctl.config.models import DEFAULT_USER_STOP, CandidateSpec, Suite
 from agentctl.core.trajectory import Step, ToolCall, Trajectory, resolve_effect
-from agentctl.datasets.models import Case, Dataset, RecordedRun
-from agentctl.datasets.recorded_calls import RecordedCall, message_text, output_text
+from agentctl.datasets.models import AnyRecording, Case, Dataset
+from agentctl.datasets.recorded_calls import RecordedCall, message_text, output_text, recorded_calls_in
 from agentctl.engine.policy import PolicyChecker
 from agentctl.engine.tools import ArgumentSchemas, recording_index
 from agentctl.environments import environment_for
@@ -48,7 +48,7 @@ class ReplayProvider:
         self.stop = spec.stop if spec is not None else DEFAULT_USER_STOP
         """A recording ending with a user message holding this ended with the user (completed)."""
 
-    def recordings(self, case_id: str) -> list[RecordedRun]:
+    def recordings(self, case_id: str) -> list[AnyRecording]:
         """The recordings of a case with this label, in file order (repeat i is the i-th)."""
         return self.index.runs(case_id, self.label)
 
@@ -70,8 +70,9 @@ class ReplayProvider:
             return traj
         return self.trajectory(case, repeat, runs[repeat - 1])
 
-    def trajectory(self, case: Case, repeat: int, run: RecordedRun) -> Trajectory:
+    def trajectory(self, case: Case, repeat: int, recording: AnyRecording) -> Trajectory:
         """Build the trajectory of one recorded run."""
+        run = recording.full()  # parsed for this run only: nothing keeps it beyond the trajectory
         traj = Trajectory(
             case.id,
             self.candidate_name,
@@ -90,7 +91,7 @@ class ReplayProvider:
                 return traj
             traj.environment = env
         calls_by_turn: dict[int, list[RecordedCall]] = {}
-        for call in self.index.calls(run):
+        for call in recorded_calls_in(run.messages):
             calls_by_turn.setdefault(call.turn, []).append(call)
 
         escalated = False

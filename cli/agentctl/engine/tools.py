@@ -36,12 +36,13 @@ class RecordingIndex:
 
     def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
+        self._runs = dataset.runs_by_case_and_label()
         # case -> (tool, canonical args) -> answers of the first recording (file order) with that call
         self._answers: dict[str, dict[tuple[str, str], list[dict[str, Any]]]] = {}
 
     def runs(self, case_id: str, label: str) -> list[AnyRecording]:
         """Recordings of a case with a label, in file order."""
-        return self.dataset.runs_for(case_id, label)
+        return self._runs.get((case_id, label), [])
 
     def calls(self, run: AnyRecording) -> list[RecordedCall]:
         return recorded_calls(run)

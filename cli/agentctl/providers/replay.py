@@ -70,15 +70,16 @@ class ReplayProvider:
             return traj
         return self.trajectory(case, repeat, runs[repeat - 1])
 
-    def trajectory(self, case: Case, repeat: int, recording: AnyRecording) -> Trajectory:
+    def trajectory(self, case: Case, repeat: int, run: AnyRecording) -> Trajectory:
         """Build the trajectory of one recorded run."""
-        run = recording.full()  # parsed for this run only: nothing keeps it beyond the trajectory
+        # parsed for this run only (a compact recording parses its line): nothing keeps it beyond the trajectory
+        messages, run_usage = run.conversation()
         traj = Trajectory(
             case.id,
             self.candidate_name,
             repeat,
             model=run.model or f"replay:{self.label}",
-            messages=list(run.messages),  # read only: scorers look, nothing appends to a replay
+            messages=list(messages),  # read only: scorers look, nothing appends to a replay
             source_run_id=run.run_id,
         )
         env = None
@@ -91,7 +92,7 @@ class ReplayProvider:
                 return traj
             traj.environment = env
         calls_by_turn: dict[int, list[RecordedCall]] = {}
-        for call in recorded_calls_in(run.messages):
+        for call in recorded_calls_in(messages):
             calls_by_turn.setdefault(call.turn, []).append(call)
 
         escalated = False
@@ -100,8 +101,8 @@ class ReplayProvider:
         steps: list[Step] = traj.steps
         # A conversation (a case with a user, or a recording with several user messages) shows
         # each user message as a step of its own, so the timeline says whose turn it was.
-        users = case.user is not None or sum(1 for m in run.messages if m.get("role") == "user") > 1
-        for turn, msg in enumerate(run.messages):
+        users = case.user is not None or sum(1 for m in messages if m.get("role") == "user") > 1
+        for turn, msg in enumerate(messages):
             if users and msg.get("role") == "user":
                 steps.append(Step(index=len(steps), kind="user", content=message_text(msg)))
                 continue
@@ -129,9 +130,9 @@ class ReplayProvider:
                 steps.append(step)
                 escalated = escalated or step.effect == "escalation"
 
-        traj.status, traj.failure_reason = _status(run.messages, escalated, self.stop)
+        traj.status, traj.failure_reason = _status(messages, escalated, self.stop)
         model_steps = traj.model_steps
-        run_usage = run.usage or {}
+        run_usage = run_usage or {}
         traj.prompt_tokens = _int(run_usage.get("prompt_tokens")) or sum(s.prompt_tokens or 0 for s in model_steps)
         traj.completion_tokens = _int(run_usage.get("completion_tokens")) or sum(
             s.completion_tokens or 0 for s in model_steps
@@ -152,9 +153,10 @@ class ReplayProvider:
         effect = resolve_effect(call.name, escalation_tool=self.escalation_tool,
                                 declared=tool.effect if tool is not None else None)
         invalid = None
+        error = call.error  # parses a JSON answer: once
         if call.arguments is None:
             invalid = f"invalid arguments: {call.parse_error}"
-        elif tool is not None and call.error:
+        elif tool is not None and error:
             # Production made this call; only when the tool rejected it (an error answer) is a
             # schema violation the reason it changed nothing. A call that production carried
             # out stays a side effect, to be paired (and judged) like any other write.
@@ -172,7 +174,7 @@ class ReplayProvider:
             raw_args=call.raw_arguments,
             output=call.output,
             effect=effect,
-            error=call.error,
+            error=error,
             policy=policy,
             invalid=invalid,
             policy_notes=decision.notes,

@@ -55,52 +55,8 @@ def depth_of(value: Any, limit: int = MAX_DEPTH) -> int:
     return deepest
 
 
-def _no_duplicates(text: str, value: Any) -> bool:
-    """True only if ``text`` (which parsed to ``value``) has no key twice in an object.
-
-    Every key/value pair of the text has one ``:`` outside strings, so ``text`` holds
-    pairs + colons-inside-strings colons. Without a ``\\u003a`` escape every colon of a
-    decoded string is one of the text, and ``value`` keeps every pair and string of the
-    text unless a key repeated (then it lost at least a pair): the counts are equal
-    exactly when no key repeated.
-    """
-    if "\\u003" in text:
-        return False
-    colons = text.count(":")
-    counted = 0
-    stack: list[Any] = [[value]]
-    while stack:
-        item = stack.pop()
-        if type(item) is dict:
-            counted += len(item)
-            for key in item:
-                if ":" in key:
-                    counted += key.count(":")
-            children = item.values()
-        else:
-            children = item
-        for child in children:
-            kind = type(child)
-            if kind is str:
-                if ":" in child:
-                    counted += child.count(":")
-            elif kind is dict or kind is list:
-                stack.append(child)
-    return counted == colons
-
-
 def loads_strict(text: str | bytes) -> Any:
     """``json.loads`` with the rules above; raises :class:`JsonInputError` with a readable message."""
-    # Fast path: the C parser alone, accepted when nothing the strict parse rejects can be in
-    # the text (no NaN/Infinity literal, no repeated key); anything else is parsed strictly below.
-    if isinstance(text, str) and "NaN" not in text and "Infinity" not in text:
-        try:
-            value = json.loads(text)
-        except (ValueError, RecursionError):
-            pass
-        else:
-            if _no_duplicates(text, value):
-                return _depth_checked(text, value)
     try:
         value = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
     except JsonInputError:
@@ -113,10 +69,6 @@ def loads_strict(text: str | bytes) -> Any:
         raise JsonInputError(f"nested more than {MAX_DEPTH} levels deep") from None
     except ValueError as exc:  # an integer beyond Python's digit limit
         raise JsonInputError(f"invalid JSON: {exc}".split(";")[0]) from None
-    return _depth_checked(text, value)
-
-
-def _depth_checked(text: str | bytes, value: Any) -> Any:
     brackets = text.count("{") + text.count("[") if isinstance(text, str) else MAX_DEPTH + 1
     if brackets > MAX_DEPTH and depth_of(value) > MAX_DEPTH:
         raise JsonInputError(f"nested more than {MAX_DEPTH} levels deep")

@@ -41,22 +41,23 @@ def check_recorded_numbers(value: Any, where: str) -> None:
     if not isinstance(value, dict):
         return
     for key, item in value.items():
-        here = f"{where}.{key}" if where else str(key)
+        # the names are built only for a message (read for every recorded message)
         if key == "usage" and item is not None:
+            here = f"{where}.{key}" if where else str(key)
             if not isinstance(item, dict):
                 raise ValueError(f"{here}: expected a mapping of token counts, got {type(item).__name__}")
             _check_counts(item, here)
         elif key in RECORDED_NUMBERS and _bad_number(item):
+            here = f"{where}.{key}" if where else str(key)
             raise ValueError(f"{here}: must be a finite number >= 0, got {item!r}")
 
 
 def _check_counts(usage: dict[str, Any], where: str) -> None:
     for key, item in usage.items():
-        here = f"{where}.{key}"
         if isinstance(item, dict):
-            _check_counts(item, here)
+            _check_counts(item, f"{where}.{key}")
         elif isinstance(item, int | float) and not isinstance(item, bool) and _bad_number(item):
-            raise ValueError(f"{here}: must be a finite number >= 0, got {item!r}")
+            raise ValueError(f"{where}.{key}: must be a finite number >= 0, got {item!r}")
 
 
 class ExpectedAction(_Strict):

@@ -257,13 +257,13 @@ class Recording:
 
     def full(self) -> RecordedRun:
         """The whole recording, parsed from its line (not kept: each call parses again)."""
-        data = json.loads(self._text)
+        data = json.loads(self._text.decode())
         data.update(cost_usd=self.cost_usd, latency_s=self.latency_s, line=self.line)
         return RecordedRun.model_construct(**data)
 
     def conversation(self) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """``(messages, usage)``, parsed from the line (each call parses again)."""
-        data = json.loads(self._text)
+        data = json.loads(self._text.decode())  # UTF-8, checked when read (a str skips the encoding sniff)
         return data["messages"], data.get("usage")
 
     @property

@@ -312,16 +312,32 @@ def fast_recording(record: dict[str, Any], line: int, text: bytes) -> Recording 
     messages = get("messages")
     if (usage is not None and type(usage) is not dict) or type(messages) is not list:
         return None
-    try:
-        if usage is not None:
-            _check_counts(usage, "usage")
-        for i, message in enumerate(messages):
-            if type(message) is not dict:
-                return None
-            check_recorded_numbers(message, f"messages[{i}]")
-    except ValueError:
+    if usage is not None and not _counts_ok(usage):
         return None
+    for message in messages:
+        if type(message) is not dict:
+            return None
+        # what check_recorded_numbers checks, looked up rather than scanned for
+        counts = message.get("usage")
+        if counts is not None and (type(counts) is not dict or not _counts_ok(counts)):
+            return None
+        for key in RECORDED_NUMBERS:
+            value = message.get(key)
+            if value is not None and _bad_number(value):
+                return None
     return Recording(record, line, text)
+
+
+def _counts_ok(usage: dict[str, Any]) -> bool:
+    """``_check_counts`` would accept ``usage`` (plain non-negative integers are checked at a glance)."""
+    for value in usage.values():
+        if type(value) is not int or value < 0:
+            try:
+                _check_counts(usage, "usage")
+            except ValueError:
+                return False
+            return True
+    return True
 
 
 class Tool(_Strict):

@@ -66,8 +66,6 @@ def _clip(text: Any) -> Any:
     return text
 
 
-
-
 def _step_view(step: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for key, value in step.items():
@@ -80,8 +78,9 @@ def _step_view(step: dict[str, Any]) -> dict[str, Any]:
             )
         elif key in ("args", "tool_calls"):
             value = json.dumps(scrub_mapping(value), ensure_ascii=False, sort_keys=True, default=str)
-        elif isinstance(value, float):
-            value = finite_or_none(value)
+        elif not isinstance(value, str):  # numbers and flags as they are, non-finite ones as null
+            out[key] = finite_or_none(value) if isinstance(value, float) else value
+            continue
         out[key] = _clip(value)
     return out
 

@@ -11,7 +11,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from agentctl.core.errors import InputError
 from agentctl.core.results import RunResult, ScoreResult
@@ -39,6 +39,18 @@ class RunRow(RunResult):
         return sum(1 for s in self.timeline if s.get("kind") == "user")
 
 
+class CaseTally(NamedTuple):
+    """A case's repeats counted (see :meth:`CaseOutcome.tally`)."""
+
+    n: int
+    correct: int
+    escaped: int
+    critical: int
+    infra: int
+    unverifiable: int
+    verdict: str
+
+
 @dataclass
 class CaseOutcome:
     """A case for one candidate, its repeats folded: what JUnit and the case list show."""
@@ -52,30 +64,46 @@ class CaseOutcome:
     diff: ActionDiff | None = None
     """Expected write actions against those of the first incorrect (else first) repeat."""
 
+    def tally(self) -> CaseTally:
+        """Counts and verdict in one pass over the repeats (renderers of 100,000 cases call this once)."""
+        correct = escaped = critical = infra = unverifiable = 0
+        wrong = False
+        for r in self.runs:
+            correct += r.correct
+            escaped += r.escaped_error
+            critical += r.critical_error
+            infra += r.infra_error
+            unverifiable += r.unverifiable
+            wrong = wrong or (not r.correct and not r.infra_error)
+        # One word for filters, the worst repeat winning.
+        verdict = ("critical" if critical else "escaped" if escaped else "fail" if wrong
+                   else "infra" if infra else "pass")
+        return CaseTally(len(self.runs), correct, escaped, critical, infra, unverifiable, verdict)
+
     @property
     def n(self) -> int:
         return len(self.runs)
 
     @property
     def correct(self) -> int:
-        return sum(r.correct for r in self.runs)
+        return self.tally().correct
 
     @property
     def escaped(self) -> int:
-        return sum(r.escaped_error for r in self.runs)
+        return self.tally().escaped
 
     @property
     def critical(self) -> int:
-        return sum(r.critical_error for r in self.runs)
+        return self.tally().critical
 
     @property
     def infra(self) -> int:
-        return sum(r.infra_error for r in self.runs)
+        return self.tally().infra
 
     @property
     def unverifiable(self) -> int:
         """Repeats with a tool call nothing could answer (their verdict is not verified)."""
-        return sum(r.unverifiable for r in self.runs)
+        return self.tally().unverifiable
 
     @property
     def all_correct(self) -> bool:
@@ -91,15 +119,7 @@ class CaseOutcome:
     @property
     def verdict(self) -> str:
         """One word for filters: critical | escaped | infra | fail | pass (worst repeat wins)."""
-        if self.critical:
-            return "critical"
-        if self.escaped:
-            return "escaped"
-        if any(not r.correct and not r.infra_error for r in self.runs):
-            return "fail"
-        if self.infra:
-            return "infra"
-        return "pass"
+        return self.tally().verdict
 
     @property
     def reasons(self) -> list[str]:
@@ -268,6 +288,10 @@ _FRESH_FIELDS = ("scores", "timeline")
 """RunRow fields that start empty and are filled after the row is read."""
 
 
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     cur = con.execute(f"SELECT * FROM {table} LIMIT 0")
     return [d[0] for d in cur.description or []]
@@ -286,7 +310,7 @@ def _load_runs(con: duckdb.DuckDBPyConnection, run_id: str) -> list[RunRow]:
         if name in _FRESH_FIELDS or name not in have:
             select.append("NULL" if name in _FRESH_FIELDS else default)
         else:
-            select.append(f'coalesce("{name}", {default})' if name in _RESULT_DEFAULTS else f'"{name}"')
+            select.append(f"coalesce({_quoted(name)}, {default})" if name in _RESULT_DEFAULTS else _quoted(name))
     rows = con.execute(f"SELECT {', '.join(select)} FROM results WHERE run_id = ? ORDER BY case_id, candidate, repeat",
                        [run_id]).fetchall()
     out: dict[tuple[Any, ...], RunRow] = {}
@@ -341,7 +365,13 @@ def _load_timelines(
     by_key = {(r.case_id, r.candidate, r.repeat): r for c in cases if c.case_id in chosen for r in c.runs}
     keys = ("run_id", "case_id", "candidate", "repeat")
     names = [n for n in _columns(con, "steps") if n not in keys]  # the table's order is the timeline's key order
-    listed = ", ".join(f'"{n}"' for n in names)
+    # A column NULL in every step shown adds nothing to a timeline: leave it in the store.
+    found = con.execute(f"SELECT {', '.join(f'count({_quoted(n)})' for n in names)} FROM steps "
+                        f"WHERE run_id = ?{where}", params).fetchall()[0]
+    names = [n for n, count in zip(names, found, strict=True) if count]
+    if not names:
+        return chosen
+    listed = ", ".join(_quoted(n) for n in names)
     cur = con.execute(f"SELECT case_id, candidate, repeat, {listed} FROM steps WHERE run_id = ?{where} "
                       "ORDER BY case_id, candidate, repeat, step", params)
     parsed = [i for i, n in enumerate(names) if n in ("args", "tool_calls")]

@@ -92,11 +92,12 @@ def case_index(data: ReportData) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     cand_ix = {c: i for i, c in enumerate(data.candidates)}
     rows, details = [], []
     for case in data.cases:
+        counts = case.tally()
         rows.append([
-            case.case_id, cand_ix.get(case.candidate, 0), [tag_ix[t] for t in case.tags], case.n, case.correct,
-            case.verdict, case.change, finite_or_none(sum(r.cost_usd for r in case.runs) / max(case.n, 1)),
-            finite_or_none(sum(r.latency_s for r in case.runs) / max(case.n, 1)), [_clip(r) for r in case.reasons[:3]],
-            case.unverifiable,
+            case.case_id, cand_ix.get(case.candidate, 0), [tag_ix[t] for t in case.tags], counts.n, counts.correct,
+            counts.verdict, case.change, finite_or_none(sum(r.cost_usd for r in case.runs) / max(counts.n, 1)),
+            finite_or_none(sum(r.latency_s for r in case.runs) / max(counts.n, 1)),
+            [_clip(r) for r in case.reasons[:3]], counts.unverifiable,
         ])
         details.append(_detail(case))
     return {"candidates": data.candidates, "tags": tags, "cases": rows}, details

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from agentctl.core.jsonvalues import json_ready
-from agentctl.reports.data import ReportData
+from agentctl.reports.data import CaseOutcome, ReportData
 from agentctl.reports.redact import encode_scrubbed, plain_keys, scrub_mapping
 
 FORMAT_VERSION = 1
@@ -102,10 +102,11 @@ def _result(r: Any) -> dict[str, Any]:
     }
 
 
-def _case(c: Any) -> dict[str, Any]:
-    return {"case_id": c.case_id, "candidate": c.candidate, "tags": c.tags, "runs": c.n,
-            "correct": c.correct, "escaped_errors": c.escaped, "critical_errors": c.critical,
-            "infra_errors": c.infra, "unverifiable": c.unverifiable, "verdict": c.verdict, "change": c.change,
+def _case(c: CaseOutcome) -> dict[str, Any]:
+    t = c.tally()
+    return {"case_id": c.case_id, "candidate": c.candidate, "tags": c.tags, "runs": t.n,
+            "correct": t.correct, "escaped_errors": t.escaped, "critical_errors": t.critical,
+            "infra_errors": t.infra, "unverifiable": t.unverifiable, "verdict": t.verdict, "change": c.change,
             "reasons": c.reasons}
 
 

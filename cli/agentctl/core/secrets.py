@@ -122,7 +122,8 @@ def may_hold_secret(text: str) -> bool:
 
 def scrub_text(text: str, placeholder: str = REDACTED) -> str:
     """``text`` with every secret found by shape (:data:`SECRET_PATTERNS`, ``api_key=...``) replaced."""
-    if not text or len(text) < _MIN_SECRET_LEN or not may_hold_secret(text):
+    # The substring test first: it clears most text at a tenth of the pattern's cost.
+    if not text or len(text) < _MIN_SECRET_LEN or not may_hold_secret(text) or not _MAYBE_SECRET.search(text):
         return text
     for pattern in SECRET_PATTERNS:
         text = pattern.sub(placeholder, text)

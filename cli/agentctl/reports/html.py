@@ -10,10 +10,11 @@ escaped so nothing can close the element; the page script builds details with
 from __future__ import annotations
 
 import base64
-import gzip
 import hashlib
 import json
 import math
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from importlib import resources
 from typing import Any
@@ -47,14 +48,33 @@ def json_for_script(value: Any) -> str:
     )
 
 
-def gzip_base64(value: Any) -> str:
-    """``value`` as gzip-compressed JSON in base64: inert in any element, and 5-10x smaller.
+def gzip_base64(items: Iterable[Any]) -> str:
+    """The list of ``items`` as gzip-compressed JSON in base64: inert in any element, and
+    5-10x smaller. Encoded and compressed item by item, so neither the list nor its JSON is
+    ever whole in memory (at 100,000 runs they were the biggest things the command held); the
+    bytes are those of ``gzip.compress(json.dumps(list(items)), 6, mtime=0)``.
 
     Case details (timelines, outputs) are most of a big report; the page inflates them with
     the browser's own DecompressionStream the first time a case is opened.
     """
-    raw = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
-    return base64.b64encode(gzip.compress(raw.encode("utf-8"), compresslevel=6, mtime=0)).decode("ascii")
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str).encode
+    packer = zlib.compressobj(6, zlib.DEFLATED, 31)  # 31: a gzip stream, mtime 0 (as gzip.compress)
+    out, pending, size = [], ["["], 1
+    for i, item in enumerate(items):
+        text = encode(item)
+        pending.append("," + text if i else text)
+        size += len(text) + 1
+        if size > _CHUNK:
+            out.append(packer.compress("".join(pending).encode("utf-8")))
+            pending, size = [], 0
+    pending.append("]")
+    out.append(packer.compress("".join(pending).encode("utf-8")))
+    out.append(packer.flush())
+    return base64.b64encode(b"".join(out)).decode("ascii")
+
+
+_CHUNK = 1 << 16
+"""Characters of JSON handed to the compressor at a time."""
 
 
 def _clip(text: Any) -> Any:
@@ -86,13 +106,14 @@ def _step_view(step: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def case_index(data: ReportData) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """What the page script renders the case list from, and the case details (same order)."""
+def case_index(data: ReportData) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+    """What the page script renders the case list from, and the case details (same order,
+    made one at a time as they are read)."""
     shown = {t: scrub_text(t) for t in {t for c in data.cases for t in c.tags}}
     tags = sorted(set(shown.values()))
     tag_ix = {shown_tag: i for i, shown_tag in enumerate(tags)}
     cand_ix = {c: i for i, c in enumerate(data.candidates)}
-    rows, details = [], []
+    rows = []
     for case in data.cases:
         counts = case.tally()
         rows.append([
@@ -101,8 +122,7 @@ def case_index(data: ReportData) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             finite_or_none(sum(r.latency_s for r in case.runs) / max(counts.n, 1)),
             [_clip(r) for r in case.reasons[:3]], counts.unverifiable,
         ])
-        details.append(_detail(case))
-    return {"candidates": data.candidates, "tags": tags, "cases": rows}, details
+    return {"candidates": data.candidates, "tags": tags, "cases": rows}, (_detail(case) for case in data.cases)
 
 
 def _detail(case: CaseOutcome) -> dict[str, Any]:

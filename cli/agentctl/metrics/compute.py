@@ -70,6 +70,20 @@ _INFRA, _VALID, _CORRECT, _DONE, _ESCAPED, _CRITICAL, _POLICY, _ESCALATED = rang
 _COST, _JUDGE, _STEPS, _TOOLS, _LATENCY, _DIVERGED, _USER = range(8, 15)
 _BASE_COLUMNS = 15
 
+FLAG_COLUMNS = {
+    "success_rate": _CORRECT, "completion_rate": _DONE, "escaped_error_rate": _ESCAPED,
+    "critical_error_rate": _CRITICAL, "policy_violation_rate": _POLICY, "escalation_rate": _ESCALATED,
+    "infra_error_rate": _INFRA, "divergence_rate": _DIVERGED,
+}
+"""The column of a run's row holding its RUN_FLAGS value (zero for an infra error but in
+``infra_error_rate`` and ``divergence_rate``)."""
+
+VALUE_COLUMNS = {
+    "cost_usd": _COST, "mean_cost_usd": _COST, "judge_cost_usd": _JUDGE, "user_cost_usd": _USER,
+    "p50_latency_s": _LATENCY, "p95_latency_s": _LATENCY, "mean_steps": _STEPS, "mean_tool_calls": _TOOLS,
+}
+"""The column of a run's row holding its RUN_VALUES number."""
+
 
 def _row(r: RunResult, scorers: list[str]) -> list[float]:
     row = [float(r.infra_error), float(not r.infra_error)]
@@ -151,6 +165,25 @@ def _finish(
         yield value(f"mean:{name}", score_sum / n_score if n_score else None, round(n_score))
 
 
+def run_rows(runs: list[RunResult], scorers: list[str]) -> Any:
+    """One row of numbers per run (see FLAG_COLUMNS, VALUE_COLUMNS), and the runs' cases
+    numbered in order of appearance: ``(rows, case_idx, cases)``."""
+    import numpy as np
+
+    rows = np.array([_row(r, scorers) for r in runs], dtype=float).reshape(len(runs), _BASE_COLUMNS + 4 * len(scorers))
+    case_ids: dict[str, int] = {}
+    case_idx = np.array([case_ids.setdefault(r.case_id, len(case_ids)) for r in runs], dtype=np.intp)
+    return rows, case_idx, len(case_ids)
+
+
+def metrics_of_rows(
+    candidate: str, tag: str | None, rows: Any, case_idx: Any, n_cases: int, scorers: list[str]
+) -> list[MetricValue]:
+    """The metrics of the runs behind ``rows`` (some of the rows of :func:`run_rows`, in order,
+    with their ``case_idx``): what compute_metrics gives for those runs."""
+    return list(_finish(candidate, tag, rows, case_idx, n_cases, scorers))
+
+
 def compute_metrics(
     results: Iterable[RunResult], *, scorers: list[str] | None = None, by_tag: bool = True
 ) -> list[MetricValue]:
@@ -170,17 +203,15 @@ def compute_metrics(
         scorers = sorted({s for runs in by_candidate.values() for r in runs for s in r.scores})
     out: list[MetricValue] = []
     for candidate, runs in by_candidate.items():
-        rows = np.array([_row(r, scorers) for r in runs], dtype=float).reshape(len(runs), -1)
-        case_ids: dict[str, int] = {}
-        case_idx = np.array([case_ids.setdefault(r.case_id, len(case_ids)) for r in runs], dtype=np.intp)
+        rows, case_idx, n_cases = run_rows(runs, scorers)
         tagged: dict[str, list[int]] = {}
         for i, r in enumerate(runs if by_tag else ()):
             for tag in dict.fromkeys(r.tags):  # a tag listed twice counts once
                 tagged.setdefault(tag, []).append(i)
-        out.extend(_finish(candidate, None, rows, case_idx, len(case_ids), scorers))
+        out.extend(_finish(candidate, None, rows, case_idx, n_cases, scorers))
         for tag in sorted(tagged):
             idx = np.asarray(tagged[tag], dtype=np.intp)
-            out.extend(_finish(candidate, tag, rows[idx], case_idx[idx], len(case_ids), scorers))
+            out.extend(_finish(candidate, tag, rows[idx], case_idx[idx], n_cases, scorers))
     return out
 
 

@@ -172,8 +172,12 @@ def _resampled_means(d: Any) -> Any:
         draws = np.random.default_rng(0).multinomial(n, counts / n, size=BOOTSTRAP_RESAMPLES)
         return draws @ values / n
     out = np.empty(BOOTSTRAP_RESAMPLES)
+    resampled = None  # reused from chunk to chunk: fresh pages cost more than the work
     for i, idx in _draws(n):
-        out[i : i + len(idx)] = d[idx].mean(axis=1)
+        if resampled is None:
+            resampled = np.empty(idx.shape)
+        values = np.take(d, idx, out=resampled[: len(idx)], mode="clip")  # d[idx]; every index is valid
+        out[i : i + len(idx)] = values.mean(axis=1)
     return out
 
 

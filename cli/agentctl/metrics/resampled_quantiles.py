@@ -80,17 +80,11 @@ class _Side:
                 spans[-1][1] = max(spans[-1][1], hi)
             else:
                 spans.append([lo, hi])
+        if sum(hi - lo for lo, hi in spans) * 2 >= n:  # most ranks anyway: count them all
+            spans = [[0, n]]
         self.windows = [(lo, hi, self.order[lo:hi]) for lo, hi in spans]
-        # Which window each wanted statistic is looked for in (the one around its rank).
-        self.window_of = [next(w for w, (lo, hi) in enumerate(spans) if lo <= k < hi) for k in ks.tolist()]
-
-    def below(self, lo: int) -> Any:
-        """1 for the pairs ranked below ``lo``, else 0."""
-        import numpy as np
-
-        flags = np.zeros(len(self.values), dtype=np.intp)
-        flags[self.order[:lo]] = 1
-        return flags
+        # The wanted statistics looked for in each window (the one around its rank).
+        self.wanted = [[j for j, k in enumerate(ks.tolist()) if lo <= k < hi] for lo, hi in spans]
 
 
 class ResampledPercentiles:
@@ -99,45 +93,80 @@ class ResampledPercentiles:
     def __init__(self, x: Any, y: Any, percents: Sequence[float]) -> None:
         import numpy as np
 
-        self.n = len(x)
-        prev, nxt, self.gamma = percentile_plan(self.n, percents)
+        self.n = n = len(x)
+        prev, nxt, self.gamma = percentile_plan(n, percents)
         ks = np.concatenate([prev, nxt])
         self.sides = [_Side(x, ks), _Side(y, ks)]
-        # Which pairs rank below each window (that does not start at rank 0), to count their draws.
-        self.below_flags = {(s, w): side.below(lo) for s, side in enumerate(self.sides)
-                            for w, (lo, _, _) in enumerate(side.windows) if lo}
+        # The draws of the pairs ranked below each window (that does not start at rank 0) are
+        # counted by integer dot products: exact, and no BLAS threads. Each count is at most n,
+        # so several are packed into one int64 weight, in fields of n.bit_length() bits.
+        self.below_of = [(s, w) for s, side in enumerate(self.sides) for w, (lo, _, _) in enumerate(side.windows) if lo]
+        self.bits = max(1, n.bit_length())
+        per_word = 63 // self.bits
+        self.weights = []
+        for start in range(0, len(self.below_of), per_word):
+            weight = np.zeros(n, dtype=np.int64)
+            for f, (s, w) in enumerate(self.below_of[start : start + per_word]):
+                side = self.sides[s]
+                weight[side.order[: side.windows[w][0]]] += 1 << (f * self.bits)
+            self.weights.append(weight)
+        self._buffers: dict[str, Any] = {}
+
+    def _buffer(self, key: Any, m: int, width: int) -> Any:
+        """An int work array of ``m`` rows, reused from chunk to chunk (fresh pages cost more
+        than the work done in them)."""
+        import numpy as np
+
+        buf = self._buffers.get(key)
+        if buf is None or len(buf) < m:
+            buf = self._buffers[key] = np.empty((m, width), dtype=np.intp)
+        return buf[:m]
+
+    def _below(self, counts: Any) -> dict[tuple[int, int], Any]:
+        import numpy as np
+
+        out = {}
+        per_word = 63 // self.bits
+        mask = (1 << self.bits) - 1
+        for i, weight in enumerate(self.weights):
+            packed = np.einsum("ij,j->i", counts, weight)
+            for f, key in enumerate(self.below_of[i * per_word : (i + 1) * per_word]):
+                out[key] = (packed >> (f * self.bits)) & mask
+        return out
 
     def __call__(self, idx: Any) -> list[Any]:
         """Each side's percentiles of each resample (row of ``idx``): shape (percents, rows)."""
         import numpy as np
 
         m, n = idx.shape
-        flat = idx.astype(np.intp)
-        flat += (np.arange(m, dtype=np.intp) * n)[:, None]
+        rows = np.arange(m, dtype=np.intp)
+        flat = np.add(idx, (rows * n)[:, None], out=self._buffer("flat", m, n))
         counts = np.bincount(flat.ravel(), minlength=m * n).reshape(m, n)
-        # Integer dot products (einsum: exact, and no BLAS threads).
-        below = {key: np.einsum("ij,j->i", counts, flags) for key, flags in self.below_flags.items()}
+        below = self._below(counts)
         q = len(self.gamma)
         out = []
         for s, side in enumerate(self.sides):
             stats = np.empty((m, len(side.ks)))
             redo = np.zeros(m, dtype=bool)
-            running = []
-            for w, (_, _, pairs) in enumerate(side.windows):
-                r = np.cumsum(np.take(counts, pairs, axis=1), axis=1)
+            for w, (lo, hi, pairs) in enumerate(side.windows):
+                width, wanted = hi - lo, side.wanted[w]
+                if not wanted:
+                    continue
+                # Running counts of draws up to each rank (from those below the window), each row
+                # lifted by r * n: every row holds n draws, so the whole matrix rises and one
+                # search finds every row's k-th.
+                running = np.take(counts, pairs, axis=1, out=self._buffer((s, w), m, width), mode="clip")
+                running[:, 0] += (rows * n) + below[(s, w)] if (s, w) in below else rows * n
+                np.cumsum(running, axis=1, out=running)
+                ks = side.ks[wanted]
+                targets = (rows * n)[:, None] + ks[None, :]
+                pos = np.searchsorted(running.ravel(), targets.ravel(), side="right").reshape(m, -1)
+                pos -= (rows * width)[:, None]
+                # Outside the window: the draws below it already exceed k, or those up to its end do not.
+                redo |= (pos == width).any(axis=1)
                 if (s, w) in below:
-                    r += below[(s, w)][:, None]
-                running.append(r)
-            for j, (k, w) in enumerate(zip(side.ks.tolist(), side.window_of, strict=True)):
-                lo, hi, _ = side.windows[w]
-                # The k-th smallest is at the first rank whose running count exceeds k; it is
-                # outside the window when the draws below the window already exceed k, or
-                # those up to its end do not.
-                pos = (running[w] <= k).sum(axis=1)
-                redo |= pos == hi - lo
-                if (s, w) in below:
-                    redo |= below[(s, w)] > k
-                stats[:, j] = side.ranked[lo + np.minimum(pos, hi - lo - 1)]
+                    redo |= (below[(s, w)][:, None] > ks[None, :]).any(axis=1)
+                stats[:, wanted] = side.ranked[lo + np.clip(pos, 0, width - 1)]
             for row in np.flatnonzero(redo).tolist():  # a statistic outside its window: sort this resample
                 stats[row] = np.sort(side.values[idx[row]])[side.ks]
             out.append(lerp(stats[:, :q], stats[:, q:], self.gamma[None, :]).T)

@@ -11,6 +11,7 @@ indices summed with numpy, so 10,000 runs x 2 candidates x 10 tags take a fracti
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from operator import attrgetter
 from typing import Any
 
 from agentctl.core.results import RunResult
@@ -85,26 +86,39 @@ VALUE_COLUMNS = {
 """The column of a run's row holding its RUN_VALUES number."""
 
 
-def _row(r: RunResult, scorers: list[str]) -> list[float]:
-    row = [float(r.infra_error), float(not r.infra_error)]
-    if r.infra_error:  # an infra error counts in nothing but runs, infra_error_rate, cost and time
-        row += [0.0] * 6
-    else:
-        row += [
-            float(r.correct),
-            float(r.status in ("completed", "escalated")),
-            float(r.escaped_error),
-            float(r.critical_error),
-            float(r.policy_violations > 0),
-            float(r.status == "escalated"),
-        ]
-    row += [r.cost_usd, run_judge_cost(r), float(r.steps), float(r.tool_calls), r.latency_s, float(r.unverifiable),
-            r.user_cost_usd]
-    for name in scorers:
-        passed = None if r.infra_error else run_is_scored(r, name)
-        score = None if r.infra_error else run_score(r, name)
-        row += [float(passed is not None), float(bool(passed)), float(score is not None), score or 0.0]
-    return row
+_NUMBERS = attrgetter("infra_error", "correct", "escaped_error", "critical_error", "policy_violations", "cost_usd",
+                      "steps", "tool_calls", "latency_s", "unverifiable", "user_cost_usd")
+"""What a run's row is made of, read in one pass over the runs."""
+
+
+def _rows(runs: list[RunResult], scorers: list[str]) -> Any:
+    """One row per run, column by column: each value as ``float()`` makes it."""
+    import numpy as np
+
+    n = len(runs)
+    (infra, correct, escaped, critical, violations, cost, steps, tools, latency, diverged,
+     user) = np.array(list(map(_NUMBERS, runs)), dtype=float).reshape(n, 11).T
+    judged = infra == 0  # an infra error counts in nothing but runs, infra_error_rate, cost and time
+    status = [r.status for r in runs]
+    done = np.array([s in ("completed", "escalated") for s in status], dtype=float)
+    escalated = np.array([s == "escalated" for s in status], dtype=float)
+    rows = np.zeros((n, _BASE_COLUMNS + 4 * len(scorers)))
+    rows[:, _INFRA], rows[:, _VALID] = infra, judged
+    for col, values in ((_CORRECT, correct), (_DONE, done), (_ESCAPED, escaped), (_CRITICAL, critical),
+                        (_POLICY, violations > 0), (_ESCALATED, escalated)):
+        rows[judged, col] = values[judged]
+    rows[:, _COST], rows[:, _STEPS], rows[:, _TOOLS], rows[:, _LATENCY] = cost, steps, tools, latency
+    rows[:, _JUDGE] = np.array([run_judge_cost(r) for r in runs], dtype=float)
+    rows[:, _DIVERGED], rows[:, _USER] = diverged, user
+    for i, name in enumerate(scorers):
+        col = _BASE_COLUMNS + 4 * i
+        for r_i, r in enumerate(runs):
+            if r.infra_error:
+                continue
+            passed, score = run_is_scored(r, name), run_score(r, name)
+            rows[r_i, col : col + 4] = [float(passed is not None), float(bool(passed)), float(score is not None),
+                                        score or 0.0]
+    return rows
 
 
 def _rate(candidate: str, tag: str | None, metric: str, k: float, n: float) -> MetricValue:
@@ -170,7 +184,7 @@ def run_rows(runs: list[RunResult], scorers: list[str]) -> Any:
     numbered in order of appearance: ``(rows, case_idx, cases)``."""
     import numpy as np
 
-    rows = np.array([_row(r, scorers) for r in runs], dtype=float).reshape(len(runs), _BASE_COLUMNS + 4 * len(scorers))
+    rows = _rows(runs, scorers)
     case_ids: dict[str, int] = {}
     case_idx = np.array([case_ids.setdefault(r.case_id, len(case_ids)) for r in runs], dtype=np.intp)
     return rows, case_idx, len(case_ids)

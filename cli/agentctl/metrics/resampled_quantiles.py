@@ -6,10 +6,11 @@ exceeds j. So each resample's draws are counted per rank (``np.bincount``) and t
 statistics read off the running counts: a few linear passes over the drawn indices instead of
 ``np.percentile``'s copy and partition of every resampled array, for the very same draws.
 
-Only ranks near the wanted positions are counted one by one: the others fall into a few
-"gap" counts. The wanted statistic of a resample lies within a few standard deviations
-(about ``sqrt(n) / 2``) of its position; the windows are many times that wide, and a resample
-whose statistic still falls into a gap is redone by sorting, so every result is exact.
+Only windows of ranks around the wanted positions get running counts; the draws below a
+window are one integer dot product. The wanted statistic of a resample lies within a few
+standard deviations (about ``sqrt(n) / 2``) of its position; the windows are many times that
+wide, and a resample whose statistic still falls outside its window is redone by sorting, so
+every result is exact (a test narrows the windows to make that happen).
 
 The interpolation between the two order statistics is numpy's own ``linear`` method
 (``_lerp``: ``a + (b - a) * t``, or ``b - (b - a) * (1 - t)`` when ``t >= 0.5``), so the

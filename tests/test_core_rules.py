@@ -3,6 +3,7 @@ call the same core function, so they cannot disagree (issue 10)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -155,3 +156,26 @@ def test_scrub_text_precheck_never_skips_a_secret(shape: str) -> None:
         expected = patterns_only(text)
         assert secrets.scrub_text(text) == expected, text
     assert patterns_only(shape) != shape, "each shape must be one the patterns redact"
+
+
+def test_may_hold_secret_misses_nothing_the_case_blind_precheck_finds() -> None:
+    """Reports skip scrubbing text that may_hold_secret clears: it must flag every text the
+    precheck's case-blind pattern matches, İ/ı/ſ/K (which that pattern takes for i/s/k) included,
+    and every shape inside JSON encoded with ensure_ascii=False."""
+    import random
+    import re
+
+    # Every character a case-blind a-z matches: A-Z, a-z and exactly these four.
+    everything = "".join(chr(i) for i in range(0x110000) if not 0xD800 <= i < 0xE000)
+    extra = {m.group() for m in re.finditer(r"(?i)[a-z]", everything)} - set("abcdefghijklmnopqrstuvwxyz".upper())
+    assert extra - set("abcdefghijklmnopqrstuvwxyz") == {"\u0130", "\u0131", "\u017f", "\u212a"}
+    rng = random.Random(13)
+    alphabet = "skrpaiAIzZghpousrtxbyeJjKkcnHU_-: /\u0130\u0131\u017f\u212a"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(2, 14))) for _ in range(100_000)]
+    texts += ["ap\u0130_key", "ap\u0131key", "\u017fk-", "s\u212a_", "GitHub_PAT_x", "BEARER x", "x-API-KEY"]
+    missed = [t for t in texts if secrets._MAYBE_SECRET.search(t) and not secrets.may_hold_secret(t)]
+    assert missed == []
+    assert sum(bool(secrets._MAYBE_SECRET.search(t)) for t in texts) > 300  # the fuzz reaches the pattern
+    for shape in SHAPES:
+        assert secrets.may_hold_secret(json.dumps({"reason": f"got {shape}"}, ensure_ascii=False)), shape
+    assert not secrets.may_hold_secret('{"status":"completed","model":"gpt-4o","reasons":["high priority"]}')

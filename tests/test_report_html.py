@@ -207,3 +207,22 @@ def test_write_reports_names_files_by_suite_and_run(known: duckdb.DuckDBPyConnec
         "json": "support-triage-r-known-0001.json", "junit": "junit.xml"}
     assert all(p.stat().st_size > 100 for p in out.values())
     assert out["html"].read_text().startswith("<!DOCTYPE html>")
+
+
+def test_secrets_a_store_holds_reach_no_part_of_the_page(known: duckdb.DuckDBPyConnection) -> None:
+    """The store scrubs on the way in; the page scrubs again what an older or imported store holds:
+    in the changed-cases table, gate details, a run's model and a step's lists (policy notes)."""
+    data = load_report_data(known, RUN_ID)
+    case = next(c for c in data.cases if c.change == "regressed")
+    run = case.runs[0]
+    run.reasons.insert(0, f"provider said {CANARY}")
+    run.model, run.failure_reason = f"gpt-4o {CANARY}", f"Bearer {CANARY}"
+    run.timeline[0]["policy_notes"] = [f"note {CANARY}"]
+    case.tags.append(f"t {CANARY}")
+    data.gates[0].detail += f" {CANARY}"
+    html = render_html(data)
+    page = Page()
+    page.feed(html)
+    details = json.dumps(_details(page), ensure_ascii=False)
+    assert CANARY not in html and CANARY not in details
+    assert "provider said [redacted]" in html and "note [redacted]" in details and "gpt-4o [redacted]" in details

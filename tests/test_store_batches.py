@@ -77,3 +77,38 @@ def test_a_failing_store_mid_replay_ends_the_run_instead_of_hanging(tmp_path: Pa
     assert isinstance(result, RunError), result
     assert "No space left" in str(result)
     assert store.con.execute("SELECT count(*) FROM results").fetchone() == (0,)
+
+
+def test_the_end_of_a_run_does_not_wait_out_the_commit_interval(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Finished runs are gathered for up to COMMIT_EVERY_S before a commit; when the last run
+    finishes, the writer commits at once (it used to sleep out the interval: up to a second
+    at the end of every evaluation). With an interval of an hour, the run must still end."""
+    import sys
+    import threading
+
+    from agentctl import dispatch
+    from agentctl.outcome import RunOptions
+    from agentctl.runner import run_suite
+
+    sys.path.insert(0, str(Path(__file__).parent / "bench"))
+    from gen_data import write_replay
+
+    monkeypatch.setattr(dispatch, "COMMIT_EVERY_S", 3600.0)
+    suite = write_replay(tmp_path / "data", 400)
+    store = Store(tmp_path / "r.duckdb")
+    commits: list[int] = []
+    write = store.write_results
+
+    def counted(batch):  # type: ignore[no-untyped-def]
+        commits.append(len(batch))
+        write(batch)
+
+    store.write_results = counted  # type: ignore[method-assign]
+    outcome: list[object] = []
+    worker = threading.Thread(target=lambda: outcome.append(run_suite(suite, db=store, options=RunOptions())),
+                              daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    assert not worker.is_alive(), "the writer slept out the commit interval after the last run"
+    assert sum(commits) == 400 and len(commits) >= 2, commits  # the first run at once, the rest at the end
+    assert store.con.execute("SELECT count(*) FROM results").fetchone() == (400,)

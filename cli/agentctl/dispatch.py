@@ -105,6 +105,14 @@ async def run_all(
 
     ended = False
     """The writer has taken the end marker."""
+    wake = asyncio.Event()
+    """Set when the writer should not wait out ``COMMIT_EVERY_S``: the end, or a full batch."""
+
+    async def hand_over(done: tuple[RunResult, Trajectory]) -> None:
+        await queue.put(done)
+        progress.advance(done[0])
+        if queue.qsize() >= COMMIT_BATCH:
+            wake.set()
 
     async def writer() -> None:
         try:
@@ -128,7 +136,13 @@ async def run_all(
             # within COMMIT_EVERY_S (a kill loses at most that much), then commit it at once.
             wait = last + COMMIT_EVERY_S - loop.time()
             if not done and wait > 0 and queue.qsize() < COMMIT_BATCH:
-                await asyncio.sleep(wait)
+                # Woken early by the end marker: the last runs are committed at once, not
+                # after an idle wait (up to a second at the end of every run).
+                wake.clear()
+                try:
+                    await asyncio.wait_for(wake.wait(), wait)
+                except TimeoutError:
+                    pass
             while not queue.empty():
                 nxt = queue.get_nowait()
                 if nxt is None:
@@ -154,8 +168,7 @@ async def run_all(
             if isinstance(done, str):
                 not_run(done)
                 return
-            await queue.put(done)
-            progress.advance(done[0])
+            await hand_over(done)
             if not live:
                 # A replay never awaits I/O: yield, so the writer commits as runs finish and a
                 # signal is handled at once, instead of everything waiting for the last run.
@@ -170,14 +183,10 @@ async def run_all(
         for run in pending:
             await one(run)
 
-    async def finished(done: tuple[RunResult, Trajectory]) -> None:
-        await queue.put(done)
-        progress.advance(done[0])
-
     if prepared.pool is not None:
         assert prepared.controls is not None
         runs_task: asyncio.Future[Any] = asyncio.ensure_future(
-            prepared.pool.dispatch(plan, prepared.controls, finished, not_run))
+            prepared.pool.dispatch(plan, prepared.controls, hand_over, not_run))
     else:
         runs_task = asyncio.gather(*(worker() for _ in range(min(max(1, options.concurrency), len(plan)))))
     loop = asyncio.get_running_loop()
@@ -207,6 +216,7 @@ async def run_all(
             loop.remove_signal_handler(sig)
         await prepared.aclose()  # workers stop (in flight runs are dropped, as a cancel drops them here)
         await queue.put(None)
+        wake.set()
         await writer_task
         for scorer in scorers:
             try:

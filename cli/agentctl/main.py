@@ -56,7 +56,37 @@ def main() -> None:
     import gc
 
     gc.set_threshold(*GC_THRESHOLDS)
-    app()
+    try:
+        app()
+    except SystemExit as done:
+        if done.code is None or isinstance(done.code, int):
+            exit_now(done.code or 0)
+        raise
+
+
+def exit_now(code: int) -> None:
+    """End the command without tearing the heap down object by object.
+
+    Everything the command writes is closed and committed by then; what interpreter shutdown
+    would still do is free an evaluation's hundreds of thousands of objects one at a time
+    (0.7 s after a 10,000-run replay). ``atexit`` handlers still run and output is flushed.
+    With another (non-daemon) thread still running, the normal shutdown, which waits for it, is kept.
+    """
+    import atexit
+    import os
+    import sys
+    import threading
+
+    main = threading.main_thread()
+    if any(t is not main and not t.daemon for t in threading.enumerate()):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (``| head``): nothing more can be said
+            pass
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from agentctl.config.models import CandidateSpec, Suite
 from agentctl.core.errors import InputError
-from agentctl.datasets.models import Case, Dataset, RecordedRun
+from agentctl.datasets.models import AnyRecording, Case, Dataset
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def make_plan(
     return Plan(runs=runs, candidates=candidates, cases=cases, notes=notes)
 
 
-def _recorded_usage(recs: list[RecordedRun]) -> tuple[float, float, float] | None:
+def _recorded_usage(recs: list[AnyRecording]) -> tuple[float, float, float] | None:
     """Mean (assistant turns, prompt tokens, completion tokens) over a case's recordings."""
     if not recs:
         return None

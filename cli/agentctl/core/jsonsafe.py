@@ -39,6 +39,9 @@ def _constant(name: str) -> Any:
     raise JsonInputError(f"{name} is not a JSON number (NaN and Infinity are not allowed)")
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant)
+
+
 def depth_of(value: Any, limit: int = MAX_DEPTH) -> int:
     """Nesting depth of ``value`` (0 for a scalar), counting no further than ``limit + 1``."""
     deepest = 0
@@ -58,7 +61,10 @@ def depth_of(value: Any, limit: int = MAX_DEPTH) -> int:
 def loads_strict(text: str | bytes) -> Any:
     """``json.loads`` with the rules above; raises :class:`JsonInputError` with a readable message."""
     try:
-        value = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
+        if isinstance(text, str) and not text.startswith("\ufeff"):
+            value = _DECODER.decode(text)  # what json.loads does, without building a decoder per call
+        else:
+            value = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
     except JsonInputError:
         raise
     except json.JSONDecodeError as exc:

@@ -16,7 +16,8 @@ from pydantic import ValidationError
 
 from agentctl.core.errors import Problem, ValidationFailed
 from agentctl.core.yamlpos import KeyPath, YamlDocument, key_path, read_yaml, validation_problems
-from agentctl.datasets.models import Case, Dataset, RecordedRun, Tool
+from agentctl.datasets.models import Case, Dataset, RecordedRun, Recording, Tool, fast_recording
+from agentctl.datasets.run_checks import check_run
 
 CASES_FILE = "cases.jsonl"
 RUNS_FILE = "runs.jsonl"
@@ -41,6 +42,9 @@ class DatasetFiles:
     """tools.yaml was read without errors, so names missing from it really are unknown."""
     effect_defaulted: list[str] = field(default_factory=list)
     """Tools in the plain OpenAI form without ``effect``: counted as writes (the documented default)."""
+    run_problems: list[Problem] | None = None
+    """What the checks of each recording found, made while its line was read (the recordings
+    keep no parsed messages); None when the runs were not read here."""
 
     def notes(self) -> list[str]:
         """What validation should say besides problems (defaults that decide verdicts)."""
@@ -98,7 +102,11 @@ def read_dataset(path: Path, problems: list[Problem]) -> DatasetFiles:
     if not path.is_dir():
         problems.append(Problem("dataset folder not found", path))
         return files
-    for line, record in _read_jsonl(path / CASES_FILE, problems, required=True):
+    # tools.yaml first (recordings are checked against it as they are read); its problems
+    # still come after those of the JSONL files
+    tool_problems: list[Problem] = []
+    _read_tools(files, tool_problems)
+    for line, _, record in _read_jsonl(path / CASES_FILE, problems, required=True):
         try:
             case = Case.model_validate(record)
         except ValidationError as exc:
@@ -106,16 +114,30 @@ def read_dataset(path: Path, problems: list[Problem]) -> DatasetFiles:
             continue
         files.dataset.cases.append(case)
         files.case_lines.append(line)
-    for line, record in _read_jsonl(path / RUNS_FILE, problems, required=False):
-        try:
-            run = RecordedRun.model_validate(record)
-        except ValidationError as exc:
-            problems += validation_problems(exc, record, RecordedRun, path / RUNS_FILE, _on_line(line))
-            continue
-        run.line = line
-        files.dataset.runs.append(run)
-    _read_tools(files, problems)
+    _read_runs(files, problems)
+    problems += tool_problems
     return files
+
+
+def _read_runs(files: DatasetFiles, problems: list[Problem]) -> None:
+    """Read, validate and check runs.jsonl in one pass, keeping each run compact (a :class:`Recording`)."""
+    path = files.runs_path
+    case_ids = {c.id for c in files.dataset.cases}
+    catalog = files.dataset.tools if files.tools_ok else None
+    runs = files.dataset.runs
+    checks: list[Problem] = []
+    for line, text, record in _read_jsonl(path, problems, required=False):
+        run = fast_recording(record, line, text)
+        if run is None:
+            try:
+                model = RecordedRun.model_validate(record)
+            except ValidationError as exc:
+                problems += validation_problems(exc, record, RecordedRun, path, _on_line(line))
+                continue
+            run = Recording(model, line, text)
+        checks += check_run(run.case_id, record["messages"], path, line, case_ids, catalog)
+        runs.append(run)
+    files.run_problems = checks
 
 
 def _on_line(line: int) -> Callable[[KeyPath], int]:
@@ -123,7 +145,10 @@ def _on_line(line: int) -> Callable[[KeyPath], int]:
     return lambda _key: line
 
 
-def _read_jsonl(path: Path, problems: list[Problem], required: bool) -> Iterator[tuple[int, dict[str, Any]]]:
+def _read_jsonl(
+    path: Path, problems: list[Problem], required: bool
+) -> Iterator[tuple[int, bytes, dict[str, Any]]]:
+    """(line, its bytes, the object) of every good line; a bad line becomes a problem."""
     from agentctl.core.jsonsafe import JsonInputError, loads_strict
 
     try:
@@ -160,7 +185,7 @@ def _read_jsonl(path: Path, problems: list[Problem], required: bool) -> Iterator
             kind = "a list" if isinstance(value, list) else type(value).__name__
             problems.append(Problem(f"expected one JSON object per line, got {kind}", path, number))
             continue
-        yield number, value
+        yield number, chunk, value
 
 
 def _read_tools(files: DatasetFiles, problems: list[Problem]) -> None:

@@ -7,7 +7,9 @@ carry metadata agentctl does not use).
 
 from __future__ import annotations
 
+import json
 import math
+import sys
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,22 +41,23 @@ def check_recorded_numbers(value: Any, where: str) -> None:
     if not isinstance(value, dict):
         return
     for key, item in value.items():
-        here = f"{where}.{key}" if where else str(key)
+        # the names are built only for a message (read for every recorded message)
         if key == "usage" and item is not None:
+            here = f"{where}.{key}" if where else str(key)
             if not isinstance(item, dict):
                 raise ValueError(f"{here}: expected a mapping of token counts, got {type(item).__name__}")
             _check_counts(item, here)
         elif key in RECORDED_NUMBERS and _bad_number(item):
+            here = f"{where}.{key}" if where else str(key)
             raise ValueError(f"{here}: must be a finite number >= 0, got {item!r}")
 
 
 def _check_counts(usage: dict[str, Any], where: str) -> None:
     for key, item in usage.items():
-        here = f"{where}.{key}"
         if isinstance(item, dict):
-            _check_counts(item, here)
+            _check_counts(item, f"{where}.{key}")
         elif isinstance(item, int | float) and not isinstance(item, bool) and _bad_number(item):
-            raise ValueError(f"{here}: must be a finite number >= 0, got {item!r}")
+            raise ValueError(f"{where}.{key}: must be a finite number >= 0, got {item!r}")
 
 
 class ExpectedAction(_Strict):
@@ -224,6 +227,118 @@ class RecordedRun(BaseModel):
     line: int | None = Field(default=None, exclude=True)
     """Line of runs.jsonl this came from (for messages)."""
 
+    def full(self) -> RecordedRun:
+        """The whole recording (itself; a :class:`Recording` parses its line)."""
+        return self
+
+    def conversation(self) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """``(messages, usage)``: what a replay needs beyond the ids and numbers."""
+        return self.messages, self.usage
+
+
+class Recording:
+    """A recorded run as a dataset keeps it once read and checked: ids, numbers and its line of
+    runs.jsonl, parsed again when the run is replayed (parsed, a run takes ~10 times its JSON)."""
+
+    __slots__ = ("run_id", "case_id", "label", "model", "cost_usd", "latency_s", "line", "_text")
+
+    def __init__(self, run: dict[str, Any] | RecordedRun, line: int, text: bytes) -> None:
+        get = run.get if isinstance(run, dict) else run.__dict__.get
+        self.run_id: str = str(get("run_id"))
+        self.case_id: str = sys.intern(str(get("case_id")))
+        self.label: str = sys.intern(str(get("label")))
+        model = get("model")
+        self.model: str | None = sys.intern(model) if model is not None else None
+        # the validated numbers (pydantic turns 1 and "1" into 1.0); all else is as in the JSON
+        self.cost_usd: float | None = _as_float(get("cost_usd"))
+        self.latency_s: float | None = _as_float(get("latency_s"))
+        self.line: int | None = line
+        self._text = text
+
+    def full(self) -> RecordedRun:
+        """The whole recording, parsed from its line (not kept: each call parses again)."""
+        data = json.loads(self._text.decode())
+        data.update(cost_usd=self.cost_usd, latency_s=self.latency_s, line=self.line)
+        return RecordedRun.model_construct(**data)
+
+    def conversation(self) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """``(messages, usage)``, parsed from the line (each call parses again)."""
+        data = json.loads(self._text.decode())  # UTF-8, checked when read (a str skips the encoding sniff)
+        return data["messages"], data.get("usage")
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return self.conversation()[0]
+
+    @property
+    def usage(self) -> dict[str, Any] | None:
+        return self.conversation()[1]
+
+    @property
+    def agent_id(self) -> str | None:
+        return self.full().agent_id
+
+    @property
+    def started_at(self) -> str | None:
+        return self.full().started_at
+
+
+AnyRecording = RecordedRun | Recording
+"""A recording of a dataset: read from runs.jsonl (compact) or built in Python."""
+
+
+def _as_float(value: Any) -> float | None:
+    return float(value) if value is not None else None
+
+
+def fast_recording(record: dict[str, Any], line: int, text: bytes) -> Recording | None:
+    """The compact form of a record of runs.jsonl that :class:`RecordedRun` accepts as it is
+    (every value already of its field's type); ``None`` when pydantic must decide (an error or
+    a value it converts), so its messages stay the only ones."""
+    get = record.get
+    if type(get("run_id")) is not str or type(get("case_id")) is not str or type(get("label")) is not str:
+        return None
+    if "line" in record:
+        return None
+    for key in ("agent_id", "model", "started_at"):
+        value = get(key)
+        if value is not None and type(value) is not str:
+            return None
+    for key in RECORDED_NUMBERS:
+        value = get(key)
+        if value is not None and (type(value) not in (int, float) or _bad_number(value)):
+            return None
+    usage = get("usage")
+    messages = get("messages")
+    if (usage is not None and type(usage) is not dict) or type(messages) is not list:
+        return None
+    if usage is not None and not _counts_ok(usage):
+        return None
+    for message in messages:
+        if type(message) is not dict:
+            return None
+        # what check_recorded_numbers checks, looked up rather than scanned for
+        counts = message.get("usage")
+        if counts is not None and (type(counts) is not dict or not _counts_ok(counts)):
+            return None
+        for key in RECORDED_NUMBERS:
+            value = message.get(key)
+            if value is not None and _bad_number(value):
+                return None
+    return Recording(record, line, text)
+
+
+def _counts_ok(usage: dict[str, Any]) -> bool:
+    """``_check_counts`` would accept ``usage`` (plain non-negative integers are checked at a glance)."""
+    for value in usage.values():
+        if type(value) is not int or value < 0:
+            try:
+                _check_counts(usage, "usage")
+            except ValueError:
+                return False
+            return True
+    return True
+
 
 class Tool(_Strict):
     """A tool of the catalog: an OpenAI function definition plus its effect."""
@@ -275,33 +390,42 @@ class Dataset(BaseModel):
 
     path: Path
     cases: list[Case]
-    runs: list[RecordedRun] = []
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    runs: list[RecordedRun | Recording] = []
     tools: ToolCatalog = ToolCatalog()
     _by_case: Any = PrivateAttr(default=None)
 
     def case(self, case_id: str) -> Case | None:
         return self._index()[0].get(case_id)
 
-    def runs_for(self, case_id: str, label: str | None = None) -> list[RecordedRun]:
+    def runs_for(self, case_id: str, label: str | None = None) -> list[AnyRecording]:
         """Recorded runs of a case (with a label, if given), in file order."""
-        by_case = self._index()[1].get(case_id, [])
-        return list(by_case) if label is None else [r for r in by_case if r.label == label]
+        index = self._index()
+        return list(index[1].get(case_id, ()) if label is None else index[2].get((case_id, label), ()))
 
-    def _index(self) -> tuple[dict[str, Case], dict[str, list[RecordedRun]]]:
-        # Cases and recordings by case id, built once (a scan per look-up made planning
-        # quadratic); rebuilt if the lists are replaced or grow.
+    def runs_by_case_and_label(self) -> dict[tuple[str, str], list[AnyRecording]]:
+        """Recorded runs by (case id, label), in file order (the lists are shared: do not change them)."""
+        return self._index()[2]
+
+    def _index(self) -> tuple[dict[str, Case], dict[str, list[AnyRecording]], dict[tuple[str, str], list[AnyRecording]]]:
+        # Cases and recordings by case id (and label), built once (a scan per look-up made
+        # planning quadratic); rebuilt if the lists are replaced or grow.
         key = (id(self.cases), len(self.cases), id(self.runs), len(self.runs))
-        cached = self._by_case
+        private = self.__pydantic_private__  # a plain dict: ``self._by_case`` costs ~2 us in pydantic
+        cached = private["_by_case"]  # type: ignore[index]
         if cached is None or cached[0] != key:
             cases: dict[str, Case] = {}
             for c in self.cases:
                 cases.setdefault(c.id, c)
-            runs: dict[str, list[RecordedRun]] = {}
+            runs: dict[str, list[AnyRecording]] = {}
+            labelled: dict[tuple[str, str], list[AnyRecording]] = {}
             for r in self.runs:
                 runs.setdefault(r.case_id, []).append(r)
-            cached = (key, cases, runs)
-            self._by_case = cached
-        return cached[1], cached[2]
+                labelled.setdefault((r.case_id, r.label), []).append(r)
+            cached = (key, cases, runs, labelled)
+            private["_by_case"] = cached  # type: ignore[index]
+        return cached[1], cached[2], cached[3]
 
     @property
     def labels(self) -> list[str]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentctl.core.normalize import parse_arguments
-from agentctl.datasets.models import RecordedRun
+from agentctl.datasets.models import AnyRecording
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def _has_error_key(obj: dict[str, Any]) -> bool:
     return "error" in obj and obj["error"] not in (None, False, "")
 
 
-def recorded_calls(run: RecordedRun) -> list[RecordedCall]:
+def recorded_calls(run: AnyRecording) -> list[RecordedCall]:
     """Every tool call of a recording, in order, each paired with its answer (see :func:`recorded_calls_in`)."""
     return recorded_calls_in(run.messages)
 

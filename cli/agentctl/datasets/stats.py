@@ -20,7 +20,7 @@ from agentctl.core.errors import InputError
 from agentctl.core.pricing import token_price
 from agentctl.core.trajectory import is_write
 from agentctl.datasets.importers.catalog import is_escalation
-from agentctl.datasets.models import Case, RecordedRun, ToolCatalog
+from agentctl.datasets.models import AnyRecording, Case, ToolCatalog
 from agentctl.datasets.recorded_calls import recorded_calls
 
 
@@ -71,7 +71,7 @@ class DatasetStats:
         return asdict(self)
 
 
-def _load(path: Path) -> tuple[list[Case], list[RecordedRun], ToolCatalog]:
+def _load(path: Path) -> tuple[list[Case], list[AnyRecording], ToolCatalog]:
     from agentctl.datasets.loader import load_dataset
 
     if not Path(path).is_dir():

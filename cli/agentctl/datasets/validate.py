@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from agentctl.core.errors import Problem
-from agentctl.core.normalize import MATCHER_OPERATORS, is_matcher, parse_arguments
+from agentctl.core.normalize import MATCHER_OPERATORS, is_matcher
 from agentctl.core.yamlpos import KeyPath, key_path
 from agentctl.datasets.loader import DatasetFiles, read_dataset
 from agentctl.datasets.models import ToolCatalog
+from agentctl.datasets.run_checks import check_run
 
 
 def validate_dataset_dir(path: Path) -> list[Problem]:
@@ -75,37 +76,13 @@ def _check_case_ids(files: DatasetFiles, problems: list[Problem]) -> None:
 
 
 def _check_runs(files: DatasetFiles, problems: list[Problem]) -> None:
+    if files.run_problems is not None:  # checked while runs.jsonl was read
+        problems += files.run_problems
+        return
     case_ids = {c.id for c in files.dataset.cases}
-    catalog = files.dataset.tools
-    path = files.runs_path
+    catalog = files.dataset.tools if files.tools_ok else None
     for run in files.dataset.runs:
-        if case_ids and run.case_id not in case_ids:
-            close = difflib.get_close_matches(run.case_id, list(case_ids), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(Problem(f"unknown case '{run.case_id}'{hint}", path, run.line, "case_id"))
-        for m, message in enumerate(run.messages):
-            calls = message.get("tool_calls") or []
-            if not isinstance(calls, list):
-                problems.append(
-                    _warn("tool_calls is not a list", path, run.line, ("messages", m, "tool_calls"))
-                )
-                continue
-            for c, call in enumerate(calls):
-                key: KeyPath = ("messages", m, "tool_calls", c, "function")
-                fn = call.get("function") if isinstance(call, dict) else None
-                if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
-                    problems.append(_warn("tool call without a function name", path, run.line, key))
-                    continue
-                _, error = parse_arguments(fn.get("arguments"))
-                if error is not None:
-                    problems.append(_warn(error, path, run.line, (*key, "arguments")))
-                if files.tools_ok and catalog.get(fn["name"]) is None:
-                    message_ = f"recorded call of '{fn['name']}', which is not in tools.yaml"
-                    problems.append(_warn(message_, path, run.line, (*key, "name")))
-
-
-def _warn(message: str, path: Path, line: int | None, key: KeyPath) -> Problem:
-    return Problem(message, path, line, key_path(key), severity="warning")
+        problems += check_run(run.case_id, run.messages, files.runs_path, run.line, case_ids, catalog)
 
 
 def _check_case_tools(files: DatasetFiles, problems: list[Problem]) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentctl.core.normalize import canonical
 from agentctl.core.trajectory import AnsweredBy
-from agentctl.datasets.models import Case, Dataset, RecordedRun, ToolCatalog
+from agentctl.datasets.models import AnyRecording, Case, Dataset, ToolCatalog
 from agentctl.datasets.recorded_calls import (
     RecordedCall,
     is_error_output,
@@ -28,38 +28,39 @@ if TYPE_CHECKING:
 
 
 class RecordingIndex:
-    """Recorded answers of a dataset by case, tool and canonical arguments; built once."""
+    """Recorded answers of a dataset by case, tool and canonical arguments.
+
+    The recordings stay compact (see :class:`~agentctl.datasets.models.Recording`): a case's
+    answers are gathered the first time a live run of it asks, and a replay parses its own run.
+    """
 
     def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
+        self._runs = dataset.runs_by_case_and_label()
         # case -> (tool, canonical args) -> answers of the first recording (file order) with that call
-        self._answers: dict[str, dict[tuple[str, str], list[dict[str, Any]]]] = defaultdict(dict)
-        self._calls: dict[int, list[RecordedCall]] = {}  # by id(run): the index keeps the runs alive
-        self._runs: dict[tuple[str, str], list[RecordedRun]] = defaultdict(list)
-        for run in dataset.runs:
-            self._runs[(run.case_id, run.label)].append(run)
-            calls = recorded_calls(run)
-            self._calls[id(run)] = calls
-            per_run: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-            for call in calls:
-                if call.arguments is None or call.answer is None:
-                    continue
-                per_run[(call.name, canonical(call.arguments))].append(call.answer)
-            case_answers = self._answers[run.case_id]
-            for key, answers in per_run.items():
-                case_answers.setdefault(key, answers)
+        self._answers: dict[str, dict[tuple[str, str], list[dict[str, Any]]]] = {}
 
-    def runs(self, case_id: str, label: str) -> list[RecordedRun]:
+    def runs(self, case_id: str, label: str) -> list[AnyRecording]:
         """Recordings of a case with a label, in file order."""
         return self._runs.get((case_id, label), [])
 
-    def calls(self, run: RecordedRun) -> list[RecordedCall]:
-        if id(run) not in self._calls:  # a run not in the indexed dataset
-            return recorded_calls(run)
-        return self._calls[id(run)]
+    def calls(self, run: AnyRecording) -> list[RecordedCall]:
+        return recorded_calls(run)
 
     def answers(self, case_id: str) -> dict[tuple[str, str], list[dict[str, Any]]]:
-        return self._answers.get(case_id, {})
+        case_answers = self._answers.get(case_id)
+        if case_answers is None:
+            case_answers = {}
+            for run in self.dataset.runs_for(case_id):
+                per_run: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+                for call in recorded_calls(run):
+                    if call.arguments is None or call.answer is None:
+                        continue
+                    per_run[(call.name, canonical(call.arguments))].append(call.answer)
+                for key, answers in per_run.items():
+                    case_answers.setdefault(key, answers)
+            self._answers[case_id] = case_answers
+        return case_answers
 
 
 _INDEXES: list[RecordingIndex] = []

@@ -19,8 +19,8 @@ from typing import Any
 
 from agentctl.config.models import DEFAULT_USER_STOP, CandidateSpec, Suite
 from agentctl.core.trajectory import Step, ToolCall, Trajectory, resolve_effect
-from agentctl.datasets.models import Case, Dataset, RecordedRun
-from agentctl.datasets.recorded_calls import RecordedCall, message_text, output_text
+from agentctl.datasets.models import AnyRecording, Case, Dataset
+from agentctl.datasets.recorded_calls import RecordedCall, message_text, output_text, recorded_calls_in
 from agentctl.engine.policy import PolicyChecker
 from agentctl.engine.tools import ArgumentSchemas, recording_index
 from agentctl.environments import environment_for
@@ -48,7 +48,7 @@ class ReplayProvider:
         self.stop = spec.stop if spec is not None else DEFAULT_USER_STOP
         """A recording ending with a user message holding this ended with the user (completed)."""
 
-    def recordings(self, case_id: str) -> list[RecordedRun]:
+    def recordings(self, case_id: str) -> list[AnyRecording]:
         """The recordings of a case with this label, in file order (repeat i is the i-th)."""
         return self.index.runs(case_id, self.label)
 
@@ -70,14 +70,16 @@ class ReplayProvider:
             return traj
         return self.trajectory(case, repeat, runs[repeat - 1])
 
-    def trajectory(self, case: Case, repeat: int, run: RecordedRun) -> Trajectory:
+    def trajectory(self, case: Case, repeat: int, run: AnyRecording) -> Trajectory:
         """Build the trajectory of one recorded run."""
+        # parsed for this run only (a compact recording parses its line): nothing keeps it beyond the trajectory
+        messages, run_usage = run.conversation()
         traj = Trajectory(
             case.id,
             self.candidate_name,
             repeat,
             model=run.model or f"replay:{self.label}",
-            messages=list(run.messages),  # read only: scorers look, nothing appends to a replay
+            messages=list(messages),  # read only: scorers look, nothing appends to a replay
             source_run_id=run.run_id,
         )
         env = None
@@ -90,7 +92,7 @@ class ReplayProvider:
                 return traj
             traj.environment = env
         calls_by_turn: dict[int, list[RecordedCall]] = {}
-        for call in self.index.calls(run):
+        for call in recorded_calls_in(messages):
             calls_by_turn.setdefault(call.turn, []).append(call)
 
         escalated = False
@@ -99,8 +101,8 @@ class ReplayProvider:
         steps: list[Step] = traj.steps
         # A conversation (a case with a user, or a recording with several user messages) shows
         # each user message as a step of its own, so the timeline says whose turn it was.
-        users = case.user is not None or sum(1 for m in run.messages if m.get("role") == "user") > 1
-        for turn, msg in enumerate(run.messages):
+        users = case.user is not None or sum(1 for m in messages if m.get("role") == "user") > 1
+        for turn, msg in enumerate(messages):
             if users and msg.get("role") == "user":
                 steps.append(Step(index=len(steps), kind="user", content=message_text(msg)))
                 continue
@@ -128,9 +130,9 @@ class ReplayProvider:
                 steps.append(step)
                 escalated = escalated or step.effect == "escalation"
 
-        traj.status, traj.failure_reason = _status(run.messages, escalated, self.stop)
+        traj.status, traj.failure_reason = _status(messages, escalated, self.stop)
         model_steps = traj.model_steps
-        run_usage = run.usage or {}
+        run_usage = run_usage or {}
         traj.prompt_tokens = _int(run_usage.get("prompt_tokens")) or sum(s.prompt_tokens or 0 for s in model_steps)
         traj.completion_tokens = _int(run_usage.get("completion_tokens")) or sum(
             s.completion_tokens or 0 for s in model_steps
@@ -151,9 +153,10 @@ class ReplayProvider:
         effect = resolve_effect(call.name, escalation_tool=self.escalation_tool,
                                 declared=tool.effect if tool is not None else None)
         invalid = None
+        error = call.error  # parses a JSON answer: once
         if call.arguments is None:
             invalid = f"invalid arguments: {call.parse_error}"
-        elif tool is not None and call.error:
+        elif tool is not None and error:
             # Production made this call; only when the tool rejected it (an error answer) is a
             # schema violation the reason it changed nothing. A call that production carried
             # out stays a side effect, to be paired (and judged) like any other write.
@@ -171,7 +174,7 @@ class ReplayProvider:
             raw_args=call.raw_arguments,
             output=call.output,
             effect=effect,
-            error=call.error,
+            error=error,
             policy=policy,
             invalid=invalid,
             policy_notes=decision.notes,

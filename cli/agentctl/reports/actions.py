@@ -17,7 +17,7 @@ from typing import Any
 
 from agentctl.core.matchers import key_differences, match_args
 from agentctl.core.normalize import normalize
-from agentctl.core.trajectory import Step, is_write_side_effect
+from agentctl.core.trajectory import Step, is_write, is_write_side_effect
 from agentctl.datasets.models import ExpectedAction
 from agentctl.scorers.outcome import closest_unpaired, pair_writes
 
@@ -77,7 +77,8 @@ def _arg_lines(expected: dict[str, Any] | None, actual: dict[str, Any]) -> list[
 
 def actual_writes(timeline: list[dict[str, Any]]) -> list[Step]:
     """Write side effects of a run, from its stored steps (the rule outcome scoring uses)."""
-    steps = [Step.from_row(s) for s in timeline]
+    # A step keeps its row's effect, and a side effect is a write: the others need no Step.
+    steps = [Step.from_row(s) for s in timeline if is_write(s.get("effect"))]
     return [s for s in steps if is_write_side_effect(s)]
 
 

@@ -11,7 +11,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from agentctl.core.errors import InputError
 from agentctl.core.results import RunResult, ScoreResult
@@ -39,6 +39,18 @@ class RunRow(RunResult):
         return sum(1 for s in self.timeline if s.get("kind") == "user")
 
 
+class CaseTally(NamedTuple):
+    """A case's repeats counted (see :meth:`CaseOutcome.tally`)."""
+
+    n: int
+    correct: int
+    escaped: int
+    critical: int
+    infra: int
+    unverifiable: int
+    verdict: str
+
+
 @dataclass
 class CaseOutcome:
     """A case for one candidate, its repeats folded: what JUnit and the case list show."""
@@ -52,30 +64,46 @@ class CaseOutcome:
     diff: ActionDiff | None = None
     """Expected write actions against those of the first incorrect (else first) repeat."""
 
+    def tally(self) -> CaseTally:
+        """Counts and verdict in one pass over the repeats (renderers of 100,000 cases call this once)."""
+        correct = escaped = critical = infra = unverifiable = 0
+        wrong = False
+        for r in self.runs:
+            correct += r.correct
+            escaped += r.escaped_error
+            critical += r.critical_error
+            infra += r.infra_error
+            unverifiable += r.unverifiable
+            wrong = wrong or (not r.correct and not r.infra_error)
+        # One word for filters, the worst repeat winning.
+        verdict = ("critical" if critical else "escaped" if escaped else "fail" if wrong
+                   else "infra" if infra else "pass")
+        return CaseTally(len(self.runs), correct, escaped, critical, infra, unverifiable, verdict)
+
     @property
     def n(self) -> int:
         return len(self.runs)
 
     @property
     def correct(self) -> int:
-        return sum(r.correct for r in self.runs)
+        return self.tally().correct
 
     @property
     def escaped(self) -> int:
-        return sum(r.escaped_error for r in self.runs)
+        return self.tally().escaped
 
     @property
     def critical(self) -> int:
-        return sum(r.critical_error for r in self.runs)
+        return self.tally().critical
 
     @property
     def infra(self) -> int:
-        return sum(r.infra_error for r in self.runs)
+        return self.tally().infra
 
     @property
     def unverifiable(self) -> int:
         """Repeats with a tool call nothing could answer (their verdict is not verified)."""
-        return sum(r.unverifiable for r in self.runs)
+        return self.tally().unverifiable
 
     @property
     def all_correct(self) -> bool:
@@ -91,15 +119,7 @@ class CaseOutcome:
     @property
     def verdict(self) -> str:
         """One word for filters: critical | escaped | infra | fail | pass (worst repeat wins)."""
-        if self.critical:
-            return "critical"
-        if self.escaped:
-            return "escaped"
-        if any(not r.correct and not r.infra_error for r in self.runs):
-            return "fail"
-        if self.infra:
-            return "infra"
-        return "pass"
+        return self.tally().verdict
 
     @property
     def reasons(self) -> list[str]:
@@ -234,7 +254,7 @@ def _load(con: duckdb.DuckDBPyConnection, run_id: str) -> ReportData:
     cases = _fold_cases(results, candidates)
     _mark_changes(cases, baseline)
     detailed = _load_timelines(con, run_id, cases, baseline)
-    expected = _load_expected(con, run_id, run.get("dataset_path"))
+    expected = _load_expected(con, run_id, run.get("dataset_path"), detailed)
     for case in cases:
         if case.case_id in expected and case.case_id in detailed:
             shown = next((r for r in case.runs if not r.correct), case.runs[0])
@@ -255,29 +275,53 @@ def _load_history(con: duckdb.DuckDBPyConnection, run: dict[str, Any]) -> Histor
     return history if history.runs[-1]["run_id"] == run["run_id"] else None
 
 
+_RESULT_DEFAULTS: dict[str, str] = {
+    "correct": "false", "escaped_error": "false", "critical_error": "false", "infra_error": "false",
+    "unverifiable": "false", "policy_violations": "0", "failed_writes": "0", "steps": "0", "tool_calls": "0",
+    "prompt_tokens": "0", "completion_tokens": "0", "cost_usd": "0::DOUBLE", "latency_s": "0::DOUBLE",
+    "inference_cost_usd": "0::DOUBLE", "tool_cost_usd": "0::DOUBLE", "review_cost_usd": "0::DOUBLE",
+    "judge_cost_usd": "0::DOUBLE", "user_cost_usd": "0::DOUBLE", "model": "''",
+    "tags": "[]::VARCHAR[]", "reasons": "[]::VARCHAR[]",
+}
+"""What a NULL (or a column an older store lacks) of ``results`` reads as, by :class:`RunRow` field."""
+_FRESH_FIELDS = ("scores", "timeline")
+"""RunRow fields that start empty and are filled after the row is read."""
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    cur = con.execute(f"SELECT * FROM {table} LIMIT 0")
+    return [d[0] for d in cur.description or []]
+
+
 def _load_runs(con: duckdb.DuckDBPyConnection, run_id: str) -> list[RunRow]:
-    key = ("case_id", "candidate", "repeat")
+    # One row tuple per run, its values already defaulted by DuckDB and in RunRow's field order,
+    # so a run costs one positional constructor call (dicts per row were most of a big load).
+    from dataclasses import fields
+
+    have = set(_columns(con, "results"))
+    names = [f.name for f in fields(RunRow) if f.init]
+    select = []
+    for name in names:
+        default = _RESULT_DEFAULTS.get(name, "NULL")
+        if name in _FRESH_FIELDS or name not in have:
+            select.append("NULL" if name in _FRESH_FIELDS else default)
+        else:
+            select.append(f"coalesce({_quoted(name)}, {default})" if name in _RESULT_DEFAULTS else _quoted(name))
+    rows = con.execute(f"SELECT {', '.join(select)} FROM results WHERE run_id = ? ORDER BY case_id, candidate, repeat",
+                       [run_id]).fetchall()
     out: dict[tuple[Any, ...], RunRow] = {}
-    for r in _rows(con, "SELECT * FROM results WHERE run_id = ? ORDER BY case_id, candidate, repeat", [run_id]):
-        out[tuple(r[k] for k in key)] = RunRow(
-            run_id=r["run_id"], case_id=r["case_id"], candidate=r["candidate"], repeat=int(r["repeat"]),
-            status=r["status"], failure_reason=r.get("failure_reason"), correct=bool(r["correct"]),
-            escaped_error=bool(r["escaped_error"]), critical_error=bool(r["critical_error"]),
-            infra_error=bool(r["infra_error"]), policy_violations=int(r["policy_violations"] or 0),
-            failed_writes=int(r.get("failed_writes") or 0), cost_usd=float(r["cost_usd"] or 0.0),
-            latency_s=float(r["latency_s"] or 0.0), steps=int(r["steps"] or 0),
-            tool_calls=int(r.get("tool_calls") or 0), prompt_tokens=int(r.get("prompt_tokens") or 0),
-            completion_tokens=int(r.get("completion_tokens") or 0), model=r.get("model") or "",
-            tags=list(r.get("tags") or []), reasons=list(r.get("reasons") or []),
-            inference_cost_usd=float(r.get("inference_cost_usd") or 0.0),
-            tool_cost_usd=float(r.get("tool_cost_usd") or 0.0),
-            review_cost_usd=float(r.get("review_cost_usd") or 0.0),
-            judge_cost_usd=float(r.get("judge_cost_usd") or 0.0),
-            user_cost_usd=float(r.get("user_cost_usd") or 0.0),
-            unverifiable=bool(r.get("unverifiable")), state_diff=_json(r.get("state_diff"), None),
-            state_hash=r.get("state_hash"),
-        )
+    for row in rows:
+        r = RunRow(*row)
+        r.scores, r.timeline = {}, []
+        if r.state_diff is not None:
+            r.state_diff = _json(r.state_diff, None)
+        out[(r.case_id, r.candidate, r.repeat)] = r
     if _table_exists(con, "scores"):
+        key = ("case_id", "candidate", "repeat")
         for s in _rows(con, "SELECT * FROM scores WHERE run_id = ?", [run_id]):
             target = out.get(tuple(s[k] for k in key))
             if target is not None:
@@ -319,19 +363,29 @@ def _load_timelines(
         where = " AND list_contains(?, case_id)"
         params = [run_id, sorted(chosen)]
     by_key = {(r.case_id, r.candidate, r.repeat): r for c in cases if c.case_id in chosen for r in c.runs}
-    cur = con.execute(f"SELECT * FROM steps WHERE run_id = ?{where} ORDER BY case_id, candidate, repeat, step", params)
-    names = [d[0] for d in cur.description or []]
-    skip = {"run_id", "case_id", "candidate", "repeat"}
+    keys = ("run_id", "case_id", "candidate", "repeat")
+    names = [n for n in _columns(con, "steps") if n not in keys]  # the table's order is the timeline's key order
+    # A column NULL in every step shown adds nothing to a timeline: leave it in the store.
+    found = con.execute(f"SELECT {', '.join(f'count({_quoted(n)})' for n in names)} FROM steps "
+                        f"WHERE run_id = ?{where}", params).fetchall()[0]
+    names = [n for n, count in zip(names, found, strict=True) if count]
+    if not names:
+        return chosen
+    listed = ", ".join(_quoted(n) for n in names)
+    cur = con.execute(f"SELECT case_id, candidate, repeat, {listed} FROM steps WHERE run_id = ?{where} "
+                      "ORDER BY case_id, candidate, repeat, step", params)
+    parsed = [i for i, n in enumerate(names) if n in ("args", "tool_calls")]
     while batch := cur.fetchmany(20000):
         for row in batch:
-            step = dict(zip(names, row, strict=True))
-            target = by_key.get((step["case_id"], step["candidate"], int(step["repeat"])))
+            target = by_key.get((row[0], row[1], int(row[2])))
             if target is None:
                 continue
-            item = {k: v for k, v in step.items() if k not in skip and v is not None}
-            for k in ("args", "tool_calls"):
-                if k in item:
-                    item[k] = _json(item[k], item[k])
+            values = row[3:]
+            item = {k: v for k, v in zip(names, values, strict=True) if v is not None}
+            for i in parsed:
+                v = values[i]
+                if v is not None:
+                    item[names[i]] = _json(v, v)
             target.timeline.append(item)
     return chosen
 
@@ -377,19 +431,26 @@ def _mark_changes(cases: list[CaseOutcome], baseline: str | None) -> None:
             case.change = "improved"
 
 
-def _load_expected(con: duckdb.DuckDBPyConnection, run_id: str, dataset_path: Any) -> dict[str, list[Any]]:
-    """Expected write actions per case judged by them (not by state): a ``cases`` table if the
-    store has one, else the dataset file.
+def _load_expected(
+    con: duckdb.DuckDBPyConnection, run_id: str, dataset_path: Any, only: set[str]
+) -> dict[str, list[Any]]:
+    """Expected write actions per case judged by them (not by state), of the cases in ``only``
+    (those a report shows a diff for): a ``cases`` table if the store has one, else the dataset file.
 
     Best effort: a dataset that moved since the run only loses the diff, never the report.
     """
+    if not only:
+        return {}
     if _table_exists(con, "cases"):
         cols = {r[0] for r in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'cases'").fetchall()}
         if {"case_id", "expected"} <= cols:
             where = " WHERE run_id = ?" if "run_id" in cols else ""
-            rows = con.execute(f"SELECT case_id, expected FROM cases{where}", [run_id] if where else []).fetchall()
-            if rows:  # runs stored before the table existed fall back to the dataset file
+            params: list[Any] = [run_id] if where else []
+            rows = con.execute(f"SELECT case_id, expected FROM cases{where}{' AND' if where else ' WHERE'} "
+                               "list_contains(?, case_id)", [*params, sorted(only)]).fetchall()
+            # Runs stored before the table existed fall back to the dataset file.
+            if rows or con.execute(f"SELECT count(*) FROM cases{where}", params).fetchall()[0][0]:
                 parsed = [(cid, _json(exp, {}) or {}) for cid, exp in rows]
                 # A case judged by its final state has no action diff: its runs show their state diff.
                 return {cid: list(exp.get("actions") or []) for cid, exp in parsed if exp.get("state") is None}

@@ -66,8 +66,6 @@ def _clip(text: Any) -> Any:
     return text
 
 
-
-
 def _step_view(step: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for key, value in step.items():
@@ -80,24 +78,28 @@ def _step_view(step: dict[str, Any]) -> dict[str, Any]:
             )
         elif key in ("args", "tool_calls"):
             value = json.dumps(scrub_mapping(value), ensure_ascii=False, sort_keys=True, default=str)
-        elif isinstance(value, float):
-            value = finite_or_none(value)
+        elif not isinstance(value, str):  # numbers and flags as they are, non-finite ones as null
+            out[key] = finite_or_none(value) if isinstance(value, float) else (
+                scrub_mapping(value) if isinstance(value, list | dict) else value)  # policy_notes
+            continue
         out[key] = _clip(value)
     return out
 
 
 def case_index(data: ReportData) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """What the page script renders the case list from, and the case details (same order)."""
-    tags = sorted({t for c in data.cases for t in c.tags})
-    tag_ix = {t: i for i, t in enumerate(tags)}
+    shown = {t: scrub_text(t) for t in {t for c in data.cases for t in c.tags}}
+    tags = sorted(set(shown.values()))
+    tag_ix = {shown_tag: i for i, shown_tag in enumerate(tags)}
     cand_ix = {c: i for i, c in enumerate(data.candidates)}
     rows, details = [], []
     for case in data.cases:
+        counts = case.tally()
         rows.append([
-            case.case_id, cand_ix.get(case.candidate, 0), [tag_ix[t] for t in case.tags], case.n, case.correct,
-            case.verdict, case.change, finite_or_none(sum(r.cost_usd for r in case.runs) / max(case.n, 1)),
-            finite_or_none(sum(r.latency_s for r in case.runs) / max(case.n, 1)), [_clip(r) for r in case.reasons[:3]],
-            case.unverifiable,
+            case.case_id, cand_ix.get(case.candidate, 0), [tag_ix[shown[t]] for t in case.tags], counts.n, counts.correct,
+            counts.verdict, case.change, finite_or_none(sum(r.cost_usd for r in case.runs) / max(counts.n, 1)),
+            finite_or_none(sum(r.latency_s for r in case.runs) / max(counts.n, 1)),
+            [_clip(r) for r in case.reasons[:3]], counts.unverifiable,
         ])
         details.append(_detail(case))
     return {"candidates": data.candidates, "tags": tags, "cases": rows}, details
@@ -107,10 +109,10 @@ def _detail(case: CaseOutcome) -> dict[str, Any]:
     runs = []
     for r in case.runs:
         runs.append({
-            "repeat": r.repeat, "status": r.status, "failure_reason": r.failure_reason, "correct": r.correct,
+            "repeat": r.repeat, "status": r.status, "failure_reason": _clip(r.failure_reason), "correct": r.correct,
             "escaped": r.escaped_error, "critical": r.critical_error, "infra": r.infra_error,
             "reasons": [_clip(x) for x in r.reasons], "cost": finite_or_none(r.cost_usd), "latency": finite_or_none(r.latency_s),
-            "tokens": [r.prompt_tokens, r.completion_tokens], "model": r.model,
+            "tokens": [r.prompt_tokens, r.completion_tokens], "model": _clip(r.model),
             "scores": [{k: _clip(v) if not isinstance(v, float) else finite_or_none(v)
                         for k, v in asdict(s).items() if v is not None} for s in r.scores.values()],
             "steps": [_step_view(s) for s in r.timeline],
@@ -236,6 +238,7 @@ def render_html(data: ReportData) -> str:
 
     env = Environment(loader=PackageLoader("agentctl.reports", "templates"), autoescape=True,
                       trim_blocks=True, lstrip_blocks=True)
+    env.filters["scrub"] = lambda text: scrub_text(text) if isinstance(text, str) else text
     templates = resources.files("agentctl.reports") / "templates"
     css = (templates / "report.css").read_text(encoding="utf-8")
     script = (templates / "report.js").read_text(encoding="utf-8")

@@ -28,12 +28,12 @@ Reports of more than 2,000 runs are written compact (no indentation). Numbers th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from agentctl.core.jsonvalues import json_ready
-from agentctl.reports.data import ReportData
-from agentctl.reports.redact import scrub_mapping
+from agentctl.reports.data import CaseOutcome, ReportData
+from agentctl.reports.redact import encode_scrubbed, plain_keys, scrub_mapping
 
 FORMAT_VERSION = 1
 
@@ -84,6 +84,9 @@ REPORT_SCHEMA: dict[str, Any] = {
 
 
 
+_SCORE_KEYS = ("scorer", "score", "passed", "reason")
+
+
 def _result(r: Any) -> dict[str, Any]:
     return {
         "case_id": r.case_id, "candidate": r.candidate, "repeat": r.repeat, "status": r.status,
@@ -95,18 +98,26 @@ def _result(r: Any) -> dict[str, Any]:
         "tags": r.tags, "reasons": r.reasons, "unverifiable": r.unverifiable,
         "state_diff": r.state_diff, "state_hash": r.state_hash, "user_cost_usd": r.user_cost_usd,
         "user_turns": r.user_turns,
-        "scores": [{k: getattr(s, k) for k in ("scorer", "score", "passed", "reason")} for s in r.scores.values()],
+        "scores": [{k: getattr(s, k) for k in _SCORE_KEYS} for s in r.scores.values()],
     }
 
 
-def _head(data: ReportData) -> dict[str, Any]:
-    """Everything but ``results``, scrubbed and JSON-ready."""
+def _case(c: CaseOutcome) -> dict[str, Any]:
+    t = c.tally()
+    return {"case_id": c.case_id, "candidate": c.candidate, "tags": c.tags, "runs": t.n,
+            "correct": t.correct, "escaped_errors": t.escaped, "critical_errors": t.critical,
+            "infra_errors": t.infra, "unverifiable": t.unverifiable, "verdict": t.verdict, "change": c.change,
+            "reasons": c.reasons}
+
+
+def _summary(data: ReportData) -> dict[str, Any]:
+    """Everything before ``cases`` (small), not yet scrubbed."""
     run_keys = ("run_id", "suite", "suite_path", "status", "exit_code", "started_at", "finished_at",
                 "dataset_path", "dataset_hash", "git_commit", "agentctl_version", "planned_runs", "message")
     run = {k: data.run.get(k) for k in run_keys}
     run.update(baseline=data.baseline, candidates=data.run.get("candidates") or [],
                options=data.run.get("options") or {})
-    return json_ready(scrub_mapping({
+    return {
         "format": "agentctl.report", "format_version": FORMAT_VERSION, "run": run,
         "verdict": {"passed": data.passed, "exit_code": data.run.get("exit_code"),
                     "failed_gates": [f"{g.candidate}: {g.gate}" for g in data.failed_gates]},
@@ -116,12 +127,12 @@ def _head(data: ReportData) -> dict[str, Any]:
         "metrics": [{"candidate": m.candidate, "tag": m.tag, "metric": m.metric, "value": m.value,
                      "ci_low": m.ci_low, "ci_high": m.ci_high, "n": m.n} for m in data.metrics],
         "comparisons": [{k: v for k, v in row.items() if k != "run_id"} for row in data.comparisons],
-        "cases": [{"case_id": c.case_id, "candidate": c.candidate, "tags": c.tags, "runs": c.n,
-                   "correct": c.correct, "escaped_errors": c.escaped, "critical_errors": c.critical,
-                   "infra_errors": c.infra, "unverifiable": c.unverifiable, "verdict": c.verdict, "change": c.change,
-                   "reasons": c.reasons}
-                  for c in data.cases],
-    }))
+    }
+
+
+def _head(data: ReportData) -> dict[str, Any]:
+    """Everything but ``results``, scrubbed and JSON-ready."""
+    return json_ready(scrub_mapping({**_summary(data), "cases": [_case(c) for c in data.cases]}))
 
 
 def _results(data: ReportData) -> Iterator[dict[str, Any]]:
@@ -129,6 +140,22 @@ def _results(data: ReportData) -> Iterator[dict[str, Any]]:
     for case in data.cases:
         for r in case.runs:
             yield json_ready(scrub_mapping(_result(r)))
+
+
+def _encoded(items: Iterator[dict[str, Any]], encode: Callable[[Any], str]) -> str:
+    """``items`` (of :func:`_case` or :func:`_result`) scrubbed, JSON-ready, encoded, comma-separated.
+
+    Every item has the same keys (and its ``scores`` entries the same few), so checking the first
+    item's checks them all; the dicts inside a ``state_diff`` come from the store with keys of
+    their own, so an item with one is scrubbed the long way.
+    """
+    parts: list[str] = []
+    plain: bool | None = None
+    for item in items:
+        if plain is None:
+            plain = plain_keys(item) and plain_keys(_SCORE_KEYS)
+        parts.append(encode_scrubbed(item, encode, plain_keys=plain and item.get("state_diff") is None))
+    return ",".join(parts)
 
 
 def report_dict(data: ReportData) -> dict[str, Any]:
@@ -144,9 +171,11 @@ def render_json(data: ReportData) -> str:
     """The report as JSON text (UTF-8, stable key order; indented up to :data:`INDENT_UP_TO` runs)."""
     if data.run_count() <= INDENT_UP_TO:
         return json.dumps(report_dict(data), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
-    # Compact, and encoded a result at a time: the whole report as one tree of dicts (and its
-    # scrubbed copy) was most of the memory of a 100,000-run report.
+    # Compact, and encoded an item at a time: the whole report as one tree of dicts (and its
+    # scrubbed copy) was most of the memory of a 100,000-run report, and scrubbing every value
+    # most of its time (an item with nothing to scrub is encoded as it is: see encode_scrubbed).
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-    head = encode({**_head(data), "results": []})
-    assert head.endswith(',"results":[]}')
-    return head[:-2] + ",".join(encode(r) for r in _results(data)) + "]}\n"
+    head = encode(json_ready(scrub_mapping(_summary(data))))
+    cases = _encoded((_case(c) for c in data.cases), encode)
+    results = _encoded((_result(r) for c in data.cases for r in c.runs), encode)
+    return f'{head[:-1]},"cases":[{cases}],"results":[{results}]}}\n'

@@ -4,7 +4,7 @@ the columns this version expects, and the plain inserts that write them."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -24,8 +24,12 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
+"""``json.dumps(value, ensure_ascii=False, default=str)`` without building an encoder per call."""
+
+
 def to_json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+    return None if value is None else _ENCODE(value)
 
 
 _EXPECTED: dict[str, set[str]] = {}
@@ -58,24 +62,33 @@ def result_row(r: RunResult, finished: datetime) -> dict[str, Any]:
     return row
 
 
+STEP_COLUMNS = (
+    "run_id", "case_id", "candidate", "repeat", "step", "kind", "tool", "args", "output", "content",
+    "tool_calls", "effect", "error", "policy", "invalid", "divergence", "prompt_tokens", "completion_tokens",
+    "cost_usd", "latency_s", "cached", "attempts", "answered_by", "traceback", "env_output", "policy_notes",
+)
+"""The ``steps`` columns :func:`step_values` gives, in its order."""
+
+
+def step_values(r: RunResult, t: Trajectory) -> list[tuple[Any, ...]]:
+    """The ``steps`` rows of a run as tuples in :data:`STEP_COLUMNS` order (a commit writes
+    them column by column: no dict per step to build and take apart again)."""
+    key = (r.run_id, r.case_id, r.candidate, r.repeat)
+    return [(
+        *key, s.index, s.kind, s.tool,
+        to_json(s.args) if s.args is not None else (to_json(s.raw_args) if s.raw_args else None),
+        s.output, s.content,
+        to_json([{"id": c.id, "name": c.name, "arguments": c.raw_arguments} for c in s.tool_calls])
+        if s.tool_calls else None,
+        s.effect, s.error, s.policy, s.invalid, s.divergence, s.prompt_tokens, s.completion_tokens,
+        s.cost_usd, s.latency_s, s.cached, s.attempts if s.kind in ("model", "user") else None,
+        s.answered_by, s.traceback, s.env_output, list(s.policy_notes) or None,
+    ) for s in t.steps]
+
+
 def step_rows(r: RunResult, t: Trajectory) -> list[dict[str, Any]]:
-    rows = []
-    for s in t.steps:
-        rows.append({
-            "run_id": r.run_id, "case_id": r.case_id, "candidate": r.candidate, "repeat": r.repeat,
-            "step": s.index, "kind": s.kind, "tool": s.tool,
-            "args": to_json(s.args) if s.args is not None else (to_json(s.raw_args) if s.raw_args else None),
-            "output": s.output, "content": s.content,
-            "tool_calls": to_json([{"id": c.id, "name": c.name, "arguments": c.raw_arguments} for c in s.tool_calls])
-            if s.tool_calls else None,
-            "effect": s.effect, "error": s.error, "policy": s.policy, "invalid": s.invalid,
-            "divergence": s.divergence, "prompt_tokens": s.prompt_tokens,
-            "completion_tokens": s.completion_tokens, "cost_usd": s.cost_usd, "latency_s": s.latency_s,
-            "cached": s.cached, "attempts": s.attempts if s.kind in ("model", "user") else None,
-            "answered_by": s.answered_by, "traceback": s.traceback, "env_output": s.env_output,
-            "policy_notes": list(s.policy_notes) or None,
-        })
-    return rows
+    """The ``steps`` rows of a run as dicts."""
+    return [dict(zip(STEP_COLUMNS, v, strict=True)) for v in step_values(r, t)]
 
 
 def score_row(r: RunResult, s: ScoreResult) -> dict[str, Any]:
@@ -86,28 +99,31 @@ def score_row(r: RunResult, s: ScoreResult) -> dict[str, Any]:
     }
 
 
-def _columns(rows: list[dict[str, Any]], columns: list[str]) -> dict[str, Any]:
-    """Rows as columns DuckDB scans in place: one numpy object array per column (numpy is
-    imported anyway for the statistics; pyarrow's import alone cost more than a whole commit)."""
+def _arrays(columns: Mapping[str, Sequence[Any]], n: int) -> dict[str, Any]:
+    """Columns as DuckDB scans them in place: one numpy object array each (numpy is imported
+    anyway for the statistics; pyarrow's import alone cost more than a whole commit)."""
     import numpy as np
 
-    out = {}
-    for c in columns:
-        col = np.empty(len(rows), dtype=object)
-        col[:] = [r.get(c) for r in rows]  # element-wise: a list value stays one cell
-        out[c] = col
-    return out
+    return {name: np.fromiter(values, dtype=object, count=n)  # a list value stays one cell
+            for name, values in columns.items()}
 
 
 @contextmanager
 def registered(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> Iterator[str]:
     """Rows as a temporary view, for set-based statements."""
-    name = f"_agentctl_rows_{id(rows)}"
+    with registered_columns(con, {c: [r.get(c) for r in rows] for c in rows[0]}, len(rows)) as name:
+        yield name
+
+
+@contextmanager
+def registered_columns(con: duckdb.DuckDBPyConnection, columns: Mapping[str, Sequence[Any]], n: int) -> Iterator[str]:
+    """Columns (``n`` values each) as a temporary view, for set-based statements."""
+    name = f"_agentctl_rows_{id(columns)}"
     # DuckDB types an object column from a sample of its values: a sample of empty ``reasons``
     # lists typed the column LIST(NULL) and the first real reason then failed the insert.
     # Typing from every value costs microseconds per thousand rows.
-    con.execute(f"SET pandas_analyze_sample = {max(1000, len(rows))}")
-    con.register(name, _columns(rows, list(rows[0])))
+    con.execute(f"SET pandas_analyze_sample = {max(1000, n)}")
+    con.register(name, _arrays(columns, n))
     try:
         yield name
     finally:
@@ -116,13 +132,21 @@ def registered(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> It
 
 def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
     """Insert ``rows`` (dicts with the same keys) into ``table``: columnar for big batches."""
+    if rows:
+        columns = list(rows[0])
+        insert_values(con, table, columns, [tuple(r.get(c) for c in columns) for r in rows])
+
+
+def insert_values(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str],
+                  rows: list[tuple[Any, ...]]) -> None:
+    """Insert ``rows`` (tuples in ``columns`` order) into ``table``: columnar for big batches."""
     if not rows:
         return
-    columns = list(rows[0])
     cols = ",".join(columns)
     if len(rows) >= COLUMNAR_FROM_ROWS:
         # Columnar: orders of magnitude faster than binding parameters row by row.
-        with registered(con, rows) as name:
+        by_column = dict(zip(columns, zip(*rows, strict=True), strict=True))
+        with registered_columns(con, by_column, len(rows)) as name:
             con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {name}")
         return
     placeholders = "(" + ",".join("?" * len(columns)) + ")"
@@ -131,4 +155,4 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str,
     for i in range(0, len(rows), chunk):
         part = rows[i : i + chunk]
         sql = f"INSERT INTO {table} ({cols}) VALUES " + ",".join([placeholders] * len(part))
-        con.execute(sql, [r.get(c) for r in part for c in columns])
+        con.execute(sql, [v for r in part for v in r])

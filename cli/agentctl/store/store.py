@@ -25,13 +25,15 @@ from agentctl.core.values import GateResult, MetricValue
 from agentctl.store.locks import connect, take_writer_lock
 from agentctl.store.rows import (
     COLUMNAR_FROM_ROWS,
+    STEP_COLUMNS,
     expected_columns,
     insert_rows,
+    insert_values,
     now,
     registered,
     result_row,
     score_row,
-    step_rows,
+    step_values,
     to_json,
 )
 from agentctl.store.schema import ADDED_COLUMNS, SCHEMA_VERSION, TABLES
@@ -41,6 +43,18 @@ _LOCK_WAIT_S = 10.0
 _REOPEN_WAIT_S = 120.0
 """How long a commit waits for readers to let go of the file (see Store.released)."""
 _PRELOAD_CACHE_ROWS = 50_000
+
+
+_RESULT_SELECT = {
+    **{k: f"coalesce({k}, 0.0) AS {k}" for k in (
+        "inference_cost_usd", "tool_cost_usd", "review_cost_usd", "judge_cost_usd", "user_cost_usd")},
+    **{k: f"coalesce({k}, 0) AS {k}" for k in ("prompt_tokens", "completion_tokens")},
+    "model": "coalesce(model, '') AS model",
+    "unverifiable": "coalesce(unverifiable, false) AS unverifiable",
+    "tags": "coalesce(tags, []::VARCHAR[]) AS tags",
+    "reasons": "coalesce(reasons, []::VARCHAR[]) AS reasons",
+}
+"""How :meth:`Store.load_results` selects a ``results`` column whose NULL means the field's default."""
 
 
 class Store:
@@ -66,6 +80,10 @@ class Store:
         self._cache_new: dict[str, dict[str, Any]] = {}
         self._cache_unwritten: list[str] = []
         self._cache_lock = threading.Lock()
+        self._begun: set[str] = set()
+        """Runs begun by this handle: no other writer has rows of theirs (see :meth:`write_results`)."""
+        self._written: set[tuple[str, str, str, int]] = set()
+        """Keys of the begun runs this handle has written results for."""
         if isinstance(path, duckdb.DuckDBPyConnection):
             self.path = Path("<duckdb connection>")
             self.con = path
@@ -217,6 +235,7 @@ class Store:
             if key in row and not isinstance(row[key], str):
                 row[key] = to_json(row[key])
         self._insert("eval_runs", [row])
+        self._begun.add(row["run_id"])
 
     def reopen_run(self, run_id: str) -> None:
         self.con.execute(
@@ -262,24 +281,31 @@ class Store:
             return
         finished = now()
         results: list[dict[str, Any]] = []
-        steps: list[dict[str, Any]] = []
+        steps: list[tuple[Any, ...]] = []
         scores: list[dict[str, Any]] = []
         for result, trajectory in batch:
             results.append(result_row(result, finished))
-            steps.extend(step_rows(result, trajectory))
+            steps.extend(step_values(result, trajectory))
             scores.extend(score_row(result, s) for s in result.scores.values())
+        keys = [(r.run_id, r.case_id, r.candidate, r.repeat) for r, _ in batch]
+        # A run this handle began has no rows but the ones it wrote: only those need replacing
+        # (the DELETEs were a tenth of a replay's commits).
+        stored = [k for k in keys if k[0] not in self._begun or k in self._written]
         with self._writing():
-            self._write_batch(batch, results, steps, scores)
+            self._write_batch(stored, results, steps, scores)
+        self._written.update(k for k in keys if k[0] in self._begun)
 
     def _write_batch(
-        self, batch: Sequence[tuple[RunResult, Trajectory]], results: list[dict[str, Any]],
-        steps: list[dict[str, Any]], scores: list[dict[str, Any]],
+        self, stored: list[tuple[str, str, str, int]], results: list[dict[str, Any]],
+        steps: list[tuple[Any, ...]], scores: list[dict[str, Any]],
     ) -> None:
         self.con.execute("BEGIN TRANSACTION")
         try:
-            keys = [{"run_id": r.run_id, "case_id": r.case_id, "candidate": r.candidate, "repeat": r.repeat}
-                    for r, _ in batch]
-            if len(keys) < COLUMNAR_FROM_ROWS:
+            keys = [{"run_id": run_id, "case_id": case_id, "candidate": candidate, "repeat": repeat}
+                    for run_id, case_id, candidate, repeat in stored]
+            if not keys:
+                pass
+            elif len(keys) < COLUMNAR_FROM_ROWS:
                 for table in ("results", "steps", "scores"):
                     self.con.executemany(
                         f"DELETE FROM {table} WHERE run_id=? AND case_id=? AND candidate=? AND repeat=?",
@@ -293,7 +319,7 @@ class Store:
                             "AND t.case_id = k.case_id AND t.candidate = k.candidate AND t.repeat = k.repeat"
                         )
             self._insert("results", results)
-            self._insert("steps", steps)
+            insert_values(self.con, "steps", STEP_COLUMNS, steps)
             self._insert("scores", scores)
             self._flush_cache()
             self.con.execute("COMMIT")
@@ -308,30 +334,26 @@ class Store:
         return {(r[0], r[1], int(r[2])) for r in rows}
 
     def load_results(self, run_id: str) -> list[RunResult]:
-        rows = self._dicts("SELECT * FROM results WHERE run_id = ? ORDER BY candidate, case_id, repeat", [run_id])
         scores: dict[tuple[str, str, int], dict[str, ScoreResult]] = {}
-        for s in self._dicts("SELECT * FROM scores WHERE run_id = ?", [run_id]):
-            key = (s["case_id"], s["candidate"], int(s["repeat"]))
-            scores.setdefault(key, {})[s["scorer"]] = ScoreResult(
-                scorer=s["scorer"], score=s["score"], passed=s["passed"], reason=s["reason"] or "",
-                cost_usd=s["cost_usd"] or 0.0, error=s["error"],
-            )
-        fields = set(RunResult.__dataclass_fields__)
+        for case_id, candidate, repeat, scorer, score, passed, reason, cost, error in self.con.execute(
+                "SELECT case_id, candidate, repeat, scorer, score, passed, coalesce(reason, ''), "
+                "coalesce(cost_usd, 0.0), error FROM scores WHERE run_id = ?", [run_id]).fetchall():
+            scores.setdefault((case_id, candidate, int(repeat)), {})[scorer] = ScoreResult(
+                scorer=scorer, score=score, passed=passed, reason=reason, cost_usd=cost, error=error)
+        stored = {c for c, in self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'results'").fetchall()}
+        # One SELECT that already gives each field its Python value (NULLs as the defaults): a
+        # dict per row filtered and patched field by field cost more than the query.
+        names = [f for f in RunResult.__dataclass_fields__ if f != "scores" and f in stored]
+        cursor = self.con.execute(
+            f"SELECT {', '.join(_RESULT_SELECT.get(n, n) for n in names)} FROM results WHERE run_id = ? "
+            "ORDER BY candidate, case_id, repeat", [run_id])
         out = []
-        for row in rows:
-            data = {k: v for k, v in row.items() if k in fields}
-            data["tags"] = list(row.get("tags") or [])
-            data["reasons"] = list(row.get("reasons") or [])
-            for k in ("inference_cost_usd", "tool_cost_usd", "review_cost_usd", "judge_cost_usd", "user_cost_usd"):
-                data[k] = data.get(k) or 0.0
-            for k in ("prompt_tokens", "completion_tokens"):
-                data[k] = data.get(k) or 0
-            data["model"] = data.get("model") or ""
-            data["unverifiable"] = bool(data.get("unverifiable"))
+        for row in cursor.fetchall():
+            data = dict(zip(names, row, strict=True))
             if isinstance(data.get("state_diff"), str):
                 data["state_diff"] = json.loads(data["state_diff"])
-            data["scores"] = scores.get((row["case_id"], row["candidate"], int(row["repeat"])), {})
-            out.append(RunResult(**data))
+            out.append(RunResult(**data, scores=scores.get((data["case_id"], data["candidate"], data["repeat"]), {})))
         return out
 
     def load_steps(self, run_id: str, case_id: str, candidate: str, repeat: int) -> list[dict[str, Any]]:

@@ -4,6 +4,8 @@
 
 - ``compute_metrics`` on 10,000 runs per candidate, two candidates, ten tags (was a timed test;
   the grouping it checked is tests/test_metrics_compute.py);
+- the paired bootstrap (1,000 resamples) of 100,000 pairs: p50 and p95 latency, and the mean of
+  a continuous value (cost);
 - ``validate_dataset_dir`` + ``dataset_hash`` on a 3 MB runs.jsonl of 1,500 recordings (was a
   timed test; that it validates is tests/test_dataset_validate.py).
 """
@@ -21,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agentctl.datasets import dataset_hash, validate_dataset_dir  # noqa: E402
 from agentctl.metrics.compute import compute_metrics  # noqa: E402
-from agentctl.metrics.intervals import wilson  # noqa: E402
+from agentctl.metrics.intervals import paired_bootstrap_means, paired_bootstrap_quantiles, wilson  # noqa: E402
 from support.runs import many_runs  # noqa: E402
 
 
@@ -44,6 +46,18 @@ def bench_metrics(per_candidate: int) -> None:
         compute_metrics(runs)
 
     print(f"compute_metrics, {len(runs)} runs, 2 candidates, 10 tags: {best_of(3, once):.3f} s (best of 3)")
+
+
+def bench_bootstrap(pairs: int) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    base = rng.lognormal(0.3, 0.5, pairs)
+    cand = base * rng.uniform(0.9, 1.3, pairs)
+    took = best_of(3, lambda: paired_bootstrap_quantiles(base, cand, [50.0, 95.0]))
+    print(f"paired bootstrap of p50 and p95, {pairs} pairs: {took:.3f} s (best of 3)")
+    took = best_of(3, lambda: paired_bootstrap_means([base], [cand]))
+    print(f"paired bootstrap of a mean (continuous values), {pairs} pairs: {took:.3f} s (best of 3)")
 
 
 def bench_validate() -> None:
@@ -71,8 +85,10 @@ def bench_validate() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10_000, help="runs per candidate")
+    parser.add_argument("--pairs", type=int, default=100_000, help="pairs of the bootstrap")
     args = parser.parse_args()
     bench_metrics(args.runs)
+    bench_bootstrap(args.pairs)
     bench_validate()
 
 

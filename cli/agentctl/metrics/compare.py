@@ -9,7 +9,7 @@ model's fault), as in ``compute``; cost, latency and steps use every pair.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from agentctl.core.errors import InputError
@@ -28,12 +28,13 @@ from agentctl.metrics.comparison_types import (
     lower_is_better,
     significantly_worse_tags,
 )
-from agentctl.metrics.compute import RUN_FLAGS, RUN_VALUES, compute_metrics, run_is_scored, run_score
+from agentctl.metrics.compute import RUN_FLAGS, RUN_VALUES, compute_metrics, metrics_of_rows
 from agentctl.metrics.intervals import (
     mcnemar_exact,
     paired_bootstrap_means,
     paired_bootstrap_quantiles,
 )
+from agentctl.metrics.pair_table import Columns, PairTable
 
 __all__ = [
     "COMPARED_METRICS", "CaseChange", "CaseConsistency", "Comparison", "MetricDelta", "Pairing", "RunPair",
@@ -81,11 +82,29 @@ class Pairing:
     _points: tuple[list[MetricValue], list[MetricValue]] | None = field(default=None, repr=False)
     _deltas: dict[str, MetricDelta] = field(default_factory=dict, repr=False)
     """Deltas already computed: a comparison and the regression gates share one pairing."""
+    _table: PairTable | None = field(default=None, repr=False)
+    _by_tag: dict[str, list[int]] | None = field(default=None, repr=False)
+
+    @property
+    def table(self) -> PairTable:
+        """The pairs' numbers as arrays (a restricted pairing slices its parent's)."""
+        if self._table is None:
+            self._table = PairTable.of(self.pairs)
+        return self._table
 
     def restrict(self, tags: Iterable[str]) -> Pairing:
         """The pairs of cases having any of ``tags``."""
-        wanted = set(tags)
-        return Pairing([p for p in self.pairs if wanted.intersection(p.tags)])
+        if self._by_tag is None:
+            self._by_tag = {}
+            for i, p in enumerate(self.pairs):
+                for tag in dict.fromkeys(p.tags):
+                    self._by_tag.setdefault(tag, []).append(i)
+        wanted = list(dict.fromkeys(tags))
+        if len(wanted) == 1:
+            positions = self._by_tag.get(wanted[0], [])
+        else:
+            positions = sorted({i for t in wanted for i in self._by_tag.get(t, [])})
+        return Pairing([self.pairs[i] for i in positions], _table=self.table.take(positions))
 
     @property
     def cases(self) -> int:
@@ -104,39 +123,27 @@ class Pairing:
         return {m: self._deltas[m] for m in wanted}
 
     def _compute(self, wanted: list[str]) -> dict[str, MetricDelta]:
-        judged = [p for p in self.pairs if p.judged]
+        t = self.table
         out: dict[str, MetricDelta] = {}
-
-        def columns(
-            pairs: list[RunPair], fn: Callable[[RunResult], float]
-        ) -> tuple[list[float], list[float]]:
-            return [float(fn(p.base)) for p in pairs], [float(fn(p.cand)) for p in pairs]
-
         rates = [m for m in wanted if m in RUN_FLAGS and m != "infra_error_rate"]
-        out.update(self._means(rates, [columns(judged, RUN_FLAGS[m]) for m in rates], binary=True))
+        out.update(self._means(rates, [t.flag(m) for m in rates], binary=True))
         if "infra_error_rate" in wanted:  # infra errors are what this rate counts: every pair
-            cols = [columns(self.pairs, RUN_FLAGS["infra_error_rate"])]
-            out.update(self._means(["infra_error_rate"], cols, binary=True))
+            out.update(self._means(["infra_error_rate"], [t.flag("infra_error_rate")], binary=True))
         means = [m for m in wanted if m in RUN_VALUES and RUN_VALUES[m][1] in ("mean", "sum")]
-        out.update(self._means(means, [columns(self.pairs, RUN_VALUES[m][0]) for m in means], binary=False))
+        out.update(self._means(means, [t.value(m) for m in means], binary=False))
         quantiles = [m for m in wanted if m in RUN_VALUES and RUN_VALUES[m][1] in ("p50", "p95")]
         out.update(self._quantiles(quantiles))
         for m in wanted:
             if m.startswith(("score:", "mean:")):
-                name, binary = m.split(":", 1)[1], m.startswith("score:")
-                get = run_is_scored if binary else run_score
-                raw = [(get(p.base, name), get(p.cand, name)) for p in (judged if binary else self.pairs)]
-                both = [(float(b), float(c)) for b, c in raw if b is not None and c is not None]
-                col = ([b for b, _ in both], [c for _, c in both])
-                out.update(self._means([m], [col], binary=binary))
+                out.update(self._means([m], [t.score(m)], binary=m.startswith("score:")))
             elif m not in out:
                 out[m] = self._point(m)
         return {m: out[m] for m in wanted}
 
-    def _means(
-        self, names: list[str], cols: list[tuple[list[float], list[float]]], *, binary: bool
-    ) -> dict[str, MetricDelta]:
+    def _means(self, names: list[str], cols: list[Columns], *, binary: bool) -> dict[str, MetricDelta]:
         """Metrics that are a mean (or a sum) over the same pairs: one shared bootstrap."""
+        import numpy as np
+
         if not names:
             return {}
         n = len(cols[0][0])
@@ -148,14 +155,15 @@ class Pairing:
         for m, (x, y), boot in zip(names, cols, boots, strict=True):
             # A sum over n resampled pairs is n times their mean.
             scale = n if not binary and RUN_VALUES.get(m, (None, "mean"))[1] == "sum" else 1
-            base, cand = sum(x) / n * scale, sum(y) / n * scale
+            # Python's sum, one value after the other, as the figures have always been added.
+            base, cand = sum(x.tolist()) / n * scale, sum(y.tolist()) / n * scale
             d = MetricDelta(m, base, cand, cand - base, n, test=test)
             if boot is not None:
                 d.ci_low, d.ci_high, d.p_value = boot[0] * scale, boot[1] * scale, boot[2]
             if binary:
                 bad = float(lower_is_better(m))  # the value of a bad outcome
-                d.regressed = sum(1 for b, c in zip(x, y, strict=True) if b != c and c == bad)
-                d.improved = sum(1 for b, c in zip(x, y, strict=True) if b != c and b == bad)
+                d.regressed = int(np.count_nonzero((x != y) & (y == bad)))
+                d.improved = int(np.count_nonzero((x != y) & (x == bad)))
                 d.p_value = mcnemar_exact(d.regressed, d.improved)
             out[m] = d
         return out
@@ -165,10 +173,8 @@ class Pairing:
 
         if not names:
             return {}
-        fn = RUN_VALUES[names[0]][0]  # every quantile metric is of latency
-        x = [fn(p.base) for p in self.pairs]
-        y = [fn(p.cand) for p in self.pairs]
-        if not x:
+        x, y = self.table.value(names[0])  # every quantile metric is of latency
+        if not len(x):
             return {m: MetricDelta(m, None, None, None, 0, test="bootstrap") for m in names}
         percents = [50.0 if RUN_VALUES[m][1] == "p50" else 95.0 for m in names]
         boots = paired_bootstrap_quantiles(x, y, percents)
@@ -181,16 +187,23 @@ class Pairing:
 
     def _point(self, metric: str) -> MetricDelta:
         if self._points is None:
-            self._points = (  # overall values only: the tags' are not asked for here
-                compute_metrics((p.base for p in self.pairs), by_tag=False),
-                compute_metrics((p.cand for p in self.pairs), by_tag=False),
-            )
+            self._points = self._overall()
         base = next((m for m in self._points[0] if m.tag is None and m.metric == metric), None)
         cand = next((m for m in self._points[1] if m.tag is None and m.metric == metric), None)
         bv = base.value if base else None
         cv = cand.value if cand else None
         known = bv is not None and cv is not None and math.isfinite(bv) and math.isfinite(cv)
         return MetricDelta(metric, bv, cv, cv - bv if known else None, cand.n if cand else 0)  # type: ignore[operator]
+
+    def _overall(self) -> tuple[list[MetricValue], list[MetricValue]]:
+        """Each side's overall metrics on the paired runs (the tags' are not asked for here)."""
+        names = ({p.base.candidate for p in self.pairs}, {p.cand.candidate for p in self.pairs})
+        if not self.pairs or len(names[0]) > 1 or len(names[1]) > 1:  # as compute_metrics groups them
+            return (compute_metrics((p.base for p in self.pairs), by_tag=False),
+                    compute_metrics((p.cand for p in self.pairs), by_tag=False))
+        base, cand, case_idx, n_cases = self.table.rows()
+        return (metrics_of_rows(self.pairs[0].base.candidate, None, base, case_idx, n_cases, []),
+                metrics_of_rows(self.pairs[0].cand.candidate, None, cand, case_idx, n_cases, []))
 
 
 def pair_runs(baseline: Iterable[RunResult], candidate: Iterable[RunResult]) -> Pairing:

@@ -11,6 +11,7 @@ indices summed with numpy, so 10,000 runs x 2 candidates x 10 tags take a fracti
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from operator import attrgetter
 from typing import Any
 
 from agentctl.core.results import RunResult
@@ -70,27 +71,54 @@ _INFRA, _VALID, _CORRECT, _DONE, _ESCAPED, _CRITICAL, _POLICY, _ESCALATED = rang
 _COST, _JUDGE, _STEPS, _TOOLS, _LATENCY, _DIVERGED, _USER = range(8, 15)
 _BASE_COLUMNS = 15
 
+FLAG_COLUMNS = {
+    "success_rate": _CORRECT, "completion_rate": _DONE, "escaped_error_rate": _ESCAPED,
+    "critical_error_rate": _CRITICAL, "policy_violation_rate": _POLICY, "escalation_rate": _ESCALATED,
+    "infra_error_rate": _INFRA, "divergence_rate": _DIVERGED,
+}
+"""The column of a run's row holding its RUN_FLAGS value (zero for an infra error but in
+``infra_error_rate`` and ``divergence_rate``)."""
 
-def _row(r: RunResult, scorers: list[str]) -> list[float]:
-    row = [float(r.infra_error), float(not r.infra_error)]
-    if r.infra_error:  # an infra error counts in nothing but runs, infra_error_rate, cost and time
-        row += [0.0] * 6
-    else:
-        row += [
-            float(r.correct),
-            float(r.status in ("completed", "escalated")),
-            float(r.escaped_error),
-            float(r.critical_error),
-            float(r.policy_violations > 0),
-            float(r.status == "escalated"),
-        ]
-    row += [r.cost_usd, run_judge_cost(r), float(r.steps), float(r.tool_calls), r.latency_s, float(r.unverifiable),
-            r.user_cost_usd]
-    for name in scorers:
-        passed = None if r.infra_error else run_is_scored(r, name)
-        score = None if r.infra_error else run_score(r, name)
-        row += [float(passed is not None), float(bool(passed)), float(score is not None), score or 0.0]
-    return row
+VALUE_COLUMNS = {
+    "cost_usd": _COST, "mean_cost_usd": _COST, "judge_cost_usd": _JUDGE, "user_cost_usd": _USER,
+    "p50_latency_s": _LATENCY, "p95_latency_s": _LATENCY, "mean_steps": _STEPS, "mean_tool_calls": _TOOLS,
+}
+"""The column of a run's row holding its RUN_VALUES number."""
+
+
+_NUMBERS = attrgetter("infra_error", "correct", "escaped_error", "critical_error", "policy_violations", "cost_usd",
+                      "steps", "tool_calls", "latency_s", "unverifiable", "user_cost_usd")
+"""What a run's row is made of, read in one pass over the runs."""
+
+
+def _rows(runs: list[RunResult], scorers: list[str]) -> Any:
+    """One row per run, column by column: each value as ``float()`` makes it."""
+    import numpy as np
+
+    n = len(runs)
+    (infra, correct, escaped, critical, violations, cost, steps, tools, latency, diverged,
+     user) = np.array(list(map(_NUMBERS, runs)), dtype=float).reshape(n, 11).T
+    judged = infra == 0  # an infra error counts in nothing but runs, infra_error_rate, cost and time
+    status = [r.status for r in runs]
+    done = np.array([s in ("completed", "escalated") for s in status], dtype=float)
+    escalated = np.array([s == "escalated" for s in status], dtype=float)
+    rows = np.zeros((n, _BASE_COLUMNS + 4 * len(scorers)))
+    rows[:, _INFRA], rows[:, _VALID] = infra, judged
+    for col, values in ((_CORRECT, correct), (_DONE, done), (_ESCAPED, escaped), (_CRITICAL, critical),
+                        (_POLICY, violations > 0), (_ESCALATED, escalated)):
+        rows[judged, col] = values[judged]
+    rows[:, _COST], rows[:, _STEPS], rows[:, _TOOLS], rows[:, _LATENCY] = cost, steps, tools, latency
+    rows[:, _JUDGE] = np.array([run_judge_cost(r) for r in runs], dtype=float)
+    rows[:, _DIVERGED], rows[:, _USER] = diverged, user
+    for i, name in enumerate(scorers):
+        col = _BASE_COLUMNS + 4 * i
+        for r_i, r in enumerate(runs):
+            if r.infra_error:
+                continue
+            passed, score = run_is_scored(r, name), run_score(r, name)
+            rows[r_i, col : col + 4] = [float(passed is not None), float(bool(passed)), float(score is not None),
+                                        score or 0.0]
+    return rows
 
 
 def _rate(candidate: str, tag: str | None, metric: str, k: float, n: float) -> MetricValue:
@@ -151,6 +179,25 @@ def _finish(
         yield value(f"mean:{name}", score_sum / n_score if n_score else None, round(n_score))
 
 
+def run_rows(runs: list[RunResult], scorers: list[str]) -> Any:
+    """One row of numbers per run (see FLAG_COLUMNS, VALUE_COLUMNS), and the runs' cases
+    numbered in order of appearance: ``(rows, case_idx, cases)``."""
+    import numpy as np
+
+    rows = _rows(runs, scorers)
+    case_ids: dict[str, int] = {}
+    case_idx = np.array([case_ids.setdefault(r.case_id, len(case_ids)) for r in runs], dtype=np.intp)
+    return rows, case_idx, len(case_ids)
+
+
+def metrics_of_rows(
+    candidate: str, tag: str | None, rows: Any, case_idx: Any, n_cases: int, scorers: list[str]
+) -> list[MetricValue]:
+    """The metrics of the runs behind ``rows`` (some of the rows of :func:`run_rows`, in order,
+    with their ``case_idx``): what compute_metrics gives for those runs."""
+    return list(_finish(candidate, tag, rows, case_idx, n_cases, scorers))
+
+
 def compute_metrics(
     results: Iterable[RunResult], *, scorers: list[str] | None = None, by_tag: bool = True
 ) -> list[MetricValue]:
@@ -170,17 +217,15 @@ def compute_metrics(
         scorers = sorted({s for runs in by_candidate.values() for r in runs for s in r.scores})
     out: list[MetricValue] = []
     for candidate, runs in by_candidate.items():
-        rows = np.array([_row(r, scorers) for r in runs], dtype=float).reshape(len(runs), -1)
-        case_ids: dict[str, int] = {}
-        case_idx = np.array([case_ids.setdefault(r.case_id, len(case_ids)) for r in runs], dtype=np.intp)
+        rows, case_idx, n_cases = run_rows(runs, scorers)
         tagged: dict[str, list[int]] = {}
         for i, r in enumerate(runs if by_tag else ()):
             for tag in dict.fromkeys(r.tags):  # a tag listed twice counts once
                 tagged.setdefault(tag, []).append(i)
-        out.extend(_finish(candidate, None, rows, case_idx, len(case_ids), scorers))
+        out.extend(_finish(candidate, None, rows, case_idx, n_cases, scorers))
         for tag in sorted(tagged):
             idx = np.asarray(tagged[tag], dtype=np.intp)
-            out.extend(_finish(candidate, tag, rows[idx], case_idx[idx], len(case_ids), scorers))
+            out.extend(_finish(candidate, tag, rows[idx], case_idx[idx], n_cases, scorers))
     return out
 
 

@@ -85,6 +85,7 @@ def test_the_end_of_a_run_does_not_wait_out_the_commit_interval(tmp_path: Path, 
     at the end of every evaluation). With an interval of an hour, the run must still end."""
     import sys
     import threading
+    import time
 
     from agentctl import dispatch
     from agentctl.outcome import RunOptions
@@ -102,6 +103,10 @@ def test_the_end_of_a_run_does_not_wait_out_the_commit_interval(tmp_path: Path, 
     def counted(batch):  # type: ignore[no-untyped-def]
         commits.append(len(batch))
         write(batch)
+        if len(commits) == 1:
+            # The rest of the runs finish, and the end is signalled, while this commit is busy:
+            # the writer must still not sleep on the runs queued ahead of the end marker.
+            time.sleep(1.0)
 
     store.write_results = counted  # type: ignore[method-assign]
     outcome: list[object] = []

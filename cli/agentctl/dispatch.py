@@ -107,6 +107,8 @@ async def run_all(
     """The writer has taken the end marker."""
     wake = asyncio.Event()
     """Set when the writer should not wait out ``COMMIT_EVERY_S``: the end, or a full batch."""
+    closing = False
+    """The end marker is (being) queued: the writer waits no more."""
 
     async def hand_over(done: tuple[RunResult, Trajectory]) -> None:
         await queue.put(done)
@@ -135,9 +137,11 @@ async def run_all(
             # A commit per finished run cost more CPU than the run: gather what finishes
             # within COMMIT_EVERY_S (a kill loses at most that much), then commit it at once.
             wait = last + COMMIT_EVERY_S - loop.time()
-            if not done and wait > 0 and queue.qsize() < COMMIT_BATCH:
+            if not done and not closing and wait > 0 and queue.qsize() < COMMIT_BATCH:
                 # Woken early by the end marker: the last runs are committed at once, not
-                # after an idle wait (up to a second at the end of every run).
+                # after an idle wait (up to a second at the end of every run). ``closing`` is
+                # checked, not only the event: the end may have been signalled while this
+                # writer was committing, before it took the runs queued ahead of the marker.
                 wake.clear()
                 try:
                     await asyncio.wait_for(wake.wait(), wait)
@@ -215,8 +219,9 @@ async def run_all(
         for sig in handled:
             loop.remove_signal_handler(sig)
         await prepared.aclose()  # workers stop (in flight runs are dropped, as a cancel drops them here)
-        await queue.put(None)
+        closing = True
         wake.set()
+        await queue.put(None)
         await writer_task
         for scorer in scorers:
             try:

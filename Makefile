@@ -17,6 +17,7 @@ $(UV): $(BIN)/python
 $(VENV)/.installed: requirements.txt pyproject.toml $(UV)
 	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.txt
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(BIN)/python -m compileall -q cli/agentctl
 	touch $@
 
 $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
@@ -51,11 +52,15 @@ docs: dev
 
 ## Issue 13's table (median of 3; synthetic data in a temp dir; a mock on 127.0.0.1). BENCH_ARGS="--only replay_10000"
 bench: install
+	@# Bytecode for the package as it is now (an editable install; PYTHONDONTWRITEBYTECODE=1
+	@# would otherwise have every command compile it again).
+	$(BIN)/python -m compileall -q cli/agentctl
 	$(BIN)/python tests/bench/bench_perf.py $(BENCH_ARGS)
 	$(BIN)/python tests/bench/bench_compute.py
 
 ## The same single-call workloads with promptfoo 0.123.1 (installed with npm into a scratch folder).
 bench-peer: install
+	$(BIN)/python -m compileall -q cli/agentctl
 	$(BIN)/python tests/bench/bench_peer.py $(BENCH_ARGS)
 
 clean:

@@ -6,6 +6,7 @@ one writer that commits whatever has finished since its last commit (at least ev
 from __future__ import annotations
 
 import asyncio
+import math
 import signal
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -129,7 +130,7 @@ async def run_all(
     async def commit_as_they_finish() -> None:
         nonlocal ended
         loop = asyncio.get_running_loop()
-        last = 0.0
+        last = -math.inf  # the first finished run is committed at once (not 0.0: loop.time() counts from boot)
         while True:
             item = await queue.get()
             batch = [] if item is None else [item]

@@ -34,9 +34,13 @@ class RunOptions:
     workers: int | Literal["auto"] = "auto"
     """Worker processes carrying out the runs; ``auto``: one per core when the plan has enough
     live runs to pay for starting them (see :func:`agentctl.workers.choose_workers`), else 1."""
+    pause_gc: bool = False
+    """Pause Python's cyclic garbage collector while an evaluation that calls no model and
+    runs no code but agentctl's (replays, built-in scorers, no environment) runs and is
+    measured (:mod:`agentctl.core.collector`). Not stored with the run."""
 
     def public(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items()}
+        return {k: v for k, v in self.__dict__.items() if k != "pause_gc"}
 
     def problems(self) -> list[tuple[str, str]]:
         """(argument, what is wrong) for each option out of range (checked before anything runs)."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentctl.config.models import CandidateSpec, Suite
+from agentctl.core.collector import collector_paused
 from agentctl.core.errors import EXIT_CANNOT_RUN, EXIT_INTERRUPTED, EXIT_OK, InputError, Problem, RunError
 from agentctl.core.secrets import redact_text
 from agentctl.core.version import __version__
@@ -27,7 +28,7 @@ from agentctl.dispatch import prepare_runs, run_all
 from agentctl.execution import share_calls_with_judges, total_limit
 from agentctl.measure import NO_GATES, finalize, gate_stored_run
 from agentctl.outcome import DEFAULT_CONCURRENCY, EvalOutcome, Progress, RunOptions, SilentProgress
-from agentctl.plan import Plan, make_plan, parse_shard, select_candidates
+from agentctl.plan import Plan, PlannedRun, make_plan, parse_shard, select_candidates
 from agentctl.provenance import candidate_record, git_commit, new_run_id, suite_config
 from agentctl.store.store import DEFAULT_DB, Store, StoreHandle, open_store
 
@@ -238,6 +239,7 @@ async def _record_and_run(
         # Other processes read the store between commits while the runs go on (only a store
         # opened here: a caller's Store keeps its connection).
         released = contextlib.nullcontext() if isinstance(db, Store) else store.released()
+        stack.enter_context(collector_paused(options.pause_gc and only_agentctl_code(todo, suite, dataset)))
         try:
             with released:
                 not_run, message = await run_all(run_id, todo, suite, dataset, store, prepared, options,
@@ -303,6 +305,16 @@ async def _record_and_run(
         return EvalOutcome(run_id, suite, results, metrics, gates, exit_code, status, planned=len(plan.runs),
                            not_run=not_run, message=message, notes=notes, plan=plan, call_stats=stats,
                            comparisons=m.comparisons)
+
+
+def only_agentctl_code(runs: list[PlannedRun], suite: Suite, dataset: Dataset) -> bool:
+    """Whether carrying out ``runs`` runs no code but agentctl's: replays only, no scorer
+    plugins (deepeval, ragas, a third party's), no environment. Only then may the cyclic
+    collector pause (:mod:`agentctl.core.collector`): other code may leave garbage in cycles."""
+    from agentctl.environments import environment_source
+
+    return (all(r.candidate.is_replay for r in runs) and not suite.scorers
+            and environment_source(suite, dataset) is None)
 
 
 def _is_replay(suite: Suite, candidate: str) -> bool:

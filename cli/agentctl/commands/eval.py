@@ -52,7 +52,7 @@ def run(
     options = RunOptions(
         candidates=candidate or [], concurrency=concurrency, repeats=repeats, limit=limit, tags=tag or [],
         shard=shard, resume=resume, max_cost=max_cost, no_cache=no_cache, dry_run=dry_run,
-        timeout_s=timeout, max_attempts=max_attempts, workers=_workers(workers),
+        timeout_s=timeout, max_attempts=max_attempts, workers=_workers(workers), pause_gc=True,
     )
     if not no_report and not dry_run:
         from agentctl.reports import check_output_paths
@@ -66,9 +66,13 @@ def run(
     # let go first (at 100,000 runs they held a third of the command's peak memory).
     del outcome
     if reports:
+        from agentctl.core.collector import collector_paused
+
         progress.phase("writing reports")
         try:
-            _write_reports(db_path(db), run_id, report_dir, junit)
+            # Only agentctl's code runs here, over objects that reference counting frees.
+            with collector_paused():
+                _write_reports(db_path(db), run_id, report_dir, junit)
         finally:
             progress.phase(None)
     raise typer.Exit(exit_code)

@@ -45,25 +45,27 @@ def pair_writes(actions: list[ExpectedAction], writes: list[Step]) -> Pairing:
     """Maximum one-to-one pairing of expected actions with writes (Kuhn's augmenting paths)."""
     edges = [[j for j, w in enumerate(writes) if action_matches(a, w)] for a in actions]
     owner: dict[int, int] = {}  # write -> action
-
-    def augment(i: int, seen: set[int]) -> bool:
-        for j in edges[i]:
-            if j in seen:
-                continue
-            seen.add(j)
-            if j not in owner or augment(owner[j], seen):
-                owner[j] = i
-                return True
-        return False
-
     for i in range(len(actions)):
-        augment(i, set())
+        _augment(i, edges, owner, set())
     pairs = {i: j for j, i in owner.items()}
     return Pairing(
         pairs=dict(sorted(pairs.items())),
         unpaired_actions=[i for i in range(len(actions)) if i not in pairs],
         unpaired_writes=[j for j in range(len(writes)) if j not in owner],
     )
+
+
+def _augment(i: int, edges: list[list[int]], owner: dict[int, int], seen: set[int]) -> bool:
+    # A module-level function, not a closure: a recursive closure is a reference cycle, which
+    # left each scored run's pairing for the garbage collector instead of freeing it at once.
+    for j in edges[i]:
+        if j in seen:
+            continue
+        seen.add(j)
+        if j not in owner or _augment(owner[j], edges, owner, seen):
+            owner[j] = i
+            return True
+    return False
 
 
 def effect_of(step: Step, suite: Suite, catalog: ToolCatalog) -> str:

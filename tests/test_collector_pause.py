@@ -1,0 +1,123 @@
+"""The cyclic garbage collector pauses only for code that leaves no garbage in cycles.
+
+``agentctl eval run`` pauses it while a replay-only evaluation runs and is measured (young
+passes over runs waiting for their commit were a quarter of a 100,000-run replay's CPU). That
+is only safe while the runs leave nothing for it to collect, which the first test checks.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agentctl.core.collector import collector_paused
+from agentctl.outcome import RunOptions
+from agentctl.runner import run_suite
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
+from gen_data import write_replay  # noqa: E402
+
+
+@pytest.fixture
+def collector_on() -> Iterator[None]:
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        yield
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        (gc.enable if was else gc.disable)()
+
+
+class _Watch:
+    """A Progress that notes whether the collector was on as each run finished."""
+
+    def __init__(self) -> None:
+        self.enabled: list[bool] = []
+
+    def phase(self, text: str | None) -> None:
+        pass
+
+    def start(self, total: int, done: int = 0) -> None:
+        pass
+
+    def advance(self, result: object) -> None:
+        self.enabled.append(gc.isenabled())
+
+    def stop(self) -> None:
+        pass
+
+
+def _cyclic_garbage(fn) -> Counter[str]:  # type: ignore[no-untyped-def]
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        fn()
+        gc.collect()
+        return Counter(type(o).__name__ for o in gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+
+
+def test_a_replay_leaves_no_garbage_in_cycles(tmp_path: Path, collector_on: None) -> None:
+    """What a pause would let pile up: a few objects of start-up work at most, none per run
+    (a recursive closure in the write pairing once left seven per run)."""
+    small, big = write_replay(tmp_path / "s", 40), write_replay(tmp_path / "b", 400)
+    run_suite(small, db=tmp_path / "warm.duckdb")  # imports and one-time caches, off the count
+
+    def evaluate(suite: Path, name: str) -> None:
+        run_suite(suite, db=tmp_path / f"{name}.duckdb")
+
+    few = _cyclic_garbage(lambda: evaluate(small, "few"))
+    many = _cyclic_garbage(lambda: evaluate(big, "many"))
+    more = many - few
+    # Other tests' threads in this process may leave a little of their own; per run is the point.
+    assert sum(more.values()) < 180, f"more objects in cycles for 360 more runs: {more.most_common(8)}"
+
+
+def test_eval_run_pauses_the_collector_for_a_replay_only(tmp_path: Path, collector_on: None) -> None:
+    suite = write_replay(tmp_path / "r", 20)
+    watch = _Watch()
+    run_suite(suite, db=tmp_path / "a.duckdb", options=RunOptions(pause_gc=True), progress=watch)
+    assert watch.enabled and not any(watch.enabled)
+    assert gc.isenabled()  # on again afterwards
+
+
+def test_a_library_caller_keeps_its_collector(tmp_path: Path, collector_on: None) -> None:
+    suite = write_replay(tmp_path / "r", 20)
+    watch = _Watch()
+    run_suite(suite, db=tmp_path / "a.duckdb", progress=watch)
+    assert watch.enabled and all(watch.enabled)
+
+
+def test_code_not_ours_keeps_the_collector(tmp_path: Path, collector_on: None) -> None:
+    """A scorer plugin may leave cycles: no pause, even when asked."""
+    suite = write_replay(tmp_path / "r", 20)
+    suite.write_text(suite.read_text() + "scorers:\n  - {name: ragas.tool_call_f1, args: {threshold: 0.5}}\n")
+    watch = _Watch()
+    run_suite(suite, db=tmp_path / "a.duckdb", options=RunOptions(pause_gc=True), progress=watch)
+    assert watch.enabled and all(watch.enabled)
+
+
+def test_collector_paused_restores_what_it_found(collector_on: None) -> None:
+    with collector_paused():
+        assert not gc.isenabled()
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # an inner pause does not switch it back on
+    assert gc.isenabled()
+    with collector_paused(active=False):
+        assert gc.isenabled()
+    gc.disable()
+    with collector_paused():
+        pass
+    assert not gc.isenabled()  # it was off: it stays off

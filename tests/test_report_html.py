@@ -232,11 +232,11 @@ def test_secrets_a_store_holds_reach_no_part_of_the_page(known: duckdb.DuckDBPyC
 def test_case_details_are_compressed_item_by_item_into_the_same_gzip_bytes(count: int) -> None:
     """Details are encoded and compressed one case at a time (never the whole list or its JSON
     in memory at once), and the page still gets exactly the gzip of the list's JSON."""
-    from agentctl.reports.html import gzip_base64
+    from agentctl.reports.html import COMPRESS_LEVEL, gzip_base64
 
     items = [{"case": i, "text": "é\u2028" * (i % 97), "nested": [i, None, True, 0.5]} for i in range(count)]
     made = iter(items)  # a generator of details, as the report hands them over
     whole = json.dumps(items, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     packed = base64.b64decode(gzip_base64(made))
-    assert packed == gzip.compress(whole.encode("utf-8"), compresslevel=6, mtime=0)
+    assert packed == gzip.compress(whole.encode("utf-8"), compresslevel=COMPRESS_LEVEL, mtime=0)
     assert json.loads(gzip.decompress(packed)) == items

@@ -8,8 +8,9 @@ is only safe while the runs leave nothing for it to collect, which the first tes
 from __future__ import annotations
 
 import gc
+import json
+import subprocess
 import sys
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,34 +55,45 @@ class _Watch:
         pass
 
 
-def _cyclic_garbage(fn) -> Counter[str]:  # type: ignore[no-untyped-def]
+_COUNT_GARBAGE = """
+import gc, json, sys
+from collections import Counter
+from pathlib import Path
+from agentctl.runner import run_suite
+
+tmp, small, big = (Path(a) for a in sys.argv[1:4])
+run_suite(small, db=tmp / "warm.duckdb")  # imports and one-time caches, off the count
+
+
+def cyclic_garbage(suite, name):
     gc.collect()
     gc.disable()
     gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
-        fn()
-        gc.collect()
-        return Counter(type(o).__name__ for o in gc.garbage)
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        gc.enable()
+    run_suite(suite, db=tmp / f"{name}.duckdb")
+    gc.collect()
+    found = Counter(type(o).__name__ for o in gc.garbage)
+    gc.set_debug(0)
+    gc.garbage.clear()
+    gc.enable()
+    return found
 
 
-def test_a_replay_leaves_no_garbage_in_cycles(tmp_path: Path, collector_on: None) -> None:
+few = cyclic_garbage(small, "few")
+many = cyclic_garbage(big, "many")
+print(json.dumps(dict(many - few)))
+"""
+
+
+def test_a_replay_leaves_no_garbage_in_cycles(tmp_path: Path) -> None:
     """What a pause would let pile up: a few objects of start-up work at most, none per run
-    (a recursive closure in the write pairing once left seven per run)."""
+    (a recursive closure in the write pairing once left seven per run). In a process of its
+    own: other tests' threads leave garbage of their own."""
     small, big = write_replay(tmp_path / "s", 40), write_replay(tmp_path / "b", 400)
-    run_suite(small, db=tmp_path / "warm.duckdb")  # imports and one-time caches, off the count
-
-    def evaluate(suite: Path, name: str) -> None:
-        run_suite(suite, db=tmp_path / f"{name}.duckdb")
-
-    few = _cyclic_garbage(lambda: evaluate(small, "few"))
-    many = _cyclic_garbage(lambda: evaluate(big, "many"))
-    more = many - few
-    # Other tests' threads in this process may leave a little of their own; per run is the point.
-    assert sum(more.values()) < 180, f"more objects in cycles for 360 more runs: {more.most_common(8)}"
+    done = subprocess.run([sys.executable, "-c", _COUNT_GARBAGE, str(tmp_path), str(small), str(big)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    more = json.loads(done.stdout.strip().splitlines()[-1])
+    assert sum(more.values()) < 40, f"more objects in cycles for 360 more runs: {more}"
 
 
 def test_eval_run_pauses_the_collector_for_a_replay_only(tmp_path: Path, collector_on: None) -> None:

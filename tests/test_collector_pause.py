@@ -1,7 +1,7 @@
 """The cyclic garbage collector pauses only for code that leaves no garbage in cycles.
 
 ``agentctl eval run`` pauses it while a replay-only evaluation runs and is measured (young
-passes over runs waiting for their commit were a quarter of a 100,000-run replay's CPU). That
+passes over runs waiting for their commit were a tenth of a 100,000-run replay's CPU). That
 is only safe while the runs leave nothing for it to collect, which the first test checks.
 """
 

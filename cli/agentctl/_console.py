@@ -33,6 +33,8 @@ SUMMARY_METRICS = (
     "escalation_rate", "completion_rate", "infra_error_rate", "divergence_rate", "cost_usd", "cost_per_success_usd",
     "p50_latency_s", "p95_latency_s", "mean_steps", "mean_tool_calls",
 )
+SPEND_APART = ("judge_cost_usd", "user_cost_usd")
+"""Spend that ``cost_usd`` leaves out (LLM judges, simulated users): a row when any candidate spent some."""
 
 
 def literal(value: Any) -> str:
@@ -144,7 +146,9 @@ def metrics_table(metrics: list[MetricValue], candidates: list[str], title: str 
         table.add_column(literal(c), justify="right")
     by_key = {(m.candidate, m.metric): m for m in metrics if m.tag == tag}
     extra = sorted({m.metric for m in metrics if m.tag == tag and (m.metric.startswith(("pass^", "score:", "mean:")))})
-    for name in [*names, *extra]:
+    spent = [n for n in SPEND_APART if n not in names and any(
+        m.value for m in metrics if m.tag == tag and m.metric == n and m.candidate in candidates)]
+    for name in [*names, *spent, *extra]:
         cells = [fmt_metric(by_key[(c, name)]) if (c, name) in by_key else "–" for c in candidates]
         if all(x == "–" for x in cells):
             continue

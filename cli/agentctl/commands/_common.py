@@ -64,6 +64,11 @@ def reports_errors(func: F) -> F:
             _console.print_error(redact_text(str(as_flag(exc.problem))))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
+            # An evaluation interrupted while running says so itself (and how to resume); one
+            # stopped before any run (still loading, say) has nothing stored to resume.
+            from agentctl import _console
+
+            _console.err_console.print("[yellow]interrupted[/]")
             raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return wrapper  # type: ignore[return-value]

@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentctl.config.models import CandidateSpec, Suite
 from agentctl.core.collector import collector_paused
-from agentctl.core.errors import EXIT_CANNOT_RUN, EXIT_INTERRUPTED, EXIT_OK, InputError, Problem, RunError
+from agentctl.core.errors import (
+    EXIT_CANNOT_RUN,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    InputError,
+    Interrupted,
+    Problem,
+    RunError,
+)
 from agentctl.core.secrets import redact_text
 from agentctl.core.version import __version__
 from agentctl.datasets.models import Dataset
@@ -286,10 +294,9 @@ async def _record_and_run(
         try:
             m = finalize(store, run_id, suite)
         except KeyboardInterrupt:
-            store.finish_run(run_id, status="interrupted", exit_code=EXIT_INTERRUPTED,
-                             message="interrupted while computing metrics; every run is stored: "
-                                     "agentctl eval gate " + run_id + " --store")
-            raise
+            message = f"interrupted while computing metrics; every run is stored: agentctl eval gate {run_id} --store"
+            store.finish_run(run_id, status="interrupted", exit_code=EXIT_INTERRUPTED, message=message)
+            raise Interrupted(f"{message} --db {store.path}") from None
         finally:
             _phase(progress, None)
         results, metrics, gates = m.results, m.metrics, m.gates

@@ -11,7 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from agentctl.core.errors import EXIT_INTERRUPTED, AgentctlError, Problem, ValidationFailed
+from agentctl.core.errors import EXIT_INTERRUPTED, AgentctlError, Interrupted, Problem, ValidationFailed
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,12 +63,15 @@ def reports_errors(func: F) -> F:
 
             _console.print_error(redact_text(str(as_flag(exc.problem))))
             raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            # An evaluation interrupted while running says so itself (and how to resume); one
-            # stopped before any run (still loading, say) has nothing stored to resume.
+        except KeyboardInterrupt as exc:
+            # An evaluation interrupted while running says so itself (and how to resume); after
+            # the runs, an Interrupted says what is stored; before any run, nothing is.
+            from rich.text import Text
+
             from agentctl import _console
 
-            _console.err_console.print("[yellow]interrupted[/]")
+            said = exc.message if isinstance(exc, Interrupted) else "interrupted"
+            _console.err_console.print(Text(said, style="yellow"), soft_wrap=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return wrapper  # type: ignore[return-value]

@@ -73,6 +73,11 @@ def run(
             # Only agentctl's code runs here, over objects that reference counting frees.
             with collector_paused():
                 _write_reports(db_path(db), run_id, report_dir, junit)
+        except KeyboardInterrupt:
+            from agentctl.core.errors import Interrupted
+
+            raise Interrupted(f"interrupted while writing reports; the run is stored: agentctl eval report "
+                              f"{run_id} --db {db_path(db)} --out FILE") from None
         finally:
             progress.phase(None)
     raise typer.Exit(exit_code)

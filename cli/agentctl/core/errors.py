@@ -97,6 +97,15 @@ class RunError(AgentctlError):
     exit_code = EXIT_CANNOT_RUN
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM, with what is kept and how to go on (the CLI prints it, exit 130).
+    A ``KeyboardInterrupt``, so whatever stops on one stops on this."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class StoreLocked(RunError):
     """Another process holds the results store."""
 

@@ -133,3 +133,33 @@ def test_collector_paused_restores_what_it_found(collector_on: None) -> None:
     with collector_paused():
         pass
     assert not gc.isenabled()  # it was off: it stays off
+
+
+_COUNT_IMPORT_PASSES = """
+import gc, json, sys
+passes = []
+gc.callbacks.append(lambda phase, info: passes.append(info["generation"]) if phase == "start" else None)
+name = sys.argv[1]
+if name == "litellm":
+    from agentctl.providers.litellm_setup import import_litellm as load
+elif name == "deepeval":
+    from agentctl.scorers.deepeval_scorers import _deepeval as load
+else:
+    from agentctl.scorers.ragas_scorers import _ragas as load
+before = len(passes)
+load()
+print(json.dumps({"passes": len(passes) - before, "enabled": gc.isenabled(), "loaded": name in sys.modules}))
+"""
+
+
+@pytest.mark.parametrize("library", ["litellm", "deepeval", "ragas"])
+def test_big_imports_run_with_the_collector_off(library: str) -> None:
+    """Importing litellm builds ~2,500 pydantic models; each young pass the import triggered
+    rescanned them (hundreds of passes, 0.5-1 s of CPU). Off for the import, on afterwards.
+    In a fresh interpreter: this one has imported them already."""
+    done = subprocess.run([sys.executable, "-c", _COUNT_IMPORT_PASSES, library], capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["loaded"] and seen["enabled"]
+    assert seen["passes"] < 20, f"{seen['passes']} collector passes while {library} was imported"

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from agentctl.core.collector import collector_paused
+
 _OFFLINE_ENV = {
     # Use the cost map shipped in the package; never fetch it from the network.
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",
@@ -40,9 +42,10 @@ def offline_environment() -> None:
 
 
 def import_litellm() -> ModuleType:
-    """Import litellm configured for agentctl (slow: ~4 s of CPU the first time)."""
+    """Import litellm configured for agentctl (slow: ~3 s of CPU the first time)."""
     offline_environment()
-    import litellm
+    with collector_paused():  # a big import: see agentctl.core.collector
+        import litellm
 
     litellm.suppress_debug_info = True  # users see our message, not litellm's banner
     litellm.telemetry = False

@@ -18,6 +18,7 @@ import functools
 import json
 from typing import TYPE_CHECKING, Any
 
+from agentctl.core.collector import collector_paused
 from agentctl.core.errors import MissingExtra
 from agentctl.scorers.families import CALLS, REFERENCE, Arg, LibraryScorer, MetricInfo, library_family
 from agentctl.scorers.judge import Judge, library_environment, parse_json_object
@@ -177,17 +178,18 @@ class _DeepevalAPI:
 
     def __init__(self) -> None:
         library_environment()
-        from deepeval.metrics import (
-            AnswerRelevancyMetric,
-            ExactMatchMetric,
-            FaithfulnessMetric,
-            GEval,
-            JsonCorrectnessMetric,
-            PatternMatchMetric,
-            TaskCompletionMetric,
-            ToolCorrectnessMetric,
-        )
-        from deepeval.test_case import SingleTurnParams, ToolCallParams
+        with collector_paused():  # a big import: see agentctl.core.collector
+            from deepeval.metrics import (
+                AnswerRelevancyMetric,
+                ExactMatchMetric,
+                FaithfulnessMetric,
+                GEval,
+                JsonCorrectnessMetric,
+                PatternMatchMetric,
+                TaskCompletionMetric,
+                ToolCorrectnessMetric,
+            )
+            from deepeval.test_case import SingleTurnParams, ToolCallParams
 
         self.AnswerRelevancyMetric = AnswerRelevancyMetric
         self.ExactMatchMetric = ExactMatchMetric

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
+from agentctl.core.collector import collector_paused
 from agentctl.core.errors import MissingExtra
 from agentctl.core.results import ScoreResult
 from agentctl.scorers.families import CALLS, REFERENCE, Arg, LibraryScorer, MetricInfo, library_family
@@ -215,10 +216,11 @@ class _RagasAPI:
 
     def __init__(self) -> None:
         library_environment()
-        import ragas.metrics.collections as collections
-        from ragas.dataset_schema import SingleTurnSample
-        from ragas.llms import llm_factory
-        from ragas.metrics import NonLLMContextPrecisionWithReference, NonLLMContextRecall
+        with collector_paused():  # a big import: see agentctl.core.collector
+            import ragas.metrics.collections as collections
+            from ragas.dataset_schema import SingleTurnSample
+            from ragas.llms import llm_factory
+            from ragas.metrics import NonLLMContextPrecisionWithReference, NonLLMContextRecall
 
         self.c = collections
         self.SingleTurnSample = SingleTurnSample

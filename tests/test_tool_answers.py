@@ -100,6 +100,9 @@ def test_unparsable_recorded_arguments_are_kept_with_the_error() -> None:
         ("  error: lowercase", True),
         ("no problem", False),
         ('{"errors_seen": 0}', False),
+        ('{"\\u0065rror": "escaped key"}', True),  # the key is "error", spelled with an escape
+        ('{"note": "an \\"error\\" word in a value"}', False),
+        ('{"status": "open", "detail": "\\n"}', False),
         (None, False),
     ],
 )

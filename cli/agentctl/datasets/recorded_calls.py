@@ -78,6 +78,10 @@ def is_error_output(message_or_text: dict[str, Any] | str | None) -> bool:
     if stripped[:5].lower() == "error":
         return True
     if stripped.startswith("{"):
+        if "error" not in stripped and "\\" not in stripped:
+            # No key can spell "error" without the word or a \u escape: no parse (replay asks
+            # this of every recorded answer: 0.05 s of the 0.55 s that 10,000 replays take).
+            return False
         try:
             value = json.loads(stripped)
         except (ValueError, RecursionError):  # not JSON, a huge integer, or nested too deep

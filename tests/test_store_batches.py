@@ -57,7 +57,7 @@ def test_a_failing_store_mid_replay_ends_the_run_instead_of_hanging(tmp_path: Pa
     suite = write_replay(tmp_path / "data", 12_000)
 
     class FullDisk(Store):
-        def write_results(self, batch):  # type: ignore[no-untyped-def]
+        def write_rows(self, batch):  # type: ignore[no-untyped-def]
             raise OSError(28, "No space left on device")
 
     store = FullDisk(tmp_path / "r.duckdb")
@@ -98,7 +98,7 @@ def test_the_end_of_a_run_does_not_wait_out_the_commit_interval(tmp_path: Path, 
     suite = write_replay(tmp_path / "data", 400)
     store = Store(tmp_path / "r.duckdb")
     commits: list[int] = []
-    write = store.write_results
+    write = store.write_rows
 
     def counted(batch):  # type: ignore[no-untyped-def]
         commits.append(len(batch))
@@ -108,7 +108,7 @@ def test_the_end_of_a_run_does_not_wait_out_the_commit_interval(tmp_path: Path, 
             # the writer must still not sleep on the runs queued ahead of the end marker.
             time.sleep(1.0)
 
-    store.write_results = counted  # type: ignore[method-assign]
+    store.write_rows = counted  # type: ignore[method-assign]
     outcome: list[object] = []
     worker = threading.Thread(target=lambda: outcome.append(run_suite(suite, db=store, options=RunOptions())),
                               daemon=True)

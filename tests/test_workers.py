@@ -114,9 +114,14 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
+def _cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
 def _workers(pid: int) -> list[int]:
-    """The worker processes of ``agentctl eval run`` (pid): forked by the one process it started."""
-    (zygote,) = _children(pid)
+    """The worker processes of ``agentctl eval run`` (pid): forked by the one process it started
+    for them (its other child commits the results: agentctl.store.committer)."""
+    (zygote,) = [c for c in _children(pid) if "agentctl.workers.child" in _cmdline(c)]
     return _children(zygote)
 
 

@@ -21,6 +21,7 @@ from agentctl.outcome import Progress, RunOptions
 from agentctl.plan import PlannedRun
 from agentctl.run_one import build_runners, execute_run, suite_secrets
 from agentctl.scorers.base import Scorer
+from agentctl.store.rows import RunRows, run_rows
 from agentctl.store.store import Store
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ async def run_all(
     # Bounded: a replay makes runs faster than one writer commits them, and an unbounded queue
     # held every trajectory not yet written (hundreds of MB at 100,000 runs). Full, it makes
     # the runs wait for the commit in flight.
-    queue: asyncio.Queue[tuple[RunResult, Trajectory] | None] = asyncio.Queue(maxsize=2 * COMMIT_BATCH)
+    queue: asyncio.Queue[RunRows | None] = asyncio.Queue(maxsize=2 * COMMIT_BATCH)
     semaphore = asyncio.Semaphore(max(1, options.concurrency))
     not_started = 0
     stopped_by: dict[str, int] = {}
@@ -112,7 +113,9 @@ async def run_all(
     """The end marker is (being) queued: the writer waits no more."""
 
     async def hand_over(done: tuple[RunResult, Trajectory]) -> None:
-        await queue.put(done)
+        # As rows, built here: in the writer's thread they took the GIL from the runs in
+        # thousands of small slices, and the commit (another process) waited for them.
+        await queue.put(run_rows(*done))
         progress.advance(done[0])
         if queue.qsize() >= COMMIT_BATCH:
             wake.set()
@@ -155,7 +158,7 @@ async def run_all(
                 else:
                     batch.append(nxt)
             if batch:
-                await asyncio.to_thread(store.write_results, batch)
+                await store.write_rows_async(batch)
                 last = loop.time()
             if done:
                 return

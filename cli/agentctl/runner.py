@@ -206,6 +206,8 @@ async def _record_and_run(
 
     async with contextlib.AsyncExitStack() as stack:
         store = stack.enter_context(open_store(db))
+        if not isinstance(db, Store):
+            store.start_committer()  # commits go to a process of their own (see below)
         done: set[tuple[str, str, int]] = set()
         if options.resume:
             row = store.get_run(options.resume)
@@ -248,8 +250,9 @@ async def _record_and_run(
         progress.start(len(plan.runs), len(plan.runs) - len(todo))
         status, message, not_run = "finished", None, 0
         # Other processes read the store between commits while the runs go on (only a store
-        # opened here: a caller's Store keeps its connection).
-        released = contextlib.nullcontext() if isinstance(db, Store) else store.released()
+        # opened here: a caller's Store keeps its connection); another process commits, off
+        # this one's GIL (agentctl.store.committer).
+        released = contextlib.nullcontext() if isinstance(db, Store) else store.released(offload=True)
         stack.enter_context(collector_paused(options.pause_gc and only_agentctl_code(todo, suite, dataset)))
         try:
             with released:

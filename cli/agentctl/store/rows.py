@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import fields
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -126,8 +126,14 @@ def registered_columns(con: duckdb.DuckDBPyConnection, columns: Mapping[str, Seq
     con.register(name, _arrays(columns, n))
     try:
         yield name
-    finally:
-        con.unregister(name)
+    except BaseException:
+        # A failed statement aborted the transaction, where unregistering fails too: the
+        # caller's error is the one to raise (the view goes with the connection, or the next
+        # registration of its name).
+        with suppress(duckdb.Error):
+            con.unregister(name)
+        raise
+    con.unregister(name)
 
 
 def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
@@ -156,3 +162,67 @@ def insert_values(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[
         part = rows[i : i + chunk]
         sql = f"INSERT INTO {table} ({cols}) VALUES " + ",".join([placeholders] * len(part))
         con.execute(sql, [v for r in part for v in r])
+
+
+ResultKey = tuple[str, str, str, int]
+"""(run_id, case_id, candidate, repeat): a finished run."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunRows:
+    """A finished run as the rows a commit writes: built as the run finishes (where it costs
+    the runs the same), so that a commit only hands them over."""
+
+    key: ResultKey
+    result: dict[str, Any]
+    steps: list[tuple[Any, ...]]
+    scores: list[dict[str, Any]]
+
+
+def run_rows(r: RunResult, t: Trajectory, finished: datetime | None = None) -> RunRows:
+    """The rows of a finished run (``finished``: its ``finished_at``, now by default)."""
+    return RunRows((r.run_id, r.case_id, r.candidate, r.repeat), result_row(r, finished or now()),
+                   step_values(r, t), [score_row(r, s) for s in r.scores.values()])
+
+
+def commit_batch(con: duckdb.DuckDBPyConnection, stored: Sequence[ResultKey], results: list[dict[str, Any]],
+                 steps: list[tuple[Any, ...]], scores: list[dict[str, Any]],
+                 cache_rows: list[dict[str, Any]]) -> None:
+    """One commit of finished runs: the rows of ``stored`` keys replaced, ``results``, ``steps``
+    (tuples in :data:`STEP_COLUMNS` order), ``scores`` and cached replies inserted, in one
+    transaction (rolled back on any error)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if not stored:
+            pass
+        elif len(stored) < COLUMNAR_FROM_ROWS:
+            for table in ("results", "steps", "scores"):
+                con.executemany(f"DELETE FROM {table} WHERE run_id=? AND case_id=? AND candidate=? AND repeat=?",
+                                [list(k) for k in stored])
+        else:  # one set-based DELETE per table (a DELETE per key made big batches take minutes)
+            keys = [{"run_id": run_id, "case_id": case_id, "candidate": candidate, "repeat": repeat}
+                    for run_id, case_id, candidate, repeat in stored]
+            with registered(con, keys) as view:
+                for table in ("results", "steps", "scores"):
+                    con.execute(f"DELETE FROM {table} t USING {view} k WHERE t.run_id = k.run_id "
+                                "AND t.case_id = k.case_id AND t.candidate = k.candidate AND t.repeat = k.repeat")
+        insert_rows(con, "results", results)
+        insert_values(con, "steps", STEP_COLUMNS, steps)
+        insert_rows(con, "scores", scores)
+        write_cache_rows(con, cache_rows)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def write_cache_rows(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    """Replace the response-cache rows of these keys (inside the caller's transaction)."""
+    if not rows:
+        return
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_columns.setdefault(tuple(row), []).append(row)
+    con.execute("DELETE FROM response_cache WHERE list_contains(?, key)", [[r["key"] for r in rows]])
+    for group in by_columns.values():
+        insert_rows(con, "response_cache", group)

@@ -7,13 +7,14 @@ loses only the runs not yet committed and ``--resume`` re-runs exactly those.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -24,19 +25,21 @@ from agentctl.core.trajectory import Trajectory
 from agentctl.core.values import GateResult, MetricValue
 from agentctl.store.locks import connect, take_writer_lock
 from agentctl.store.rows import (
-    COLUMNAR_FROM_ROWS,
-    STEP_COLUMNS,
+    ResultKey,
+    RunRows,
+    commit_batch,
     expected_columns,
     insert_rows,
-    insert_values,
     now,
     registered,
-    result_row,
-    score_row,
-    step_values,
+    run_rows,
     to_json,
+    write_cache_rows,
 )
 from agentctl.store.schema import ADDED_COLUMNS, SCHEMA_VERSION, TABLES
+
+if TYPE_CHECKING:
+    from agentctl.store.committer import Committer
 
 DEFAULT_DB = "agentctl.duckdb"
 _LOCK_WAIT_S = 10.0
@@ -73,6 +76,8 @@ class Store:
         self.read_only = read_only
         self._writer_lock: Any = None
         self._released = False
+        self._committer: Committer | None = None
+        self._spare: Committer | None = None
         self._io_lock = threading.Lock()
         # Cached replies put during this session, written with the next commit of results (a
         # DuckDB statement per model call cost more than the call); looked up in memory first.
@@ -129,26 +134,48 @@ class Store:
             self._writer_lock = None
 
     @contextmanager
-    def released(self) -> Iterator[None]:
+    def released(self, *, offload: bool = False) -> Iterator[None]:
         """While inside, the DuckDB file is open only while a commit writes, so that other
-        processes (``eval list``, ``show``, ``report``) can read the run as it goes.
+        processes (``eval list``, ``show``, ``report``) can read the run as it goes. With
+        ``offload``, :meth:`write_results` commits in a child process
+        (:mod:`agentctl.store.committer`), off this process's GIL.
 
         The writer lock stays held, so a second writer still fails. Cached replies are read
         into memory first (model calls look them up without the file); a cache too big for
         that keeps the file open (readers then wait for the run, as before).
         """
+        spare, self._spare = self._spare, None
         if self.read_only or not self._owned or not self._preload_cache():
+            if spare is not None:
+                spare.close()
             yield
             return
         with self._io_lock:
             self._close_connection()
             self._released = True
         try:
+            if offload:
+                from agentctl.store.committer import Committer
+
+                self._committer = spare or Committer(self.path)
+            elif spare is not None:
+                spare.close()
             yield
         finally:
             with self._io_lock:
+                if self._committer is not None:
+                    self._committer.close()
+                    self._committer = None
                 self._released = False
                 self.con = self._connect(False, _REOPEN_WAIT_S)
+
+    def start_committer(self) -> None:
+        """Start the process of a coming ``released(offload=True)`` now: it imports what it
+        needs (a quarter of a second) while the run is set up, not while the first runs wait."""
+        if self._spare is None and self._owned and not self.read_only:
+            from agentctl.store.committer import Committer
+
+            self._spare = Committer(self.path)
 
     def _preload_cache(self) -> bool:
         (count,) = self.con.execute("SELECT count(*) FROM response_cache").fetchall()[0]
@@ -214,11 +241,14 @@ class Store:
         try:
             if self._cache_unwritten and not self.read_only and not self._released:
                 self.con.execute("BEGIN TRANSACTION")
-                self._flush_cache()
+                write_cache_rows(self.con, self._take_cache_rows())
                 self.con.execute("COMMIT")
             if not self._released:
                 self._close_connection()
         finally:
+            if self._spare is not None:
+                self._spare.close()
+                self._spare = None
             self._drop_writer_lock()
 
     def __enter__(self) -> Store:
@@ -277,55 +307,49 @@ class Store:
         Idempotent: rows of a (run, case, candidate, repeat) already stored are replaced,
         so a resumed run never duplicates.
         """
+        finished = now()
+        self.write_rows([run_rows(result, trajectory, finished) for result, trajectory in batch])
+
+    def write_rows(self, batch: Sequence[RunRows]) -> None:
+        """Commit finished runs given as their rows (:func:`agentctl.store.rows.run_rows`), in one
+        transaction; like :meth:`write_results`."""
         if not batch:
             return
-        finished = now()
-        results: list[dict[str, Any]] = []
-        steps: list[tuple[Any, ...]] = []
-        scores: list[dict[str, Any]] = []
-        for result, trajectory in batch:
-            results.append(result_row(result, finished))
-            steps.extend(step_values(result, trajectory))
-            scores.extend(score_row(result, s) for s in result.scores.values())
-        keys = [(r.run_id, r.case_id, r.candidate, r.repeat) for r, _ in batch]
+        args, written = self._gather(batch)
+        if self._committer is not None:  # released: another process commits (see agentctl.store.committer)
+            self._committer.send(self._committer.pack(args))
+        else:
+            with self._writing():
+                commit_batch(self.con, *args)
+        self._written.update(written)
+
+    async def write_rows_async(self, batch: Sequence[RunRows]) -> None:
+        """:meth:`write_rows` from an event loop, which goes on while the batch is committed: by
+        the committing process, over its pipe on this loop, or in a worker thread. (With a
+        committing process, a writer thread was slower: each time it needed the GIL back from
+        the runs it waited up to the switch interval, 5 ms, and a 4,000-run commit that way
+        waited half a second to start.)"""
+        if not batch:
+            return
+        if self._committer is None:
+            await asyncio.to_thread(self.write_rows, batch)
+            return
+        args, written = self._gather(batch)
+        await self._committer.send_async(self._committer.pack(args))
+        self._written.update(written)
+
+    def _gather(self, batch: Sequence[RunRows]) -> tuple[tuple[Any, ...], list[ResultKey]]:
+        """The arguments of :func:`commit_batch` after the connection, and the keys of the runs
+        this handle began that the commit writes."""
+        results = [b.result for b in batch]
+        steps = [step for b in batch for step in b.steps]
+        scores = [score for b in batch for score in b.scores]
+        keys = [b.key for b in batch]
         # A run this handle began has no rows but the ones it wrote: only those need replacing
         # (the DELETEs were a tenth of a replay's commits).
         stored = [k for k in keys if k[0] not in self._begun or k in self._written]
-        with self._writing():
-            self._write_batch(stored, results, steps, scores)
-        self._written.update(k for k in keys if k[0] in self._begun)
-
-    def _write_batch(
-        self, stored: list[tuple[str, str, str, int]], results: list[dict[str, Any]],
-        steps: list[tuple[Any, ...]], scores: list[dict[str, Any]],
-    ) -> None:
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            keys = [{"run_id": run_id, "case_id": case_id, "candidate": candidate, "repeat": repeat}
-                    for run_id, case_id, candidate, repeat in stored]
-            if not keys:
-                pass
-            elif len(keys) < COLUMNAR_FROM_ROWS:
-                for table in ("results", "steps", "scores"):
-                    self.con.executemany(
-                        f"DELETE FROM {table} WHERE run_id=? AND case_id=? AND candidate=? AND repeat=?",
-                        [list(k.values()) for k in keys],
-                    )
-            else:  # one set-based DELETE per table (a DELETE per key made big batches take minutes)
-                with self._registered(keys) as view:
-                    for table in ("results", "steps", "scores"):
-                        self.con.execute(
-                            f"DELETE FROM {table} t USING {view} k WHERE t.run_id = k.run_id "
-                            "AND t.case_id = k.case_id AND t.candidate = k.candidate AND t.repeat = k.repeat"
-                        )
-            self._insert("results", results)
-            insert_values(self.con, "steps", STEP_COLUMNS, steps)
-            self._insert("scores", scores)
-            self._flush_cache()
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
+        written = [k for k in keys if k[0] in self._begun]
+        return (stored, results, steps, scores, self._take_cache_rows()), written
 
     def completed_keys(self, run_id: str) -> set[tuple[str, str, int]]:
         rows = self.con.execute(
@@ -397,19 +421,11 @@ class Store:
             if self._cache_keys is not None:
                 self._cache_keys.add(row["key"])
 
-    def _flush_cache(self) -> None:
-        """Write the replies put since the last commit (inside the caller's transaction)."""
+    def _take_cache_rows(self) -> list[dict[str, Any]]:
+        """The replies put since the last commit, to be written with this one."""
         with self._cache_lock:
             keys, self._cache_unwritten = self._cache_unwritten, []
-            rows = [self._cache_new[k] for k in keys]
-        if not rows:
-            return
-        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for row in rows:
-            by_columns.setdefault(tuple(row), []).append(row)
-        self.con.execute("DELETE FROM response_cache WHERE list_contains(?, key)", [keys])
-        for group in by_columns.values():
-            self._insert("response_cache", group)
+            return [self._cache_new[k] for k in keys]
 
     # ---- metrics and gates ---------------------------------------------------------------
 

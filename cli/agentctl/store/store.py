@@ -216,6 +216,8 @@ class Store:
                 "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main'"
         ).fetchall():
             have.setdefault(table, set()).add(column)
+        if not have.keys() & TABLES.keys():  # a new file, or none of our tables: nothing to compare
+            return
         for table, wanted in expected_columns().items():
             if table in have and not wanted <= have[table]:
                 missing = ", ".join(sorted(wanted - have[table])[:5])

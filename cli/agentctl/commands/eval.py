@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from agentctl.commands._common import DbOption, db_path, reports_errors
+
+if TYPE_CHECKING:
+    from agentctl.plan import Plan
+    from agentctl.reports.apart import ReportHelper
 
 eval_app = typer.Typer(help="Run evaluations and read their results.", no_args_is_help=True, rich_markup_mode=None)
 
@@ -59,31 +63,46 @@ def run(
 
         check_output_paths(report_dir, junit)  # exit 2 before the first call, not after the last
     progress = _console.RichProgress()
-    outcome = run_suite(suite, db=db_path(db), options=options, progress=progress, on_plan=_console.print_plan)
-    _console.print_outcome(outcome)
-    run_id, exit_code, reports = outcome.run_id, outcome.exit_code, outcome.status != "dry_run" and not no_report
-    # The reports read the run from the store: the evaluation's results, plan and dataset are
-    # let go first (at 100,000 runs they held a third of the command's peak memory).
-    del outcome
-    if reports:
-        from agentctl.core.collector import collector_paused
+    helpers: list[ReportHelper] = []
 
-        progress.phase("writing reports")
-        try:
-            # Only agentctl's code runs here, over objects that reference counting frees.
-            with collector_paused():
-                _write_reports(db_path(db), run_id, report_dir, junit)
-        except KeyboardInterrupt:
-            from agentctl.core.errors import Interrupted
+    def on_plan(plan: Plan, run_id: str) -> None:
+        _console.print_plan(plan, run_id)
+        if not no_report and not dry_run:
+            from agentctl.reports.apart import MIN_RUNS, ReportHelper
 
-            raise Interrupted(f"interrupted while writing reports; the run is stored: agentctl eval report "
-                              f"{run_id} --db {db_path(db)} --out FILE") from None
-        finally:
-            progress.phase(None)
+            if len(plan.runs) >= MIN_RUNS:
+                helpers.append(ReportHelper())  # imports the report code while the runs go
+
+    try:
+        outcome = run_suite(suite, db=db_path(db), options=options, progress=progress, on_plan=on_plan)
+        _console.print_outcome(outcome)
+        run_id, exit_code, reports = outcome.run_id, outcome.exit_code, outcome.status != "dry_run" and not no_report
+        # The reports read the run from the store: the evaluation's results, plan and dataset are
+        # let go first (at 100,000 runs they held a third of the command's peak memory).
+        del outcome
+        if reports:
+            from agentctl.core.collector import collector_paused
+
+            progress.phase("writing reports")
+            try:
+                # Only agentctl's code runs here, over objects that reference counting frees.
+                with collector_paused():
+                    _write_reports(db_path(db), run_id, report_dir, junit, helper=helpers[0] if helpers else None)
+            except KeyboardInterrupt:
+                from agentctl.core.errors import Interrupted
+
+                raise Interrupted(f"interrupted while writing reports; the run is stored: agentctl eval report "
+                                  f"{run_id} --db {db_path(db)} --out FILE") from None
+            finally:
+                progress.phase(None)
+    finally:
+        for helper in helpers:
+            helper.close()
     raise typer.Exit(exit_code)
 
 
-def _write_reports(db: Path, run_id: str, report_dir: Path, junit: Path | None) -> None:
+def _write_reports(db: Path, run_id: str, report_dir: Path, junit: Path | None,
+                   helper: ReportHelper | None = None) -> None:
     from agentctl import _console
     from agentctl.core.errors import RunError
     from agentctl.reports import append_step_summary, write_reports
@@ -93,7 +112,7 @@ def _write_reports(db: Path, run_id: str, report_dir: Path, junit: Path | None) 
         with Store(db, read_only=True) as store:
             # This connection only reads one run's rows: one thread does it for less CPU, no slower.
             store.con.execute("SET threads TO 1")
-            paths = write_reports(store, run_id, report_dir=report_dir, junit_path=junit)
+            paths = write_reports(store, run_id, report_dir=report_dir, junit_path=junit, helper=helper)
         if "md" in paths:
             append_step_summary(paths["md"].read_text(encoding="utf-8"))
     except (RunError, OSError) as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ from agentctl.reports.markdown import render_markdown
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
+    from agentctl.reports.apart import ReportHelper
     from agentctl.store.store import StoreHandle
 
 __all__ = [
@@ -120,15 +122,26 @@ def write_reports(
     report_dir: Path | None,
     junit_path: Path | None = None,
     formats: Iterable[str] = ("html", "md", "json"),
+    helper: ReportHelper | None = None,
 ) -> dict[str, Path]:
     """Write the run's reports into ``report_dir`` (default ``reports/``), and JUnit to ``junit_path``.
 
     Returns the written paths by format name. Reads only the store (a :class:`Store` or a path).
+    With a ``helper`` (:mod:`agentctl.reports.apart`) and a store file, the JSON and JUnit
+    files are written by that process meanwhile; if it cannot, they are written here.
     """
-    data = load_report_data(store, run_id)
     out_dir = Path(report_dir) if report_dir is not None else Path("reports")
-    written: dict[str, Path] = {}
     wanted = list(dict.fromkeys("md" if f == "markdown" else f for f in formats))
+    jobs = [*wanted, *(["junit"] if junit_path is not None else [])]
+    handed: list[str] = []
+    if helper is not None and (db := _store_file(store)) is not None:
+        from agentctl.reports.apart import APART
+
+        theirs = [fmt for fmt in jobs if fmt in APART]
+        if theirs and len(theirs) < len(jobs) and helper.order(db, run_id, theirs, out_dir, junit_path):
+            handed = theirs
+    started = time.perf_counter()
+    data = load_report_data(store, run_id)
     if wanted:
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
@@ -136,16 +149,33 @@ def write_reports(
             from agentctl.core.errors import RunError
 
             raise RunError(f"could not create {out_dir}: {exc.strerror or exc}") from None
-    for fmt in wanted:
-        path = out_dir / report_filename(data, fmt)
-        _write(path, render(data, fmt))
-        written[fmt] = path
     if junit_path is not None:
         junit_path = Path(junit_path)
         junit_path.parent.mkdir(parents=True, exist_ok=True)
-        _write(junit_path, render_junit(data))
-        written["junit"] = junit_path
-    return written
+    paths = {fmt: out_dir / report_filename(data, fmt) for fmt in wanted}
+    if junit_path is not None:
+        paths["junit"] = junit_path
+    for fmt in jobs:
+        if fmt not in handed:
+            _write(paths[fmt], render(data, fmt))
+    # The helper has about as much to read and render as this process had: given ample time
+    # to finish, or else its share is written here.
+    if handed and helper is not None and not helper.finish(_HELPER_GRACE_S + 2 * (time.perf_counter() - started)):
+        for fmt in handed:
+            _write(paths[fmt], render(data, fmt))
+    return paths
+
+
+_HELPER_GRACE_S = 10.0
+"""Seconds the report helper may take beyond twice this process's own time for the reports."""
+
+
+def _store_file(store: StoreHandle) -> Path | None:
+    """The store's file, when another process can open it."""
+    from agentctl.store.store import Store
+
+    path = store.path if isinstance(store, Store) else Path(store)
+    return path if str(path) != ":memory:" and path.is_file() else None
 
 
 def append_step_summary(markdown: str) -> Path | None:

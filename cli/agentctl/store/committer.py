@@ -28,6 +28,8 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
+from agentctl.core.children import child_env
+
 _HEADER = struct.Struct("!Q")
 
 
@@ -69,9 +71,7 @@ class Committer:
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         self._transports: list[asyncio.BaseTransport] = []
         self._loop_files: list[IO[bytes]] = []
-        env = dict(os.environ)
-        package_root = str(Path(__file__).resolve().parents[2])  # the folder holding agentctl/
-        env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
+        env = child_env()
         # Its own process group: Ctrl-C in a terminal reaches the parent only, which decides.
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "agentctl.store.committer", str(path)],

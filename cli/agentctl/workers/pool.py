@@ -10,9 +10,9 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agentctl.core.children import child_env
 from agentctl.core.errors import AgentctlError, RunError
 from agentctl.workers.protocol import Channel, open_channel
 
@@ -114,9 +114,7 @@ class WorkerPool:
         pairs = [socket.socketpair() for _ in range(self.n)]
         ctl_ours, ctl_theirs = socket.socketpair()
         theirs = [ctl_theirs.fileno(), *(t.fileno() for _, t in pairs)]
-        env = dict(os.environ)
-        package_root = str(Path(__file__).resolve().parents[2])  # the folder holding agentctl/
-        env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
+        env = child_env()
         try:
             self._zygote = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "agentctl.workers.child", *(["--litellm"] if litellm else []),

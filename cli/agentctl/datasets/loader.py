@@ -7,17 +7,30 @@ its line number and the reader keeps going, so one pass reports everything.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from agentctl.core.errors import Problem, ValidationFailed
 from agentctl.core.yamlpos import KeyPath, YamlDocument, key_path, read_yaml, validation_problems
-from agentctl.datasets.models import Case, Dataset, RecordedRun, Recording, Tool, fast_recording
+from agentctl.datasets.models import (
+    AnyRecording,
+    Case,
+    Dataset,
+    RecordedRun,
+    Recording,
+    Tool,
+    ToolCatalog,
+    fast_recording,
+)
 from agentctl.datasets.run_checks import check_run
+
+if TYPE_CHECKING:
+    from agentctl.datasets.halves import HalfReader
 
 CASES_FILE = "cases.jsonl"
 RUNS_FILE = "runs.jsonl"
@@ -102,31 +115,73 @@ def read_dataset(path: Path, problems: list[Problem]) -> DatasetFiles:
     if not path.is_dir():
         problems.append(Problem("dataset folder not found", path))
         return files
-    # tools.yaml first (recordings are checked against it as they are read); its problems
-    # still come after those of the JSONL files
-    tool_problems: list[Problem] = []
-    _read_tools(files, tool_problems)
-    for line, _, record in _read_jsonl(path / CASES_FILE, problems, required=True):
-        try:
-            case = Case.model_validate(record)
-        except ValidationError as exc:
-            problems += validation_problems(exc, record, Case, path / CASES_FILE, _on_line(line))
-            continue
-        files.dataset.cases.append(case)
-        files.case_lines.append(line)
-    _read_runs(files, problems)
+    from agentctl.datasets.halves import HalfReader
+
+    # A big runs.jsonl is read in halves, the second by another process: it starts now and
+    # imports what it needs while tools.yaml and cases.jsonl are read.
+    helper = HalfReader.start_for(files.runs_path)
+    try:
+        # tools.yaml first (recordings are checked against it as they are read); its problems
+        # still come after those of the JSONL files
+        tool_problems: list[Problem] = []
+        _read_tools(files, tool_problems)
+        for line, _, record in _read_jsonl(path / CASES_FILE, problems, required=True):
+            try:
+                case = Case.model_validate(record)
+            except ValidationError as exc:
+                problems += validation_problems(exc, record, Case, path / CASES_FILE, _on_line(line))
+                continue
+            files.dataset.cases.append(case)
+            files.case_lines.append(line)
+        _read_runs(files, problems, helper)
+    finally:
+        if helper is not None:
+            helper.close()
     problems += tool_problems
     return files
 
 
-def _read_runs(files: DatasetFiles, problems: list[Problem]) -> None:
-    """Read, validate and check runs.jsonl in one pass, keeping each run compact (a :class:`Recording`)."""
+def _read_runs(files: DatasetFiles, problems: list[Problem], helper: HalfReader | None = None) -> None:
+    """Read, validate and check runs.jsonl in one pass, keeping each run compact (a :class:`Recording`).
+
+    With a ``helper`` (:mod:`agentctl.datasets.halves`), its second half is read by that
+    process meanwhile; if it cannot, here."""
     path = files.runs_path
     case_ids = {c.id for c in files.dataset.cases}
     catalog = files.dataset.tools if files.tools_ok else None
     runs = files.dataset.runs
     checks: list[Problem] = []
-    for line, text, record in _read_jsonl(path, problems, required=False):
+    files.run_problems = checks
+    chunks = _jsonl_chunks(path, problems, required=False)
+    if chunks is None:
+        return
+    split = len(chunks)
+    if helper is not None and len(chunks) > 1:
+        split = len(chunks) // 2
+        helper.order(path, split + 1, chunks[split:], case_ids, catalog)
+    started = time.perf_counter()
+    read_recordings(jsonl_records(chunks[:split], 1, path, problems), path, case_ids, catalog, runs, problems, checks)
+    if split == len(chunks):
+        return
+    assert helper is not None
+    answer = helper.answer(time.perf_counter() - started)
+    if answer is None:  # it could not: the second half is read here, as one process reads it
+        read_recordings(jsonl_records(chunks[split:], split + 1, path, problems), path, case_ids, catalog, runs,
+                        problems, checks)
+        return
+    fields, their_problems, their_checks = answer
+    runs.extend(Recording.from_fields(f, chunks[f[0] - 1]) for f in fields)
+    problems += their_problems
+    checks += their_checks
+
+
+def read_recordings(
+    records: Iterable[tuple[int, bytes, dict[str, Any]]], path: Path, case_ids: Collection[str],
+    catalog: ToolCatalog | None, runs: list[AnyRecording], problems: list[Problem], checks: list[Problem],
+) -> None:
+    """Validate and check each (line, bytes, object) of runs.jsonl: good runs to ``runs``,
+    records pydantic refuses to ``problems``, what the checks find to ``checks``."""
+    for line, text, record in records:
         run = fast_recording(record, line, text)
         if run is None:
             try:
@@ -137,7 +192,6 @@ def _read_runs(files: DatasetFiles, problems: list[Problem]) -> None:
             run = Recording(model, line, text)
         checks += check_run(run.case_id, record["messages"], path, line, case_ids, catalog)
         runs.append(run)
-    files.run_problems = checks
 
 
 def _on_line(line: int) -> Callable[[KeyPath], int]:
@@ -149,24 +203,38 @@ def _read_jsonl(
     path: Path, problems: list[Problem], required: bool
 ) -> Iterator[tuple[int, bytes, dict[str, Any]]]:
     """(line, its bytes, the object) of every good line; a bad line becomes a problem."""
-    from agentctl.core.jsonsafe import JsonInputError, loads_strict
+    chunks = _jsonl_chunks(path, problems, required)
+    return iter(()) if chunks is None else jsonl_records(chunks, 1, path, problems)
 
+
+def _jsonl_chunks(path: Path, problems: list[Problem], required: bool) -> list[bytes] | None:
+    """The lines of a JSONL file as bytes, line 1 first; None (and a problem) when it cannot be read."""
     try:
         if path.exists() and not path.is_file():
             problems.append(Problem("not a regular file (a FIFO, device or folder cannot be read as JSONL)", path))
-            return
+            return None
         data = path.read_bytes()
     except FileNotFoundError:
         if required:
             problems.append(Problem(f"file not found (a dataset needs {path.name})", path))
-        return
+        return None
     except OSError as exc:
         problems.append(Problem(f"cannot read file: {exc.strerror or exc}", path))
-        return
+        return None
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     # split on "\n" only: JSON strings may hold U+2028 and friends, which splitlines() breaks on
-    for number, chunk in enumerate(data.split(b"\n"), start=1):
+    return data.split(b"\n")
+
+
+def jsonl_records(
+    chunks: list[bytes], first_line: int, path: Path, problems: list[Problem]
+) -> Iterator[tuple[int, bytes, dict[str, Any]]]:
+    """(line, its bytes, the object) of every good line of ``chunks`` (the first is line
+    ``first_line``); a bad line becomes a problem."""
+    from agentctl.core.jsonsafe import JsonInputError, loads_strict
+
+    for number, chunk in enumerate(chunks, start=first_line):
         try:
             raw = chunk.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -186,6 +254,9 @@ def _read_jsonl(
             problems.append(Problem(f"expected one JSON object per line, got {kind}", path, number))
             continue
         yield number, chunk, value
+
+
+
 
 
 def _read_tools(files: DatasetFiles, problems: list[Problem]) -> None:

@@ -255,6 +255,20 @@ class Recording:
         self.line: int | None = line
         self._text = text
 
+    def fields(self) -> tuple[Any, ...]:
+        """What :meth:`from_fields` rebuilds it from, with its line's bytes."""
+        return self.line, self.run_id, self.case_id, self.label, self.model, self.cost_usd, self.latency_s
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...], text: bytes) -> Recording:
+        """The recording of :meth:`fields` (made by another process) and ``text``, its line."""
+        self = cls.__new__(cls)
+        self.line, self.run_id, case_id, label, model, self.cost_usd, self.latency_s = fields
+        self.case_id, self.label = sys.intern(case_id), sys.intern(label)
+        self.model = sys.intern(model) if model is not None else None
+        self._text = text
+        return self
+
     def full(self) -> RecordedRun:
         """The whole recording, parsed from its line (not kept: each call parses again)."""
         data = json.loads(self._text.decode())

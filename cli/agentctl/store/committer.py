@@ -22,45 +22,19 @@ import contextlib
 import os
 import pickle
 import signal
-import struct
 import subprocess
 import sys
 from pathlib import Path
 from typing import IO, Any
 
+from agentctl.core.children import FRAME_HEADER as _HEADER
 from agentctl.core.children import child_env
-
-_HEADER = struct.Struct("!Q")
+from agentctl.core.children import read_frame as _read_frame
+from agentctl.core.children import write_frame as _write_frame
 
 
 class CommitterGone(OSError):
     """The committing process exited or stopped answering: the store could not be written."""
-
-
-def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
-    """``size`` bytes (an unbuffered stream may return fewer per read); None at the end."""
-    parts, left = [], size
-    while left:
-        part = stream.read(left)
-        if not part:
-            return None
-        parts.append(part)
-        left -= len(part)
-    return b"".join(parts)
-
-
-def _read_frame(stream: IO[bytes]) -> Any | None:
-    header = _read_exactly(stream, _HEADER.size)
-    if header is None:
-        return None
-    data = _read_exactly(stream, _HEADER.unpack(header)[0])
-    return None if data is None else pickle.loads(data)
-
-
-def _write_frame(stream: IO[bytes], message: Any) -> None:
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)) + data)
-    stream.flush()
 
 
 class Committer:

@@ -360,6 +360,23 @@ def test_dataset_hash_covers_the_three_files(tmp_path: Path) -> None:
     assert len(hashes) == 4
 
 
+def test_eval_run_stores_the_hash_of_its_dataset(tmp_path: Path) -> None:
+    import sys
+
+    import duckdb
+
+    from agentctl.runner import run_suite
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
+    from gen_data import write_replay
+
+    outcome = run_suite(write_replay(tmp_path, 10), db=tmp_path / "s.duckdb")
+    con = duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True)
+    stored = con.execute("SELECT dataset_hash FROM eval_runs WHERE run_id = ?", [outcome.run_id]).fetchone()
+    con.close()
+    assert stored == (dataset_hash(tmp_path / "data"),)
+
+
 def test_a_large_recording_file_validates(tmp_path: Path) -> None:
     # How fast is measured by tests/bench/bench_compute.py.
     calls = [{"name": "get_ticket", "arguments": json.dumps({"ticket_id": i})} for i in range(5)]

@@ -221,6 +221,7 @@ async def _record_and_run(
         else:
             run_id = new_run_id()
         todo = [r for r in plan.runs if r.key not in done]
+        hashed = None if options.resume else _meanwhile(dataset_hash, dataset.path)  # 0.2 s at 100,000 runs
         prepared = await prepare_runs(todo, suite, dataset, store, options, stats, run_id, early)
         workers = prepared.pool
         if workers is not None:
@@ -229,10 +230,12 @@ async def _record_and_run(
         if options.resume:
             store.reopen_run(run_id)
         else:
+            assert hashed is not None
+            digest = await hashed
             store.begin_run({
                 "run_id": run_id, "suite": suite.name, "suite_path": str(suite.source or ""),
                 "suite_config": suite_config(suite), "dataset_path": str(dataset.path),
-                "dataset_hash": dataset_hash(dataset.path), "agentctl_version": __version__,
+                "dataset_hash": digest, "agentctl_version": __version__,
                 "git_commit": git_commit(suite.base_dir),
                 "options": {**options.public(), "replay_pricing": pricing_sources},
                 "candidates": [candidate_record(suite, c) for c in candidates], "planned_runs": len(plan.runs),
@@ -318,6 +321,14 @@ async def _record_and_run(
         return EvalOutcome(run_id, suite, results, metrics, gates, exit_code, status, planned=len(plan.runs),
                            not_run=not_run, message=message, notes=notes, plan=plan, call_stats=stats,
                            comparisons=m.comparisons)
+
+
+def _meanwhile(fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+    """``fn(*args)`` on a daemon thread while the loop goes on (for work that mostly releases
+    the GIL, such as hashing files); await the result. If nothing awaits it, its error is dropped."""
+    task = asyncio.ensure_future(_in_daemon_thread(fn, *args))
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    return task
 
 
 async def _in_daemon_thread(fn: Callable[..., T], *args: Any) -> T:

@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 import agentctl.reports as reports
+from agentctl import _console
 from agentctl.main import app
 from agentctl.reports import apart
 from agentctl.reports.apart import ReportHelper
@@ -98,12 +99,14 @@ def test_a_failed_order_is_answered_as_failed_and_written_here(
         stored: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db, run_id = stored
     helper = ReportHelper()
-    assert helper.order(db, "ev-no-such-run", ["json"], tmp_path, None)
+    assert helper.order(db, "ev-no-such-run", ["json"], tmp_path, None) == ["json"]
+    assert helper.order(db, run_id, ["junit"], tmp_path, tmp_path / "j.xml") == ["json"]  # one order only
     assert helper.finish(timeout_s=60) is False  # it answered, with the error
     assert helper.proc.returncode == 1 and not list(tmp_path.iterdir())
     # write_reports gives its own helper's failure to this process: here, a helper that hangs
     slow = ReportHelper()
-    monkeypatch.setattr(slow, "order", lambda *a: True)  # told nothing: it waits for an order that never comes
+    # told nothing, it waits for an order that never comes
+    monkeypatch.setattr(slow, "order", lambda db, run_id, formats, *rest: formats)
     here = _rendered_here(monkeypatch)
     started = time.perf_counter()
     monkeypatch.setattr(reports, "_HELPER_GRACE_S", 0.5)
@@ -139,10 +142,19 @@ def test_eval_run_of_a_big_plan_hands_its_json_and_junit_to_the_helper(
     monkeypatch.setattr(ReportHelper, "__init__", init)
     monkeypatch.setattr(ReportHelper, "finish", finish)
     here = _rendered_here(monkeypatch)
+    ordered_first: list[Any] = []  # the helper's order as the outcome is printed: it reads the run meanwhile
+    real_print = _console.print_outcome
+
+    def print_outcome(outcome: Any) -> None:
+        ordered_first.append(started[0].taken)
+        real_print(outcome)
+
+    monkeypatch.setattr(_console, "print_outcome", print_outcome)
     result = CliRunner().invoke(app, ["eval", "run", str(suite), "--db", str(tmp_path / "s.duckdb"),
                                       "--report-dir", str(tmp_path / "r"), "--junit", str(tmp_path / "j.xml")])
     assert result.exit_code == 1, result.output
     assert len(started) == 1 and finished == [True] and sorted(here) == ["html", "md"]
+    assert ordered_first == [["json", "junit"]]
     assert started[0].proc.poll() is not None
     assert "junit report:" in result.output and (tmp_path / "j.xml").read_text().startswith("<?xml")
     # below the threshold, no helper

@@ -75,8 +75,12 @@ def run(
 
     try:
         outcome = run_suite(suite, db=db_path(db), options=options, progress=progress, on_plan=on_plan)
-        _console.print_outcome(outcome)
         run_id, exit_code, reports = outcome.run_id, outcome.exit_code, outcome.status != "dry_run" and not no_report
+        if reports and helpers:  # the run is stored: the helper starts reading it now
+            from agentctl.reports import hand_over
+
+            hand_over(helpers[0], db_path(db), run_id, report_dir=report_dir, junit_path=junit)
+        _console.print_outcome(outcome)
         # The reports read the run from the store: the evaluation's results, plan and dataset are
         # let go first (at 100,000 runs they held a third of the command's peak memory).
         del outcome

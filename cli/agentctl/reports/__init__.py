@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMATS", "REPORT_SCHEMA", "ReportData", "append_step_summary", "check_output_paths", "format_name",
-    "load_report_data", "render",
+    "hand_over", "load_report_data", "render",
     "render_html", "render_json", "render_junit", "render_markdown", "report_filename", "write_reports", "write_text",
 ]
 
@@ -130,16 +130,9 @@ def write_reports(
     With a ``helper`` (:mod:`agentctl.reports.apart`) and a store file, the JSON and JUnit
     files are written by that process meanwhile; if it cannot, they are written here.
     """
-    out_dir = Path(report_dir) if report_dir is not None else Path("reports")
-    wanted = list(dict.fromkeys("md" if f == "markdown" else f for f in formats))
-    jobs = [*wanted, *(["junit"] if junit_path is not None else [])]
-    handed: list[str] = []
-    if helper is not None and (db := _store_file(store)) is not None:
-        from agentctl.reports.apart import APART
-
-        theirs = [fmt for fmt in jobs if fmt in APART]
-        if theirs and len(theirs) < len(jobs) and helper.order(db, run_id, theirs, out_dir, junit_path):
-            handed = theirs
+    out_dir, wanted, jobs = _jobs(report_dir, junit_path, formats)
+    handed = [] if helper is None else hand_over(helper, store, run_id, report_dir=report_dir, junit_path=junit_path,
+                                                 formats=formats)
     started = time.perf_counter()
     data = load_report_data(store, run_id)
     if wanted:
@@ -164,6 +157,35 @@ def write_reports(
         for fmt in handed:
             _write(paths[fmt], render(data, fmt))
     return paths
+
+
+def hand_over(
+    helper: ReportHelper,
+    store: StoreHandle,
+    run_id: str,
+    *,
+    report_dir: Path | None,
+    junit_path: Path | None = None,
+    formats: Iterable[str] = ("html", "md", "json"),
+) -> list[str]:
+    """Order from ``helper`` its share of what :func:`write_reports` with these arguments
+    writes (the run must be stored, the store closed for writing); returns the formats it
+    took. Ordering early, before :func:`write_reports` gets the helper, gives it a head start."""
+    db = _store_file(store)
+    out_dir, _, jobs = _jobs(report_dir, junit_path, formats)
+    from agentctl.reports.apart import APART
+
+    theirs = [fmt for fmt in jobs if fmt in APART]
+    if db is None or not theirs or len(theirs) == len(jobs):
+        return []
+    return helper.order(db, run_id, theirs, out_dir, junit_path)
+
+
+def _jobs(report_dir: Path | None, junit_path: Path | None, formats: Iterable[str]) -> tuple[Path, list[str], list[str]]:
+    """(the report folder, the formats wanted there, every file's format: those and junit)."""
+    out_dir = Path(report_dir) if report_dir is not None else Path("reports")
+    wanted = list(dict.fromkeys("md" if f == "markdown" else f for f in formats))
+    return out_dir, wanted, [*wanted, *(["junit"] if junit_path is not None else [])]
 
 
 _HELPER_GRACE_S = 10.0

@@ -45,19 +45,26 @@ class ReportHelper:
             [sys.executable, "-m", "agentctl.reports.apart"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, env=child_env(), process_group=0,
         )
+        self.taken: list[str] | None = None
+        """The formats of its order, once ordered."""
 
-    def order(self, db: Path, run_id: str, formats: list[str], report_dir: Path, junit_path: Path | None) -> bool:
+    def order(self, db: Path, run_id: str, formats: list[str], report_dir: Path, junit_path: Path | None) -> list[str]:
         """Have it write ``formats`` (of :data:`APART`; ``junit`` to ``junit_path``, the others
-        into ``report_dir``) of ``run_id`` in ``db``. False when it is gone."""
+        into ``report_dir``) of ``run_id`` in ``db``. Returns the formats it took: none when it
+        is gone; those of the first order when ordered again (it takes one order)."""
+        if self.taken is not None:
+            return self.taken
         assert self.proc.stdin is not None
+        self.taken = []
         order = {"db": str(db), "run_id": run_id, "formats": formats, "report_dir": str(report_dir),
                  "junit": None if junit_path is None else str(junit_path)}
         try:
             self.proc.stdin.write(json.dumps(order).encode("utf-8") + b"\n")
             self.proc.stdin.close()
         except OSError:
-            return False
-        return True
+            return self.taken
+        self.taken = list(formats)
+        return self.taken
 
     def finish(self, timeout_s: float) -> bool:
         """True once it has written every file it was given; False if it failed, exited or took

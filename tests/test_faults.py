@@ -113,6 +113,15 @@ def test_a_client_error_is_not_retried(tmp_path: Path, fake_openai: FakeOpenAI) 
     assert outcome.results[0].infra_error and len(fake_openai.requests) == 1
 
 
+def test_a_run_whose_every_model_call_failed_is_aborted(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(lambda body: error(400))  # a client error: not retried, no breaker
+    suite = write_suite(tmp_path, fake_openai.base_url, n_cases=2)
+    outcome = run_suite(suite, db=tmp_path / "x.duckdb", options=RunOptions())
+    assert all(r.infra_error for r in outcome.results) and len(outcome.results) == 2
+    assert (outcome.status, outcome.exit_code) == ("aborted", EXIT_CANNOT_RUN)
+    assert outcome.message == "every model call failed (provider unreachable or unauthorised); see the failure reasons"
+
+
 def test_authentication_error_opens_the_breaker_at_once(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
     fake_openai.script(lambda body: error(401, body={"error": {"message": f"Incorrect API key {API_KEY}"}}))
     suite = write_suite(tmp_path, fake_openai.base_url, n_cases=6)

@@ -79,23 +79,47 @@ def test_comparisons_table_rows_show_up_when_present(tmp_path: Path) -> None:
     assert "Δ 95% CI -60.0% – 10.0%, McNemar p=0.0312, 2 regressed / 1 improved" in render(data, "html")
 
 
-def test_big_reports_are_encoded_a_result_at_a_time_with_the_same_content(
-    con: duckdb.DuckDBPyConnection, report: dict, monkeypatch: pytest.MonkeyPatch
+def test_entries_are_encoded_one_per_line_with_the_content_of_the_plain_dict(
+    con: duckdb.DuckDBPyConnection, report: dict
 ) -> None:
-    """Past INDENT_UP_TO runs the report is written compact, results streamed: the same JSON
-    value (secrets scrubbed, key order kept), only without the indentation."""
-    from agentctl.reports import json_report
+    """The summary is indented and each case and result is one line, encoded an item at a time:
+    the same JSON value (secrets scrubbed, key order kept) as the report built as one dict."""
+    from agentctl.core.jsonvalues import json_ready
+    from agentctl.reports.json_report import report_dict
 
-    monkeypatch.setattr(json_report, "INDENT_UP_TO", 0)
-    text = render_json(load_report_data(con, RUN_ID))
-    assert "\n" not in text.rstrip("\n")
-    streamed = json.loads(text)
-    assert streamed == report
-    assert list(streamed) == list(report) and list(streamed)[-1] == "results"
+    data = load_report_data(con, RUN_ID)
+    text = render_json(data)
+    assert report == json.loads(json.dumps(json_ready(report_dict(data))))
+    assert list(report) == list(report_dict(data)) and list(report)[-1] == "results"
+    lines = text.splitlines()
+    start = lines.index('  "results": [')
+    entries = lines[start + 1:start + 1 + len(report["results"])]
+    assert [json.loads(line.strip().rstrip(",")) for line in entries] == report["results"]
+    assert lines[start + 1 + len(report["results"]):] == ["  ]", "}"]
+    assert '  "format": "agentctl.report",' in lines  # the summary stays indented for people
+    empty = load_report_data(con, RUN_ID)
+    empty.cases = []
+    assert json.loads(render_json(empty))["results"] == [] and '  "results": []' in render_json(empty)
     data = load_report_data(con, RUN_ID)
     data.cases[0].runs[0].reasons.append(f"provider said {CANARY}")
     data.cases[0].runs[0].state_diff = [{"path": "a", "old": None, "new": {"api_key": "x" * 12}}]
     leaky = render_json(data)
     assert CANARY not in leaky and "x" * 12 not in leaky
     assert "provider said [redacted]" in leaky
-    jsonschema.validate(streamed, REPORT_SCHEMA)
+    jsonschema.validate(report, REPORT_SCHEMA)
+
+
+def test_formats_without_timelines_render_the_same_from_a_load_without_details(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """write_reports and eval report read runs' timelines and action diffs only for the formats
+    that show them (DETAILED_FORMATS): every other format is the same text without them."""
+    from agentctl.reports import DETAILED_FORMATS, FORMATS
+
+    full, lean = load_report_data(con, RUN_ID), load_report_data(con, RUN_ID, details=False)
+    assert any(r.timeline for c in full.cases for r in c.runs) and any(c.diff for c in full.cases)
+    assert not any(r.timeline for c in lean.cases for r in c.runs) and not any(c.diff for c in lean.cases)
+    assert DETAILED_FORMATS == {"html"}
+    for fmt in FORMATS.keys() - DETAILED_FORMATS:
+        assert render(lean, fmt) == render(full, fmt), fmt
+    assert render(lean, "html") != render(full, "html")

@@ -382,6 +382,19 @@ def test_reports_show_whose_turn_each_message_was(tmp_path: Path, fake_openai: F
     (result,) = report_dict(data)["results"]
     assert (result["user_turns"], result["user_cost_usd"], result["cost_usd"]) == (
         3, pytest.approx(0.004), pytest.approx(0.06))
+    # Counted in the store, not from the timeline: the same in a report that reads no step timeline
+    # (JSON, Markdown, JUnit) and for a run past the timelines a report carries.
+    from agentctl.reports import data as report_data
+
+    with duckdb.connect(str(tmp_path / "r.duckdb"), read_only=True) as con:
+        lean = load_report_data(con, outcome.run_id, details=False)
+    (run_row,) = lean.cases[0].runs
+    assert (run_row.timeline, run_row.user_turns) == ([], 3)
+    assert report_dict(lean)["results"][0]["user_turns"] == 3
+    with pytest.MonkeyPatch.context() as patch, duckdb.connect(str(tmp_path / "r.duckdb"), read_only=True) as con:
+        patch.setattr(report_data, "MAX_TIMELINE_RUNS", 0)
+        (past,) = load_report_data(con, outcome.run_id).cases[0].runs
+    assert (past.timeline, past.user_turns) == ([], 3)
 
 
 # ---- plugins -------------------------------------------------------------------------------------

@@ -206,7 +206,7 @@ def report(
 
     from agentctl import _console
     from agentctl.core.errors import InputError
-    from agentctl.reports import format_name, load_report_data, render
+    from agentctl.reports import DETAILED_FORMATS, format_name, load_report_data, render
     from agentctl.store.store import Store
 
     fmt = format_name(format)
@@ -214,7 +214,7 @@ def report(
         row = store.get_run(run_id)
         if row is None:
             raise InputError(f"no run {run_id!r} in {db_path(db)} (see 'agentctl eval list')")
-        data = load_report_data(store, row["run_id"])
+        data = load_report_data(store, row["run_id"], details=fmt in DETAILED_FORMATS)
         text = render(data, fmt)
     if out is not None and str(out) == "-":
         sys.stdout.write(text)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentctl.core.errors import InputError
-from agentctl.reports.data import ReportData, load_report_data
+from agentctl.reports.data import DETAILED_FORMATS, ReportData, load_report_data
 from agentctl.reports.html import render_html
 from agentctl.reports.json_report import REPORT_SCHEMA, render_json
 from agentctl.reports.junit import render_junit
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from agentctl.store.store import StoreHandle
 
 __all__ = [
-    "FORMATS", "REPORT_SCHEMA", "ReportData", "append_step_summary", "check_output_paths", "format_name",
+    "DETAILED_FORMATS", "FORMATS", "REPORT_SCHEMA", "ReportData", "append_step_summary", "check_output_paths", "format_name",
     "hand_over", "load_report_data", "render",
     "render_html", "render_json", "render_junit", "render_markdown", "report_filename", "write_reports", "write_text",
 ]
@@ -134,7 +134,8 @@ def write_reports(
     handed = [] if helper is None else hand_over(helper, store, run_id, report_dir=report_dir, junit_path=junit_path,
                                                  formats=formats)
     started = time.perf_counter()
-    data = load_report_data(store, run_id)
+    mine = [fmt for fmt in jobs if fmt not in handed]
+    data = load_report_data(store, run_id, details=bool(DETAILED_FORMATS & {*mine, *handed}))
     if wanted:
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
@@ -148,9 +149,8 @@ def write_reports(
     paths = {fmt: out_dir / report_filename(data, fmt) for fmt in wanted}
     if junit_path is not None:
         paths["junit"] = junit_path
-    for fmt in jobs:
-        if fmt not in handed:
-            _write(paths[fmt], render(data, fmt))
+    for fmt in mine:
+        _write(paths[fmt], render(data, fmt))
     # The helper has about as much to read and render as this process had: given ample time
     # to finish, or else its share is written here.
     if handed and helper is not None and not helper.finish(_HELPER_GRACE_S + 2 * (time.perf_counter() - started)):

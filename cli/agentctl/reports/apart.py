@@ -96,7 +96,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     from agentctl.core.collector import collector_paused
-    from agentctl.reports import load_report_data, render, report_filename, write_text
+    from agentctl.reports import DETAILED_FORMATS, load_report_data, render, report_filename, write_text
     from agentctl.store.store import Store
 
     line = sys.stdin.buffer.readline()
@@ -108,7 +108,8 @@ def main() -> None:
         with collector_paused():  # as in eval run: objects that reference counting frees
             with Store(Path(order["db"]), read_only=True) as store:
                 store.con.execute("SET threads TO 1")
-                data = load_report_data(store, order["run_id"])
+                data = load_report_data(store, order["run_id"],
+                                        details=bool(DETAILED_FORMATS & set(order["formats"])))
             for fmt in order["formats"]:
                 folder = Path(order["report_dir"])
                 path = Path(order["junit"]) if fmt == "junit" else folder / report_filename(data, fmt)

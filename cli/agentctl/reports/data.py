@@ -31,12 +31,11 @@ class RunRow(RunResult):
     """A stored run (a row of the ``results`` table, its scores from ``scores``) and its steps."""
 
     timeline: list[dict[str, Any]] = field(default_factory=list)
-    """Steps in order, as dicts of the ``steps`` table's non-null columns."""
-
-    @property
-    def user_turns(self) -> int:
-        """Messages of the (simulated or recorded) user shown as steps: a conversation's turns."""
-        return sum(1 for s in self.timeline if s.get("kind") == "user")
+    """Steps in order, as dicts of the ``steps`` table's non-null columns (only the runs a
+    report shows in detail have them: see :data:`MAX_TIMELINE_RUNS`)."""
+    user_turns: int = 0
+    """Messages of the (simulated or recorded) user stored as steps: a conversation's turns
+    (counted in the store for every run, timeline or not)."""
 
 
 class CaseTally(NamedTuple):
@@ -212,16 +211,25 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def load_report_data(store: StoreHandle, run_id: str) -> ReportData:
+def load_report_data(store: StoreHandle, run_id: str, *, details: bool = True) -> ReportData:
     """Read one evaluation from the results store (a :class:`Store` or a path); ``InputError``
-    when the run is not there."""
+    when the run is not there.
+
+    ``details=False`` leaves out what only the HTML page shows (runs' step timelines, each case's
+    diff of write actions): the JSON, Markdown and JUnit reports do not need them, and at 2,000
+    runs they were most of the reading.
+    """
     from agentctl.store.store import open_store
 
     with open_store(store, read_only=True) as opened:
-        return _load(opened.con, run_id)
+        return _load(opened.con, run_id, details)
 
 
-def _load(con: duckdb.DuckDBPyConnection, run_id: str) -> ReportData:
+DETAILED_FORMATS = frozenset({"html"})
+"""Report formats that show :attr:`RunRow.timeline` and :attr:`CaseOutcome.diff`."""
+
+
+def _load(con: duckdb.DuckDBPyConnection, run_id: str, details: bool = True) -> ReportData:
     runs = _rows(con, "SELECT * FROM eval_runs WHERE run_id = ?", [run_id])
     if not runs:
         raise InputError(f"no evaluation with run_id '{run_id}' in the results store", key="run_id")
@@ -253,7 +261,7 @@ def _load(con: duckdb.DuckDBPyConnection, run_id: str) -> ReportData:
 
     cases = _fold_cases(results, candidates)
     _mark_changes(cases, baseline)
-    detailed = _load_timelines(con, run_id, cases, baseline)
+    detailed = _load_timelines(con, run_id, cases, baseline) if details else set()
     expected = _load_expected(con, run_id, run.get("dataset_path"), detailed)
     for case in cases:
         if case.case_id in expected and case.case_id in detailed:
@@ -281,7 +289,7 @@ _RESULT_DEFAULTS: dict[str, str] = {
     "prompt_tokens": "0", "completion_tokens": "0", "cost_usd": "0::DOUBLE", "latency_s": "0::DOUBLE",
     "inference_cost_usd": "0::DOUBLE", "tool_cost_usd": "0::DOUBLE", "review_cost_usd": "0::DOUBLE",
     "judge_cost_usd": "0::DOUBLE", "user_cost_usd": "0::DOUBLE", "model": "''",
-    "tags": "[]::VARCHAR[]", "reasons": "[]::VARCHAR[]",
+    "tags": "[]::VARCHAR[]", "reasons": "[]::VARCHAR[]", "user_turns": "0",
 }
 """What a NULL (or a column an older store lacks) of ``results`` reads as, by :class:`RunRow` field."""
 _FRESH_FIELDS = ("scores", "timeline")
@@ -320,6 +328,13 @@ def _load_runs(con: duckdb.DuckDBPyConnection, run_id: str) -> list[RunRow]:
         if r.state_diff is not None:
             r.state_diff = _json(r.state_diff, None)
         out[(r.case_id, r.candidate, r.repeat)] = r
+    # Counted by DuckDB for every run: only conversations have user steps, so few rows come back.
+    for case_id, candidate, repeat, turns in con.execute(
+            "SELECT case_id, candidate, repeat, count(*) FROM steps WHERE run_id = ? AND kind = 'user' "
+            "GROUP BY ALL", [run_id]).fetchall():
+        target = out.get((case_id, candidate, int(repeat)))
+        if target is not None:
+            target.user_turns = int(turns)
     if _table_exists(con, "scores"):
         key = ("case_id", "candidate", "repeat")
         for s in _rows(con, "SELECT * FROM scores WHERE run_id = ?", [run_id]):

@@ -186,3 +186,147 @@ def test_a_judge_calling_litellm_directly_is_lean_and_priced_once(fake_openai: F
     assert (pricings, recorder.events) == (1, [])
     assert (reply.prompt_tokens, reply.completion_tokens) == (1000, 500)
     assert reply.cost_usd == pytest.approx((1000 * 0.15 + 500 * 0.60) / 1e6)
+
+
+# ---- request bodies: the openai SDK's transform skipped for plain JSON --------------------
+
+TOOL_MESSAGES: list[dict[str, Any]] = [
+    {"role": "system", "content": "You route support tickets."},
+    {"role": "user", "content": [{"type": "text", "text": "Ticket 7 ", "cache_control": {"type": "ephemeral"}}]},
+    {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call_1", "type": "function", "function": {"name": "get_ticket", "arguments": '{"ticket_id": 7}'}}]},
+    {"role": "tool", "tool_call_id": "call_1", "content": '{"status": "open", "tags": ["a", 1, 2.5, true, null]}'},
+]
+TOOLS: list[dict[str, Any]] = [{"type": "function", "function": {
+    "name": "get_ticket", "description": "Fetch a ticket.",
+    "parameters": {"type": "object", "properties": {"ticket_id": {"type": "integer", "minimum": 1}},
+                   "required": ["ticket_id"], "additionalProperties": False}}}]
+
+
+def _sdk_transform() -> Any:
+    import openai._utils
+
+    return openai._utils.async_maybe_transform  # the SDK's own, never replaced
+
+
+def test_a_plain_body_is_sent_exactly_as_the_sdks_transform_would_send_it() -> None:
+    import_litellm()
+    from openai import NOT_GIVEN, omit
+    from openai.resources.chat.completions import completions
+    from openai.types.chat import completion_create_params as params
+
+    from agentctl.providers.litellm_setup import lean_call
+
+    body = {"messages": TOOL_MESSAGES, "model": "m", "tools": TOOLS, "temperature": 0, "stream": False,
+            "stop": ["\n\n"], "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}},
+            "logit_bias": {"50256": -100}, "seed": 3, "top_p": NOT_GIVEN, "user": omit, "n": None}
+
+    async def both() -> tuple[Any, Any]:
+        with lean_call(priced=True):
+            ours = await completions.async_maybe_transform(dict(body), params.CompletionCreateParamsNonStreaming)
+        return ours, await _sdk_transform()(dict(body), params.CompletionCreateParamsNonStreaming)
+
+    ours, sdks = asyncio.run(both())
+    assert ours == sdks
+    assert "top_p" not in ours and "user" not in ours and ours["n"] is None
+    assert list(ours) == list(sdks)  # and the key order the request is encoded in
+
+
+def test_a_body_with_more_than_plain_json_goes_through_the_sdks_transform() -> None:
+    import datetime
+
+    import_litellm()
+    from openai.resources.chat.completions import completions
+    from openai.types.chat import completion_create_params as params
+    from pydantic import BaseModel
+
+    from agentctl.providers.litellm_setup import is_plain_json, lean_call
+
+    class Part(BaseModel):
+        type: str = "text"
+        text: str = "hi"
+
+    for odd in (datetime.date(2026, 1, 2), Part(), ("a", "tuple"), {1: "int key"}):
+        body = {"messages": [{"role": "user", "content": [odd]}], "model": "m", "metadata": {"when": odd}}
+        assert not is_plain_json(body)
+
+        async def both(body: dict[str, Any] = body) -> tuple[Any, Any]:
+            with lean_call(priced=True):
+                ours = await completions.async_maybe_transform(dict(body), params.CompletionCreateParamsNonStreaming)
+            return ours, await _sdk_transform()(dict(body), params.CompletionCreateParamsNonStreaming)
+
+        ours, sdks = asyncio.run(both())
+        assert ours == sdks
+    assert is_plain_json({"messages": TOOL_MESSAGES, "tools": TOOLS, "x": [1, 2.0, True, None, "s"]})
+
+
+def _transform_walks(profile: cProfile.Profile) -> int:
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    return sum(v[1] for (path, _, name), v in stats.items() if name == "_async_transform_recursive")
+
+
+def test_our_calls_skip_the_sdk_transform_and_send_the_same_request(fake_openai: FakeOpenAI) -> None:
+    """Over HTTP: agentctl's call does not walk the body through the SDK's types, someone
+    else's call through litellm still does, and the server receives the same JSON from both."""
+    from support.fake_openai import tool_calls
+
+    fake_openai.script(lambda body: tool_calls(("get_ticket", {"ticket_id": 7})))
+    litellm = import_litellm()
+    params = {"api_base": fake_openai.base_url, "api_key": "sk-test-lean-0123456789", "temperature": 0}
+    req = ModelRequest(model="openai/fake-lean", messages=TOOL_MESSAGES, tools=TOOLS, timeout_s=10,
+                       max_retries=0, params=params, price=Price(input_usd_per_mtok=1, output_usd_per_mtok=1))
+
+    async def scenario() -> tuple[int, int, Any]:
+        await complete(req)  # warm: lazy imports
+        fake_openai.requests.clear()
+        ours, theirs = cProfile.Profile(time.process_time), cProfile.Profile(time.process_time)
+        ours.enable()
+        reply = await complete(req)
+        ours.disable()
+        theirs.enable()
+        await litellm.acompletion(model="openai/fake-lean", messages=TOOL_MESSAGES, tools=TOOLS, timeout=10,
+                                  max_retries=0, _skip_mcp_handler=True, **params)
+        theirs.disable()
+        return _transform_walks(ours), _transform_walks(theirs), reply
+
+    ours, theirs, reply = asyncio.run(scenario())
+    assert (ours, theirs > 0) == (0, True)
+    assert reply.message["tool_calls"][0]["function"] == {"name": "get_ticket", "arguments": '{"ticket_id": 7}'}
+    sent_by_us, sent_directly = fake_openai.requests
+    assert sent_by_us == sent_directly
+    assert sent_by_us["tools"] == TOOLS and sent_by_us["messages"][-1] == TOOL_MESSAGES[-1]
+
+
+def test_the_chat_parameters_have_no_field_the_sdks_transform_would_rewrite() -> None:
+    """The skip returns a plain body as built; that equals the SDK's transform only while no
+    chat parameter, however deep, is aliased or formatted. A newer SDK that adds one fails here."""
+    import typing_extensions as typing  # the SDK's TypedDicts are typing_extensions'
+
+    import_litellm()
+    from openai._utils._transform import PropertyInfo
+    from openai.types.chat import completion_create_params as params
+
+    seen: set[int] = set()
+    rewritten: list[str] = []
+    typeddicts = 0
+
+    def walk(tp: Any, where: str) -> None:
+        nonlocal typeddicts
+        if id(tp) in seen:
+            return
+        seen.add(id(tp))
+        for meta in getattr(tp, "__metadata__", ()):
+            if isinstance(meta, PropertyInfo) and (meta.alias or meta.format):
+                rewritten.append(where)
+        if typing.is_typeddict(tp):
+            typeddicts += 1
+            for key, hint in typing.get_type_hints(tp, include_extras=True).items():
+                walk(hint, f"{where}.{key}")
+            return
+        for arg in typing.get_args(tp):
+            walk(arg, where)
+
+    for root in (params.CompletionCreateParamsNonStreaming, params.CompletionCreateParamsStreaming):
+        walk(root, root.__name__)
+    assert typeddicts > 20  # the walk did reach the message, content-part and tool types
+    assert rewritten == []

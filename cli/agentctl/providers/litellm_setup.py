@@ -4,10 +4,14 @@ litellm does, around every call, work that agentctl never reads: a standard logg
 payload and success/failure callbacks (a task per call on its logging worker, even with no
 callback configured), its price of a response whose price the suite already gives, and, for a
 model missing from its cost map, the same failing cost-map lookups on every call (about 14
-per call). :func:`lean_call` marks a call as agentctl's; :func:`_install_lean_hooks` makes
-litellm skip that work for marked calls only. litellm has no documented setting for any of
-it (``no-log`` skips only the callbacks, not the payload), hence these narrow hooks, pinned
-by ``tests/test_litellm_lean.py``. Calls litellm makes for others (ragas) are untouched.
+per call). Under litellm, the openai SDK walks every request body through its parameter
+types (``async_maybe_transform``: renaming aliased keys, formatting dates and files) before
+sending it: a third of a tool-calling call's CPU, for bodies agentctl builds from plain JSON
+values, which that walk returns unchanged. :func:`lean_call` marks a call as agentctl's;
+:func:`_install_lean_hooks` makes litellm and the SDK skip that work for marked calls only.
+litellm has no documented setting for any of it (``no-log`` skips only the callbacks, not
+the payload), hence these narrow hooks, pinned by ``tests/test_litellm_lean.py``. Calls
+litellm makes for others (ragas) are untouched.
 """
 
 from __future__ import annotations
@@ -41,8 +45,14 @@ def offline_environment() -> None:
     os.environ["RAGAS_DO_NOT_TRACK"] = "true"
 
 
+_LITELLM: list[ModuleType] = []
+"""litellm once :func:`import_litellm` has configured it (every model call asks again)."""
+
+
 def import_litellm() -> ModuleType:
     """Import litellm configured for agentctl (slow: ~3 s of CPU the first time)."""
+    if _LITELLM:
+        return _LITELLM[0]
     offline_environment()
     with collector_paused():  # a big import: see agentctl.core.collector
         import litellm
@@ -55,6 +65,7 @@ def import_litellm() -> ModuleType:
 
     install_log_redaction()  # LITELLM_LOG=DEBUG logs requests: keys must not reach the logs
     _install_lean_hooks(litellm)
+    _LITELLM.append(litellm)
     return litellm
 
 
@@ -119,7 +130,45 @@ def _install_lean_hooks(litellm: ModuleType) -> None:
     Logging.failure_handler = _skipped_for_ours(Logging.failure_handler)  # type: ignore[method-assign]
     Logging.async_failure_handler = _skipped_for_ours_async(Logging.async_failure_handler)  # type: ignore[method-assign]
     Logging.response_cost_calculator = _lean_cost(litellm, Logging.response_cost_calculator)  # type: ignore[method-assign]
+    _install_plain_bodies()
     Logging._agentctl_lean = True  # type: ignore[attr-defined]
+
+
+def is_plain_json(value: object) -> bool:
+    """Whether ``value`` is made of JSON's own types only (exactly dict with str keys, list,
+    str, int, float, bool, None): what the openai SDK's request transform returns unchanged."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return True
+    if kind is dict:
+        return all(type(k) is str and is_plain_json(v) for k, v in value.items())  # type: ignore[attr-defined]
+    if kind is list:
+        return all(is_plain_json(v) for v in value)  # type: ignore[attr-defined]
+    return False
+
+
+def _install_plain_bodies() -> None:
+    """The chat-completions body of agentctl's calls sent as built: omitted parameters dropped,
+    nothing else walked. A body holding anything but plain JSON (a date, a file, a pydantic
+    model) still goes through the SDK's transform, as does every call not marked as ours.
+    The chat parameters have no aliased or formatted field for the transform to apply
+    (``tests/test_litellm_lean.py`` walks their types to keep that true)."""
+    try:
+        with collector_paused():  # the SDK's chat types: hundreds of models (litellm's import)
+            from openai._utils import is_given
+            from openai.resources.chat.completions import completions
+    except ImportError:  # an SDK laid out otherwise: its transform stays
+        return
+    transform = completions.async_maybe_transform
+
+    async def async_maybe_transform(data: object, expected_type: object) -> Any:
+        if _CALL.get() is not None and type(data) is dict:
+            body = {k: v for k, v in data.items() if is_given(v)}
+            if is_plain_json(body):
+                return body
+        return await transform(data, expected_type)
+
+    completions.async_maybe_transform = async_maybe_transform  # type: ignore[assignment]
 
 
 def _restore_context(logging_obj: Any) -> None:

@@ -13,6 +13,7 @@ import cProfile
 import pstats
 import time
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -330,3 +331,84 @@ def test_the_chat_parameters_have_no_field_the_sdks_transform_would_rewrite() ->
         walk(root, root.__name__)
     assert typeddicts > 20  # the walk did reach the message, content-part and tool types
     assert rewritten == []
+
+
+# ---- litellm's set-up run in place on agentctl's loops ------------------------------------
+
+
+def _probe() -> Any:
+    """A :class:`LeanExecutor` counting the litellm set-ups it hands to its threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import litellm.main
+
+    from agentctl.providers.litellm_setup import LeanExecutor
+
+    class Threads(ThreadPoolExecutor):
+        handed = 0
+
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            inner = fn.args[0] if isinstance(fn, partial) and fn.args else None
+            if getattr(inner, "func", None) is litellm.main.completion:  # not the SDK's get_platform
+                type(self).handed += 1
+            return super().submit(fn, *args, **kwargs)
+
+    class Probe(LeanExecutor, Threads):  # LeanExecutor's super() is Threads
+        pass
+
+    return Probe()
+
+
+def test_on_agentctls_loop_our_calls_set_up_in_place_after_the_first(fake_openai: FakeOpenAI) -> None:
+    """litellm's acompletion runs its synchronous set-up in the default executor. On a loop
+    agentctl runs, the first call of a model does (to learn that the set-up only returns the
+    coroutine), the calls after it set up in place; a call that is not agentctl's still goes
+    to a thread."""
+    from agentctl.providers.litellm_setup import LeanExecutor, on_lean_loop
+
+    litellm = import_litellm()
+    req = request(fake_openai, "openai/lean-in-place", Price(input_usd_per_mtok=1, output_usd_per_mtok=1))
+    probe = _probe()
+
+    async def scenario() -> tuple[int, int, list[str]]:
+        assert isinstance(asyncio.get_running_loop()._default_executor, LeanExecutor)  # type: ignore[attr-defined]
+        asyncio.get_running_loop().set_default_executor(probe)
+        await complete(req)  # the first: in a thread
+        replies = await asyncio.gather(*(complete(req) for _ in range(20)))
+        ours = probe.handed
+        await asyncio.gather(*(litellm.acompletion(model="openai/lean-in-place", messages=MESSAGES, max_retries=0,
+                                                   api_base=fake_openai.base_url, api_key="sk-test-lean-0123456789")
+                               for _ in range(5)))
+        return ours, probe.handed - ours, [r.message["content"] for r in replies]
+
+    ours, theirs, contents = asyncio.run(on_lean_loop(scenario()))
+    assert (ours, theirs) == (1, 5)
+    assert contents == ["ok"] * 20
+    assert len(fake_openai.requests) == 26
+
+
+def test_a_set_up_that_does_not_return_a_coroutine_keeps_its_thread() -> None:
+    """A provider whose synchronous set-up makes the request itself must not block the loop:
+    once seen, that model's set-up keeps going to a thread. (litellm's own mock_response makes
+    ``completion`` answer synchronously, as such a provider does; no network.)"""
+    import contextvars
+
+    import litellm.main
+
+    from agentctl.providers.litellm_setup import lean_call
+
+    import_litellm()
+    probe = _probe()
+
+    def submitted(model: str) -> Any:
+        ctx = contextvars.copy_context()
+        setup = partial(ctx.run, partial(litellm.main.completion, model=model, messages=MESSAGES, mock_response="hi"))
+        with lean_call(priced=True):
+            return probe.submit(setup).result(timeout=30)
+
+    try:
+        replies = [submitted("openai/lean-sync-setup") for _ in range(3)]
+    finally:
+        probe.shutdown()
+    assert [r.choices[0].message.content for r in replies] == ["hi"] * 3
+    assert probe.handed == 3  # every one in a thread

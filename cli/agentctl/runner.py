@@ -39,6 +39,7 @@ from agentctl.measure import NO_GATES, finalize, gate_stored_run
 from agentctl.outcome import DEFAULT_CONCURRENCY, EvalOutcome, Progress, RunOptions, SilentProgress
 from agentctl.plan import Plan, PlannedRun, make_plan, parse_shard, select_candidates
 from agentctl.provenance import candidate_record, git_commit, new_run_id, suite_config
+from agentctl.providers.litellm_setup import on_lean_loop
 from agentctl.store.store import DEFAULT_DB, Store, StoreHandle, open_store
 
 T = TypeVar("T")
@@ -67,10 +68,10 @@ def run_suite(
         asyncio.get_running_loop()
     except RuntimeError:
         with _sigterm_interrupts():
-            return asyncio.run(_run_suite(suite, db, options, progress, on_plan, handle_signals=True))
+            return asyncio.run(on_lean_loop(_run_suite(suite, db, options, progress, on_plan, handle_signals=True)))  # type: ignore[no-any-return]
     import concurrent.futures
 
-    work = _run_suite(suite, db, options, progress, on_plan, handle_signals=False)
+    work = on_lean_loop(_run_suite(suite, db, options, progress, on_plan, handle_signals=False))
     with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentctl-run") as pool:
         return pool.submit(asyncio.run, work).result()
 

@@ -7,7 +7,9 @@ model missing from its cost map, the same failing cost-map lookups on every call
 per call). Under litellm, the openai SDK walks every request body through its parameter
 types (``async_maybe_transform``: renaming aliased keys, formatting dates and files) before
 sending it: a third of a tool-calling call's CPU, for bodies agentctl builds from plain JSON
-values, which that walk returns unchanged. :func:`lean_call` marks a call as agentctl's;
+values, which that walk returns unchanged. And litellm's ``acompletion`` runs its synchronous
+set-up in the loop's default executor, a thread hop per call (:class:`LeanExecutor` runs it
+in place for agentctl's calls, on the loops agentctl runs). :func:`lean_call` marks a call as agentctl's;
 :func:`_install_lean_hooks` makes litellm and the SDK skip that work for marked calls only.
 litellm has no documented setting for any of it (``no-log`` skips only the callbacks, not
 the payload), hence these narrow hooks, pinned by ``tests/test_litellm_lean.py``. Calls
@@ -16,11 +18,14 @@ litellm makes for others (ragas) are untouched.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import Context, ContextVar
 from dataclasses import dataclass
+from functools import partial
 from types import ModuleType
 from typing import Any
 
@@ -131,6 +136,9 @@ def _install_lean_hooks(litellm: ModuleType) -> None:
     Logging.async_failure_handler = _skipped_for_ours_async(Logging.async_failure_handler)  # type: ignore[method-assign]
     Logging.response_cost_calculator = _lean_cost(litellm, Logging.response_cost_calculator)  # type: ignore[method-assign]
     _install_plain_bodies()
+    import litellm.main
+
+    _COMPLETION.append(litellm.main.completion)
     Logging._agentctl_lean = True  # type: ignore[attr-defined]
 
 
@@ -224,3 +232,64 @@ def _lean_cost(litellm: ModuleType, calculate: Callable[..., Any]) -> Callable[.
         return cost
 
     return response_cost_calculator
+
+
+_COMPLETION: list[Any] = []
+"""litellm's synchronous ``completion``, which its ``acompletion`` runs in the default executor."""
+_SETUP_ONLY: dict[tuple[Any, ...], bool] = {}
+"""(model, provider): whether litellm's synchronous set-up only returned the coroutine that
+makes the request (True), or did the request itself (False: a provider without async support)."""
+
+
+def _litellm_setup(fn: Callable[..., Any]) -> tuple[Any, ...] | None:
+    """The (model, provider) of ``fn`` if it is litellm's ``acompletion`` set-up,
+    ``partial(Context.run, partial(completion, ...))``; else None."""
+    if type(fn) is not partial or len(fn.args) != 1 or fn.keywords:
+        return None
+    run, inner = fn.func, fn.args[0]
+    if type(inner) is not partial or not _COMPLETION or inner.func is not _COMPLETION[0]:
+        return None
+    if type(getattr(run, "__self__", None)) is not Context:
+        return None
+    return inner.keywords.get("model"), inner.keywords.get("custom_llm_provider")
+
+
+class LeanExecutor(ThreadPoolExecutor):
+    """The default executor of the event loops agentctl runs (``eval run`` and its workers).
+
+    litellm's ``acompletion`` runs ``completion()`` in the loop's default executor; for a
+    provider with async support that only builds the request and returns the coroutine that
+    sends it, and the thread hop (a hand-over of the GIL each way) cost a tenth of a call's
+    CPU. For agentctl's calls (:func:`lean_call`) it runs in place once litellm has shown, on
+    a first call in a thread, that it returns a coroutine for that model; a provider whose
+    set-up makes the request itself keeps the thread, so the loop is never blocked by it.
+    Everything else submitted (``asyncio.to_thread``, other libraries) runs in threads as usual.
+    """
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        key = None if args or kwargs or _CALL.get() is None else _litellm_setup(fn)
+        if key is None:
+            return super().submit(fn, *args, **kwargs)
+        known = _SETUP_ONLY.get(key)
+        if known is not True:
+            future = super().submit(fn)
+            if known is None:
+                future.add_done_callback(partial(_learn, key))
+            return future
+        done: Future[Any] = Future()
+        try:
+            done.set_result(fn())
+        except BaseException as exc:
+            done.set_exception(exc)
+        return done
+
+
+def _learn(key: tuple[Any, ...], future: Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is None:
+        _SETUP_ONLY.setdefault(key, asyncio.iscoroutine(future.result()))
+
+
+async def on_lean_loop(work: Any) -> Any:
+    """Await ``work`` with :class:`LeanExecutor` as this (agentctl's own) loop's default executor."""
+    asyncio.get_running_loop().set_default_executor(LeanExecutor())
+    return await work

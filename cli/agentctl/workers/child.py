@@ -211,7 +211,9 @@ def _worker(fd: int) -> None:
     """A forked worker: serve the parent over ``fd``, then exit (never returns)."""
     code = 0
     try:
-        asyncio.run(serve(socket.socket(fileno=fd)))
+        from agentctl.providers.litellm_setup import on_lean_loop
+
+        asyncio.run(on_lean_loop(serve(socket.socket(fileno=fd))))
     except BaseException:
         from agentctl.core.secrets import redact_text
 

@@ -214,3 +214,91 @@ def test_bad_input_with_workers_is_exit_2_and_records_nothing(tmp_path: Path) ->
     with pytest.raises(InputError):
         run_suite(tmp_path / "missing.yaml", db=tmp_path / "x.duckdb", options=RunOptions(workers=2))
     assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_the_live_runs_a_suite_promises_are_estimated_before_its_dataset_is_read(tmp_path: Path) -> None:
+    from agentctl.config.loader import load_suite_and_dataset, validate_suite
+    from agentctl.workers import estimated_live_runs
+
+    path = write_suite(tmp_path, "http://127.0.0.1:9/v1", n_cases=7)
+    suite, dataset, _ = load_suite_and_dataset(path)
+    folder = dataset.path
+    assert estimated_live_runs(suite, folder, RunOptions()) == 7 * len(suite.candidates)
+    assert estimated_live_runs(suite, folder, RunOptions(repeats=3, limit=5)) == 5 * 3 * len(suite.candidates)
+    assert estimated_live_runs(suite, folder, RunOptions(shard="1/2")) == 4 * len(suite.candidates)
+    replay = load_suite_and_dataset(Path("evalsuites/support-triage.yaml"))
+    assert estimated_live_runs(replay[0], replay[1].path, RunOptions()) == 0  # replay only: no workers
+
+    seen: list[tuple[str, Path]] = []
+
+    def on_suite(parsed: object, dataset_dir: Path) -> None:
+        seen.append((type(parsed).__name__, dataset_dir))
+        with open(dataset_dir / "cases.jsonl", "a") as f:  # read after this call: its problem is reported
+            f.write("{not json\n")
+
+    check = validate_suite(path, on_suite)
+    assert seen == [("Suite", folder)]
+    assert any(p.line == 8 and "cases.jsonl" in str(p.path) for p in check.problems), check.problems
+
+
+def test_auto_starts_the_workers_while_the_dataset_loads_and_kills_them_unused(tmp_path: Path) -> None:
+    """``--workers auto`` and a dataset promising enough live runs: the worker processes are
+    started as soon as the suite has parsed (importing litellm while the dataset loads); a
+    pool the plan then does not use is killed, not waited for."""
+    import asyncio
+
+    from agentctl.config.loader import load_suite_and_dataset
+    from agentctl.workers import EarlyWorkers
+
+    big = write_suite(tmp_path / "big", "http://127.0.0.1:9/v1", n_cases=AUTO_MIN_LIVE_RUNS)
+    small = write_suite(tmp_path / "small", "http://127.0.0.1:9/v1", n_cases=3)
+    suites = {name: load_suite_and_dataset(p) for name, p in (("big", big), ("small", small))}
+
+    async def started(name: str, options: RunOptions) -> tuple[object, int | None]:
+        early = EarlyWorkers(options)
+        suite, dataset, _ = suites[name]
+        await asyncio.to_thread(early.consider, suite, dataset.path)  # the loader's thread
+        pool = await early.pool()
+        await early.aclose()
+        zygote = getattr(pool, "_zygote", None)
+        return pool, zygote.returncode if zygote is not None else None
+
+    pool, code = asyncio.run(started("big", RunOptions(concurrency=8)))
+    if cores() >= 2:
+        assert pool is not None and pool.n == min(cores(), 8)  # type: ignore[attr-defined]
+        assert code == -signal.SIGKILL  # still importing litellm: killed at once
+    assert asyncio.run(started("small", RunOptions(concurrency=8))) == (None, None)
+    assert asyncio.run(started("big", RunOptions(concurrency=1))) == (None, None)  # one run in flight: no workers
+
+
+def test_auto_with_a_big_live_plan_runs_on_the_workers_started_early(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    if cores() < 2:
+        pytest.skip("one core: auto keeps the runs in this process")
+    from agentctl.outcome import SilentProgress
+
+    def forking_children() -> list[int]:
+        """This process's children running the workers' forking process."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if ppid == os.getpid() and b"agentctl.workers.child" in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+        return found
+
+    class Phases(SilentProgress):
+        at_planning: list[int] | None = None
+
+        def phase(self, name: str | None) -> None:
+            if name == "planning":
+                self.at_planning = forking_children()
+
+    fake_openai.script(FaultSchedule(lambda c, t, a: None))
+    suite = write_suite(tmp_path, fake_openai.base_url, n_cases=AUTO_MIN_LIVE_RUNS)
+    progress = Phases()
+    outcome = run_suite(suite, db=tmp_path / "x.duckdb", options=RunOptions(concurrency=16), progress=progress)
+    assert progress.at_planning is not None and len(progress.at_planning) == 1  # started before the plan
+    assert outcome.status == "finished" and WORKERS_NOTE in outcome.notes
+    assert len(outcome.results) == AUTO_MIN_LIVE_RUNS * len(outcome.suite.candidates)

@@ -68,8 +68,8 @@ async def prepare_runs(plan: PlannedRunList, suite: Suite, dataset: Dataset, sto
         pool.stats = stats
         await pool.start(run_id, plan, suite, dataset, options, cache=controls.cache is not None, workers=workers)
         return Prepared({}, [], set(), controls.tracker, controls.breakers, controls, pool)
-    if early is not None:  # started for --workers N, but the plan is too small for them
-        await early.aclose()
+    if early is not None:  # started early, but the plan is too small for them
+        await early.discard()
     settings = local_settings(suite, options, stats, controls)
     providers, scorers, required = build_runners(plan, suite, dataset, settings, controls.tracker)
     return Prepared(providers, scorers, required, controls.tracker, controls.breakers, controls)

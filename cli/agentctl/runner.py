@@ -46,6 +46,7 @@ T = TypeVar("T")
 
 if TYPE_CHECKING:
     from agentctl.providers.resilience import CallStats
+    from agentctl.workers import EarlyWorkers
     from agentctl.workers.pool import WorkerPool
 
 
@@ -127,22 +128,28 @@ async def _run_suite(
     suite: Suite | str | Path, db: StoreHandle, options: RunOptions | None, progress: Progress | None,
     on_plan: Callable[[Plan, str], None] | None, *, handle_signals: bool,
 ) -> EvalOutcome:
-    from agentctl.workers import prestart
+    from agentctl.workers import EarlyWorkers, prestart
 
     options = options or RunOptions()
     # --workers N: the workers import litellm while the suite loads (stopped on every way out)
     early = None if options.problems() or options.dry_run else await prestart(options)
+    # --workers auto: started once the suite is parsed, if its dataset promises enough live runs
+    speculative = EarlyWorkers(options) if (early is None and options.workers == "auto" and not options.dry_run
+                                            and not options.problems() and not isinstance(suite, Suite)) else None
     try:
         return await _load_and_run(suite, db, options, progress, on_plan, handle_signals=handle_signals,
-                                   early=early)
+                                   early=early, speculative=speculative)
     finally:
         if early is not None:
             await early.aclose()
+        if speculative is not None:
+            await speculative.aclose()
 
 
 async def _load_and_run(
     suite: Suite | str | Path, db: StoreHandle, options: RunOptions, progress: Progress | None,
     on_plan: Callable[[Plan, str], None] | None, *, handle_signals: bool, early: WorkerPool | None,
+    speculative: EarlyWorkers | None = None,
 ) -> EvalOutcome:
     from agentctl.config.loader import check_or_raise, check_suite, load_suite_and_dataset
 
@@ -157,8 +164,11 @@ async def _load_and_run(
     if isinstance(suite, Suite):
         checked = check_or_raise(await _in_daemon_thread(check_suite, suite))
     else:
-        checked = await _in_daemon_thread(load_suite_and_dataset, Path(suite))
+        checked = await _in_daemon_thread(load_suite_and_dataset, Path(suite),
+                                          speculative.consider if speculative is not None else None)
     suite, dataset, warnings = checked
+    if speculative is not None:
+        early = await speculative.pool()
     await _in_daemon_thread(load_environment, suite, dataset)  # loaded once; a no-op after the check
     # a warning is said once, as a warning (not "note: ...: warning: ...")
     notes = ["warning: " + str(replace(w, severity="error")) for w in warnings]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,8 +82,11 @@ def _parse_suite(path: Path, problems: list[Problem]) -> tuple[YamlDocument | No
     return doc, suite
 
 
-def validate_suite(path: str | Path) -> SuiteCheck:
-    """Check a suite, its dataset, and everything the suite says about the dataset."""
+def validate_suite(path: str | Path, on_suite: Callable[[Suite, Path], None] | None = None) -> SuiteCheck:
+    """Check a suite, its dataset, and everything the suite says about the dataset.
+
+    ``on_suite(suite, dataset_folder)`` is called once the suite has parsed, before the
+    dataset is read (the run starts its worker processes then)."""
     path = Path(path)
     problems: list[Problem] = []
     if not path.is_file():
@@ -97,6 +101,8 @@ def validate_suite(path: str | Path) -> SuiteCheck:
         if loop:
             problems.append(Problem(f"dataset folder {folder}: {loop}", path, doc.line_of(("dataset",)), "dataset"))
         elif folder.is_dir():
+            if on_suite is not None and suite is not None:
+                on_suite(suite, folder)
             files = read_dataset(folder, problems)
             check_dataset(files, problems)
         else:
@@ -145,12 +151,14 @@ def check_or_raise(check: SuiteCheck, where: str | Path | None = None) -> tuple[
     return check.suite, check.dataset, check.warnings
 
 
-def load_suite_and_dataset(path: str | Path) -> tuple[Suite, Dataset, list[Problem]]:
-    """The suite and its dataset, ready to run, and the warnings found.
+def load_suite_and_dataset(path: str | Path, on_suite: Callable[[Suite, Path], None] | None = None,
+                           ) -> tuple[Suite, Dataset, list[Problem]]:
+    """The suite and its dataset, ready to run, and the warnings found (``on_suite``: see
+    :func:`validate_suite`).
 
     Raises :class:`ValidationFailed` (with the warnings too) when there is any error.
     """
-    return check_or_raise(validate_suite(path), Path(path))
+    return check_or_raise(validate_suite(path, on_suite), Path(path))
 
 
 def _did_you_mean(name: str, options: list[str], what: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pickle
 import signal
@@ -233,6 +234,14 @@ class WorkerPool:
                     _merge_stats(self.stats, msg[1])
                 w.finished = True
                 return
+
+    async def discard(self) -> None:
+        """Stop at once a pool given no evaluation, or stopped already: a forking process still
+        importing litellm (seconds) is killed, not waited for; its workers' streams end."""
+        if not self._closed and self._zygote is not None and self._zygote.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._zygote.kill()
+        await self.aclose()
 
     async def aclose(self) -> None:
         """Stop every worker: end its stream, give it :data:`STOP_GRACE_S` to exit, then kill it."""

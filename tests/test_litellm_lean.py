@@ -412,3 +412,50 @@ def test_a_set_up_that_does_not_return_a_coroutine_keeps_its_thread() -> None:
         probe.shutdown()
     assert [r.choices[0].message.content for r in replies] == ["hi"] * 3
     assert probe.handed == 3  # every one in a thread
+
+
+_FIRST_CALL = """
+import asyncio, json, sys
+from support.fake_openai import FakeOpenAI
+from agentctl.config.models import Price
+from agentctl.providers.base import ModelRequest
+from agentctl.providers.litellm_model import complete
+from agentctl.providers.litellm_setup import import_litellm, warm_up
+
+import_litellm()
+with FakeOpenAI() as fake:
+    if sys.argv[1] == "warm":
+        warm_up()
+    warmed_requests = len(fake.requests)
+    req = ModelRequest(model="openai/first-call", messages=[{"role": "user", "content": "hi"}], tools=None,
+                       timeout_s=10, max_retries=0, price=Price(input_usd_per_mtok=1, output_usd_per_mtok=1),
+                       params={"api_base": fake.base_url, "api_key": "sk-test-lean-0123456789"})
+    before = set(sys.modules)
+    reply = asyncio.run(complete(req))
+    print(json.dumps({"imported": sorted(set(sys.modules) - before), "warm_requests": warmed_requests,
+                      "content": reply.message["content"]}))
+"""
+
+
+def test_the_warm_up_builds_litellms_first_call_set_up_without_a_request() -> None:
+    """In a fresh interpreter: after ``warm_up`` (one call answered by litellm's mock, no
+    request made) the first real call imports a fraction of the modules it imports cold;
+    the workers' forking process and each provider do it before the first timed call."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent
+
+    def first_call(mode: str) -> dict[str, Any]:
+        done = subprocess.run([sys.executable, "-c", _FIRST_CALL, mode], capture_output=True, text=True,
+                              timeout=300, check=False, cwd=tests)
+        assert done.returncode == 0, done.stderr
+        out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        return out
+
+    cold, warm = first_call("cold"), first_call("warm")
+    assert warm["warm_requests"] == 0 and cold["content"] == warm["content"] == "ok"
+    assert len(cold["imported"]) >= 10
+    assert len(warm["imported"]) * 3 <= len(cold["imported"]), (cold["imported"], warm["imported"])

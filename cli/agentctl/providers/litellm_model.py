@@ -79,9 +79,9 @@ class LiteLLMProvider:
     """Runs a model candidate through the agent loop, calling models with litellm."""
 
     def __init__(self, candidate: CandidateSpec, suite: Suite, dataset: Dataset, settings: ProviderSettings) -> None:
-        from agentctl.providers.litellm_setup import import_litellm
+        from agentctl.providers.litellm_setup import warm_up
 
-        import_litellm()  # now, not inside the first (timed) model call
+        warm_up()  # litellm imported and its first-call set-up built now, not in the first (timed) call
         self.candidate = candidate
         self.settings = settings
         self.loop = AgentLoop(candidate, suite, dataset, settings.wrap(complete), settings)

@@ -32,8 +32,8 @@ AUTO_MIN_LIVE_RUNS = 500
 """``auto`` starts workers only for plans with at least this many live runs. Workers save a
 share of the run phase's CPU (2-3 ms per model call); a fresh interpreter imports litellm
 before forking them (:class:`EarlyWorkers` starts it while the dataset loads): measured on
-2 cores, 1,000 single-call runs gain about a second, so a plan much smaller than that
-finishes as soon in one process."""
+2 cores, 1,000 single-call runs take 4.7 s with two workers against 4.9 s in one process,
+so a plan much smaller than that finishes as soon in one process."""
 
 
 def cores() -> int:

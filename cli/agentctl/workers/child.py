@@ -244,9 +244,9 @@ def main() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     args = sys.argv[1:]
     if args and args[0] == "--litellm":
-        from agentctl.providers.litellm_setup import import_litellm
+        from agentctl.providers.litellm_setup import warm_up
 
-        import_litellm()
+        warm_up()  # imported, and its first call's set-up built once for every worker
         import agentctl.providers.litellm_model  # noqa: F401
         args = args[1:]
     import agentctl.run_one  # noqa: F401  (and the agent loop, scorers and outcome rules it imports)

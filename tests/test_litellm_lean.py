@@ -427,19 +427,22 @@ with FakeOpenAI() as fake:
     if sys.argv[1] == "warm":
         warm_up()
     warmed_requests = len(fake.requests)
+    import threading
+    threads = [t.name for t in threading.enumerate() if not t.daemon and t is not threading.main_thread()]
     req = ModelRequest(model="openai/first-call", messages=[{"role": "user", "content": "hi"}], tools=None,
                        timeout_s=10, max_retries=0, price=Price(input_usd_per_mtok=1, output_usd_per_mtok=1),
                        params={"api_base": fake.base_url, "api_key": "sk-test-lean-0123456789"})
     before = set(sys.modules)
     reply = asyncio.run(complete(req))
     print(json.dumps({"imported": sorted(set(sys.modules) - before), "warm_requests": warmed_requests,
+                      "threads": threads,
                       "content": reply.message["content"]}))
 """
 
 
 def test_the_warm_up_builds_litellms_first_call_set_up_without_a_request() -> None:
     """In a fresh interpreter: after ``warm_up`` (one call answered by litellm's mock, no
-    request made) the first real call imports a fraction of the modules it imports cold;
+    request made, no thread started) the first real call imports a fraction of the modules it imports cold;
     the workers' forking process and each provider do it before the first timed call."""
     import json
     import subprocess
@@ -457,5 +460,6 @@ def test_the_warm_up_builds_litellms_first_call_set_up_without_a_request() -> No
 
     cold, warm = first_call("cold"), first_call("warm")
     assert warm["warm_requests"] == 0 and cold["content"] == warm["content"] == "ok"
+    assert warm["threads"] == []  # no thread left behind (the forking process must have none)
     assert len(cold["imported"]) >= 10
     assert len(warm["imported"]) * 3 <= len(cold["imported"]), (cold["imported"], warm["imported"])

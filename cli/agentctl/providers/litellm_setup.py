@@ -88,11 +88,21 @@ def warm_up() -> None:
     _WARMED.append(True)
     litellm = import_litellm()
     try:
+        # litellm's own "internal call" mark: its synchronous path then starts no logging
+        # thread (a thread would keep the command from ending at once, and the workers'
+        # forking process must have none)
+        from litellm._internal_context import is_internal_call
+    except ImportError:
+        return
+    internal = is_internal_call.set(True)
+    try:
         with lean_call(priced=True), collector_paused():
             litellm.completion(model="openai/agentctl-warm-up", messages=[{"role": "user", "content": "hi"}],
                                mock_response="ok", api_key="not-a-key")
     except Exception:  # only a warm-up: a real call reports whatever is wrong
         pass
+    finally:
+        is_internal_call.reset(internal)
 
 
 def litellm_price(litellm: Any, response: Any) -> float | None:

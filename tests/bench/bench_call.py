@@ -5,8 +5,9 @@
 Prints CPU ms per call for: a bare aiohttp POST; the openai SDK's ``chat.completions.create``
 (the client litellm drives for ``openai/`` models); ``litellm.acompletion`` with litellm's
 defaults; and agentctl's whole ``complete()`` (litellm used lean, see
-``agentctl.providers.litellm_setup``), for a model the suite prices and for one priced by
-neither the suite nor litellm's cost map. Concurrency 32, 0 ms latency.
+``agentctl.providers.litellm_setup``, on an event loop as ``eval run`` runs it), for a model
+the suite prices and for one priced by neither the suite nor litellm's cost map. Concurrency
+32, 0 ms latency.
 """
 
 from __future__ import annotations
@@ -109,4 +110,7 @@ async def main(calls: int, profile: str | None) -> None:
 
 if __name__ == "__main__":
     n = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 300
-    asyncio.run(main(n, sys.argv[sys.argv.index("--profile") + 1] if "--profile" in sys.argv else None))
+    from agentctl.providers.litellm_setup import on_lean_loop
+
+    # on the loop eval run gives the calls (its default executor runs litellm's set-up in place)
+    asyncio.run(on_lean_loop(main(n, sys.argv[sys.argv.index("--profile") + 1] if "--profile" in sys.argv else None)))

@@ -119,7 +119,11 @@ def _profiled_calls(fake: FakeOpenAI, req: ModelRequest, calls: int) -> tuple[in
         rest.disable()
         return _lookups(first), _lookups(rest), replies
 
-    return asyncio.run(scenario())
+    from agentctl.providers.litellm_setup import on_lean_loop
+
+    # on agentctl's loop: litellm's set-up runs in place after the first call, so the profile
+    # sees its lookups too (in an executor thread cProfile does not)
+    return asyncio.run(on_lean_loop(scenario()))
 
 
 def test_a_model_missing_from_the_cost_map_is_looked_up_once_not_per_call(fake_openai: FakeOpenAI) -> None:
@@ -463,3 +467,23 @@ def test_the_warm_up_builds_litellms_first_call_set_up_without_a_request() -> No
     assert warm["threads"] == []  # no thread left behind (the forking process must have none)
     assert len(cold["imported"]) >= 10
     assert len(warm["imported"]) * 3 <= len(cold["imported"]), (cold["imported"], warm["imported"])
+
+
+def test_model_info_is_looked_up_once_per_model_for_our_calls() -> None:
+    import litellm.main
+
+    from agentctl.providers.litellm_setup import lean_call
+
+    import_litellm()
+    lookup = litellm.main.get_model_info_helper
+    with lean_call(priced=True):
+        first = lookup(model="gpt-4o-mini", custom_llm_provider="openai")
+        first["mode"] = "changed by a caller"
+        second = lookup(model="gpt-4o-mini", custom_llm_provider="openai")
+        for _ in range(2):
+            with pytest.raises(Exception, match="not-a-mapped-model"):
+                lookup(model="not-a-mapped-model", custom_llm_provider="openai")
+    assert second["mode"] == "chat" and second["input_cost_per_token"] > 0
+    with pytest.raises(Exception) as theirs:  # not ours: litellm's own lookup and error
+        lookup(model="not-a-mapped-model", custom_llm_provider="openai")
+    assert type(theirs.value).__name__ != "_NotInCostMap"

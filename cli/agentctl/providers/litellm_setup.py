@@ -170,7 +170,42 @@ def _install_lean_hooks(litellm: ModuleType) -> None:
     import litellm.main
 
     _COMPLETION.append(litellm.main.completion)
+    if callable(getattr(litellm.main, "get_model_info_helper", None)):
+        litellm.main.get_model_info_helper = _model_info_once(litellm.main.get_model_info_helper)
     Logging._agentctl_lean = True  # type: ignore[attr-defined]
+
+
+class _NotInCostMap(Exception):
+    """litellm's cost map has no entry for the model (as its own lookup raised the first time)."""
+
+
+def _model_info_once(lookup: Callable[..., Any]) -> Callable[..., Any]:
+    """litellm's chat set-up looks the model up in its cost map on every call (to decide
+    whether to route it to the Responses API); for a model the map lacks, that failing
+    lookup walked every spelling and generalisation of its name each time, 4% of a worker's
+    CPU. For agentctl's calls each (model, provider) is looked up once: a copy of what it
+    found, or the same failure (a model registered later with ``litellm.register_model`` is
+    seen by the next process, as agentctl's own cost lookups are)."""
+    found: dict[tuple[Any, Any], dict[str, Any] | None] = {}
+
+    def looked_up_once(model: Any = None, custom_llm_provider: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if _CALL.get() is None or args or kwargs:
+            return lookup(model, custom_llm_provider, *args, **kwargs)
+        key = (model, custom_llm_provider)
+        if key not in found:
+            try:
+                info = lookup(model=model, custom_llm_provider=custom_llm_provider)
+            except Exception:
+                found[key] = None
+                raise
+            found[key] = dict(info) if isinstance(info, dict) else None
+            return info
+        known = found[key]
+        if known is None:
+            raise _NotInCostMap(f"{model} is not in litellm's cost map")
+        return dict(known)  # callers may set keys on what they get
+
+    return looked_up_once
 
 
 def is_plain_json(value: object) -> bool:

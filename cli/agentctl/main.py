@@ -9,6 +9,7 @@ import typer
 from agentctl.commands.dataset import dataset_app
 from agentctl.commands.eval import eval_app
 from agentctl.commands.suite import suite_app
+from agentctl.core.collector import GC_THRESHOLDS
 from agentctl.core.version import __version__
 
 app = typer.Typer(
@@ -40,17 +41,6 @@ def _root(
                                           help="Print the version and exit.")] = False,
 ) -> None:
     """agentctl: release gates for AI agents."""
-
-
-GC_THRESHOLDS = (100_000, 20, 1_000)
-"""The command's garbage-collector thresholds (Python's are 700, 10, 10).
-
-An evaluation holds a dataset and its results, hundreds of thousands of long-lived
-objects, and creates a few dozen more per run that live until the run is committed: with the
-defaults, the collector's passes over them took a third of a 10,000-run replay's CPU, and
-still 1.1 s of it at 10,000 young objects a pass (0.6 s at 100,000). Young garbage is still
-collected, in passes 140x rarer; older objects every 20 such passes, as before. Only the command
-sets this: the library leaves its caller's collector alone."""
 
 
 def main() -> None:

@@ -115,9 +115,10 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import gc
 
+    from agentctl.core.collector import GC_THRESHOLDS
     from agentctl.datasets.loader import jsonl_records, read_recordings
 
-    gc.set_threshold(100_000, 20, 1_000)  # as eval run's (agentctl.main.GC_THRESHOLDS)
+    gc.set_threshold(*GC_THRESHOLDS)  # as eval run's
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     order = read_frame(stdin)
     if order is None:

@@ -251,7 +251,9 @@ def main() -> None:
         args = args[1:]
     import agentctl.run_one  # noqa: F401  (and the agent loop, scorers and outcome rules it imports)
     import agentctl.scorers.outcome  # noqa: F401
+    from agentctl.core.collector import before_fork
 
+    before_fork()  # each worker's collector scans only what the worker makes
     ctl_fd, fds = int(args[0]), [int(a) for a in args[1:]]
     pids: dict[int, int] = {}
     for index, fd in enumerate(fds):

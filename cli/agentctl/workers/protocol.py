@@ -30,20 +30,37 @@ _HEADER = struct.Struct("!I")
 
 
 class Channel:
-    """One end of the socket pair between the parent and a worker."""
+    """One end of the socket pair between the parent and a worker.
+
+    Messages sent in one pass of the event loop go out together, in one write, at the end of
+    the pass (in order): a socket write per message was 7% of a busy worker's CPU (a model
+    call sends two, a run one more), and the parent answers many at a time."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
+        self._pending: list[bytes] = []
+        self.writes = 0
+        """Writes to the socket so far (each carries every message queued since the last)."""
 
     def send(self, *message: Any) -> None:
         """Queue ``message`` for sending (never blocks; :meth:`drain` to wait for a big backlog)."""
         if self.writer.is_closing():
             return
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        self.writer.write(_HEADER.pack(len(data)) + data)
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._pending += (_HEADER.pack(len(data)), data)
+
+    def _flush(self) -> None:
+        if self._pending:
+            data, self._pending = b"".join(self._pending), []
+            if not self.writer.is_closing():
+                self.writer.write(data)
+                self.writes += 1
 
     async def drain(self) -> None:
+        self._flush()
         if not self.writer.is_closing():
             await self.writer.drain()
 
@@ -59,6 +76,7 @@ class Channel:
         return message
 
     def close(self) -> None:
+        self._flush()  # what was sent still goes (the transport writes its buffer, then closes)
         if not self.writer.is_closing():
             self.writer.close()
 

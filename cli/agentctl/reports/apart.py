@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from agentctl.core.children import child_env
+from agentctl.core.children import child_env, wait_exit
 
 MIN_RUNS = 5_000
 """Runs from which ``eval run`` starts the helper: below, the reports take a few tenths of a
@@ -71,7 +71,7 @@ class ReportHelper:
         longer than ``timeout_s`` (it is stopped then)."""
         assert self.proc.stdout is not None
         try:
-            self.proc.wait(timeout_s)  # its answer is one short line: it never fills the pipe
+            wait_exit(self.proc, timeout_s)  # its answer is one short line: it never fills the pipe
             answer = json.loads(self.proc.stdout.read() or b"{}")
         except subprocess.TimeoutExpired:
             self.close()

@@ -177,6 +177,25 @@ def test_cases_jsonl_that_is_a_fifo_does_not_hang(tmp_path: Path) -> None:
 
 # --- the results store ----------------------------------------------------------------
 
+def test_the_expected_columns_read_off_the_ddl_are_those_duckdb_makes_of_it() -> None:
+    """The schema check compares a store's tables with columns read off our DDL's text (no
+    in-memory database per command): the same set DuckDB creates from it, table by table."""
+    from agentctl.store.rows import expected_columns
+    from agentctl.store.schema import ADDED_COLUMNS, TABLES
+
+    made: dict[str, set[str]] = {}
+    with duckdb.connect(":memory:") as con:
+        for ddl in TABLES.values():
+            con.execute(ddl)
+        for table, column in con.execute("SELECT table_name, column_name FROM information_schema.columns "
+                                         "WHERE table_schema = 'main'").fetchall():
+            made.setdefault(table, set()).add(column)
+    for table, column, _ in ADDED_COLUMNS:
+        made[table].discard(column)
+    assert expected_columns() == made
+    assert sum(map(len, made.values())) > 100
+
+
 def test_duckdb_file_with_an_incompatible_schema(tmp_path: Path) -> None:
     db = tmp_path / "other.duckdb"
     with duckdb.connect(str(db)) as con:

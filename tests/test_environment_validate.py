@@ -132,3 +132,38 @@ def test_the_state_json_of_the_demo_is_the_generators_shop() -> None:
     assert sorted(state) == ["charges", "customers", "issued_refunds", "orders", "replies", "tickets"]
     assert len(state["tickets"]) >= 220 and set(state["issued_refunds"]) == set(state["charges"])
     assert STATE["accounts"]["acc_1"]["plan"] == "free"  # the test world stays as these tests expect
+
+
+def test_loading_an_environment_leaves_no_bytecode_in_the_dataset_folder(tmp_path: Path) -> None:
+    """Where Python writes bytecode (PYTHONDONTWRITEBYTECODE unset, as on most machines),
+    importing environment.py, and a module of the dataset it imports, writes none beside them."""
+    import os
+    import subprocess
+    import sys
+
+    helper = "def plan_of(account):\n    return account['plan']\n"
+    environment = "import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\nimport helpers\n" + ENVIRONMENT
+    suite = write_env_suite(tmp_path, [GOOD_CASE], [{"name": "p", "model": "openai/x"}], environment_py=environment)
+    (tmp_path / "data" / "helpers.py").write_text(helper, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    done = subprocess.run([sys.executable, "-m", "agentctl", "suite", "validate", str(suite)], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not (tmp_path / "data" / "__pycache__").exists()
+
+
+def test_the_processes_own_bytecode_setting_is_restored_after_loading(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from agentctl.environments.loader import EnvironmentSource, import_environment_class
+
+    (tmp_path / "environment.py").write_text(ENVIRONMENT, encoding="utf-8")
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    cls = import_environment_class(EnvironmentSource(str(tmp_path / "environment.py"), True, None))
+    assert cls.__name__ == "Environment" and sys.dont_write_bytecode is False
+    (tmp_path / "environment.py").write_text("raise RuntimeError('broken')\n", encoding="utf-8")
+    with pytest.raises(Exception, match="broken"):
+        import_environment_class(EnvironmentSource(str(tmp_path / "environment.py"), True, None))
+    assert sys.dont_write_bytecode is False
+    assert not (tmp_path / "__pycache__").exists()

@@ -80,11 +80,16 @@ def import_environment_class(source: EnvironmentSource) -> type:
             raise EnvironmentLoadError("cannot import this file as a Python module", path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
+        # A dataset folder is left as it was found: no __pycache__ beside environment.py (nor
+        # beside the modules it imports while it loads). Compiling it again costs milliseconds.
+        writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
         try:
             spec.loader.exec_module(module)
         except BaseException as exc:  # user code: any failure is a bad dataset, shown by file and line
             sys.modules.pop(name, None)
             raise _load_error(exc, path) from None
+        finally:
+            sys.dont_write_bytecode = writes_bytecode
         where: Path | None = path
     elif source.plugin:
         try:

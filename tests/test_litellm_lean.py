@@ -487,3 +487,54 @@ def test_model_info_is_looked_up_once_per_model_for_our_calls() -> None:
     with pytest.raises(Exception) as theirs:  # not ours: litellm's own lookup and error
         lookup(model="not-a-mapped-model", custom_llm_provider="openai")
     assert type(theirs.value).__name__ != "_NotInCostMap"
+
+
+_FILE_IDS = """
+import json, sys
+from agentctl.providers.litellm_setup import import_litellm, lean_call, warm_up
+
+litellm = import_litellm()
+warm_up()
+plain = [{"role": "system", "content": "s"}, {"role": "user", "content": [{"type": "text", "text": "hi"}]},
+         {"role": "assistant", "content": None, "tool_calls": []}, {"role": "tool", "content": "{}"}]
+with lean_call(priced=True):
+    same = litellm.main.update_messages_with_model_file_ids(messages=plain, model_id=None, model_file_id_mapping={})
+after_plain = "litellm.proxy._types" in sys.modules
+# a file part whose id litellm maps: our calls with one still get litellm's rewrite
+mapped = [{"role": "user", "content": [{"type": "file", "file": {"file_id": "litellm_proxy/f1"}}]}]
+with lean_call(priced=True):
+    litellm.main.update_messages_with_model_file_ids(messages=mapped, model_id="m1",
+                                                     model_file_id_mapping={"litellm_proxy/f1": {"m1": "file-abc"}})
+print(json.dumps({"same": same is plain, "proxy_types_after_plain": after_plain,
+                  "mapped": mapped[0]["content"][0]["file"]["file_id"]}))
+"""
+
+
+def test_our_calls_without_file_parts_skip_litellms_file_id_rewrite() -> None:
+    """litellm passes every call's messages through its file-id rewrite, whose first call
+    imports its proxy types (66 ms of a process's start-up): for agentctl's calls with no
+    file part the messages are returned as that rewrite returns them, and it is not loaded;
+    a call with a file part is rewritten by litellm as before."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _FILE_IDS], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out == {"same": True, "proxy_types_after_plain": False, "mapped": "file-abc"}
+
+
+@pytest.mark.parametrize(("messages", "expected"), [
+    ([{"role": "user", "content": "hi"}], False),
+    ([{"role": "user", "content": [{"type": "text", "text": "x"}, "raw"]}], False),
+    ([{"role": "assistant", "content": [{"type": "file"}]}], False),  # only user messages' files are rewritten
+    ([{"role": "user", "content": [{"type": "file", "file": {}}]}], True),
+    ([{"role": "user", "content": ({"type": "text"},)}], None),  # not a list: nothing assumed
+    ((), None),
+    ([object()], None),
+])
+def test_which_messages_have_a_file_part(messages: Any, expected: bool | None) -> None:
+    from agentctl.providers.litellm_setup import _has_file_part
+
+    assert _has_file_part(messages) is expected

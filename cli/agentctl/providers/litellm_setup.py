@@ -172,6 +172,9 @@ def _install_lean_hooks(litellm: ModuleType) -> None:
     _COMPLETION.append(litellm.main.completion)
     if callable(getattr(litellm.main, "get_model_info_helper", None)):
         litellm.main.get_model_info_helper = _model_info_once(litellm.main.get_model_info_helper)
+    if callable(getattr(litellm.main, "update_messages_with_model_file_ids", None)):
+        litellm.main.update_messages_with_model_file_ids = _file_ids_only_with_files(
+            litellm.main.update_messages_with_model_file_ids)
     Logging._agentctl_lean = True  # type: ignore[attr-defined]
 
 
@@ -206,6 +209,41 @@ def _model_info_once(lookup: Callable[..., Any]) -> Callable[..., Any]:
         return dict(known)  # callers may set keys on what they get
 
     return looked_up_once
+
+
+def _has_file_part(messages: Any) -> bool | None:
+    """Whether a user message of ``messages`` has a ``file`` content part; None when
+    ``messages`` is not a list of plain dicts (then nothing is assumed)."""
+    if type(messages) is not list:
+        return None
+    for message in messages:
+        if type(message) is not dict:
+            return None
+        content = message.get("role") == "user" and message.get("content")
+        if not content or isinstance(content, str):
+            continue
+        if type(content) is not list:
+            return None
+        for part in content:
+            if isinstance(part, dict) and part.get("type") == "file":
+                return True
+    return False
+
+
+def _file_ids_only_with_files(update: Callable[..., Any]) -> Callable[..., Any]:
+    """litellm's chat set-up passes every call's messages through
+    ``update_messages_with_model_file_ids``, which rewrites the ids of ``file`` content parts
+    of user messages and returns the same list; its first call imports litellm's proxy types
+    (pydantic models, 66 ms of every process's first call, on the way to the first request).
+    For agentctl's calls with no file part it returns the messages as that function would,
+    without it; any other call goes to it."""
+
+    def updated(messages: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if _CALL.get() is not None and _has_file_part(messages) is False:
+            return messages
+        return update(messages, *args, **kwargs)
+
+    return updated
 
 
 def is_plain_json(value: object) -> bool:

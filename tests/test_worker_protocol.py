@@ -49,3 +49,34 @@ def test_what_was_sent_before_close_or_drain_still_arrives() -> None:
 
     big, bye, end = asyncio.run(main())
     assert big == ("result", {"big": "x" * 3_000_000}) and bye == ("bye", 1) and end is None
+
+
+def test_a_message_sent_from_another_thread_or_loop_is_delivered() -> None:
+    """A scorer library may charge a judge's cost from a thread of its own, with or without an
+    event loop there: the message reaches the other end, after what was sent before it."""
+    import threading
+
+    async def main() -> list[object]:
+        ours, theirs = await _pair()
+        ours.send("first")
+
+        def plain_thread() -> None:
+            ours.send("spend", 0.5)
+
+        def thread_with_a_loop() -> None:
+            async def charge() -> None:
+                ours.send("spend", 0.25)
+
+            asyncio.run(charge())  # that loop ends at once: the message must not wait for it
+
+        got = [await asyncio.wait_for(theirs.recv(), 10)]  # written: nothing is queued now
+        for target in (plain_thread, thread_with_a_loop):
+            t = threading.Thread(target=target)
+            t.start()
+            t.join()
+            got.append(await asyncio.wait_for(theirs.recv(), 10))
+        ours.close()
+        theirs.close()
+        return got
+
+    assert asyncio.run(main()) == [("first",), ("spend", 0.5), ("spend", 0.25)]

@@ -39,18 +39,32 @@ class Channel:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
+        self.loop = asyncio.get_running_loop()
         self._pending: list[bytes] = []
         self.writes = 0
         """Writes to the socket so far (each carries every message queued since the last)."""
 
     def send(self, *message: Any) -> None:
-        """Queue ``message`` for sending (never blocks; :meth:`drain` to wait for a big backlog)."""
+        """Queue ``message`` for sending (never blocks; :meth:`drain` to wait for a big backlog).
+        From another thread (a scorer library's own thread or loop, charging a judge's cost)
+        the message is handed to this channel's loop, which alone touches the socket."""
         if self.writer.is_closing():
             return
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        framed = _HEADER.pack(len(data)) + data
+        try:
+            here = asyncio.get_running_loop() is self.loop
+        except RuntimeError:  # no loop runs in this thread
+            here = False
+        if here:
+            self._queue(framed)
+        else:
+            self.loop.call_soon_threadsafe(self._queue, framed)
+
+    def _queue(self, framed: bytes) -> None:
         if not self._pending:
-            asyncio.get_running_loop().call_soon(self._flush)
-        self._pending += (_HEADER.pack(len(data)), data)
+            self.loop.call_soon(self._flush)
+        self._pending.append(framed)
 
     def _flush(self) -> None:
         if self._pending:

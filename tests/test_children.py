@@ -30,3 +30,26 @@ def test_wait_exit_times_out_like_popen_wait() -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_wait_exit_works_with_more_descriptors_open_than_select_takes() -> None:
+    """A run with a high concurrency holds thousands of sockets: the child's process
+    descriptor may be numbered past 1024, where select() refuses it."""
+    import os
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip("the descriptor limit is below 1,200")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = []
+    try:
+        while (fd := os.open(os.devnull, os.O_RDONLY)) < 1100:
+            held.append(fd)
+        held.append(fd)
+        proc = _child("import sys; sys.exit(4)")
+        assert wait_exit(proc, 60) == 4
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

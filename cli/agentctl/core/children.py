@@ -35,10 +35,12 @@ def wait_exit(proc: subprocess.Popen[bytes], timeout_s: float) -> int:
     if pidfd is None:
         return proc.wait(timeout_s)
     try:
-        readable, _, _ = select.select([pidfd], [], [], timeout_s)
+        poller = select.poll()  # not select(): a busy run holds descriptors past FD_SETSIZE
+        poller.register(pidfd, select.POLLIN)
+        ready = poller.poll(max(0, int(timeout_s * 1000)))
     finally:
         os.close(pidfd)
-    if not readable:
+    if not ready:
         raise subprocess.TimeoutExpired(proc.args, timeout_s)
     return proc.wait()  # exited: reaped at once
 

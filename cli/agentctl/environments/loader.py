@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import json
 import sys
+import threading
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,10 @@ def find_environment(dataset_dir: Path, suite_value: str | None, suite_dir: Path
     return None
 
 
+_NO_BYTECODE = threading.RLock()
+"""Held while an environment file is imported with bytecode writing off."""
+
+
 def import_environment_class(source: EnvironmentSource) -> type:
     """Import the module and return its ``Environment`` class (checked for its methods)."""
     attr = "Environment"
@@ -82,14 +87,15 @@ def import_environment_class(source: EnvironmentSource) -> type:
         sys.modules[name] = module
         # A dataset folder is left as it was found: no __pycache__ beside environment.py (nor
         # beside the modules it imports while it loads). Compiling it again costs milliseconds.
-        writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
-        try:
-            spec.loader.exec_module(module)
-        except BaseException as exc:  # user code: any failure is a bad dataset, shown by file and line
-            sys.modules.pop(name, None)
-            raise _load_error(exc, path) from None
-        finally:
-            sys.dont_write_bytecode = writes_bytecode
+        with _NO_BYTECODE:  # one at a time: each puts back the setting it found
+            writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+            try:
+                spec.loader.exec_module(module)
+            except BaseException as exc:  # user code: any failure is a bad dataset, shown by file and line
+                sys.modules.pop(name, None)
+                raise _load_error(exc, path) from None
+            finally:
+                sys.dont_write_bytecode = writes_bytecode
         where: Path | None = path
     elif source.plugin:
         try:

@@ -1,3 +1,3 @@
-from agentctl.main import main
+from agentctl.entry import main
 
 main()

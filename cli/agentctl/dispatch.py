@@ -59,8 +59,8 @@ async def prepare_runs(plan: PlannedRunList, suite: Suite, dataset: Dataset, sto
     from agentctl.workers import choose_workers
 
     controls = call_controls(suite, options, store, stats)
-    workers = choose_workers(options, plan)
-    if workers > 1:
+    workers = choose_workers(options, plan, early)
+    if workers:
         from agentctl.workers.pool import WorkerPool
 
         remember_secrets(suite_secrets(plan, suite))

@@ -145,6 +145,9 @@ async def _run_suite(
             await early.aclose()
         if speculative is not None:
             await speculative.aclose()
+        from agentctl.workers import headstart
+
+        headstart.discard()  # started by the command for options this evaluation did not take
 
 
 async def _load_and_run(
@@ -305,7 +308,7 @@ async def _record_and_run(
         if handle_signals and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _raise_interrupt)  # the loop's handler is gone again
         if workers is not None:
-            notes.append(f"runs carried out by {workers.n} worker processes (--workers)")
+            notes.append(f"runs carried out by {workers.n} worker process{'es' if workers.n != 1 else ''} (--workers)")
         if stats.calls:
             notes.append(stats.summary())
         if not plan.runs:

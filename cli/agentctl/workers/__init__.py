@@ -59,32 +59,47 @@ def parse_workers(text: str) -> int | Literal["auto"]:
     return n
 
 
-def choose_workers(options: RunOptions, plan: list[PlannedRun]) -> int:
-    """How many worker processes carry out ``plan`` (1: this process, no workers).
+def choose_workers(options: RunOptions, plan: list[PlannedRun], started: WorkerPool | None = None) -> int:
+    """How many worker processes carry out ``plan``; 0: this process does.
 
     Never more than the concurrency (each needs a run in flight) nor than the runs. ``auto``:
-    one per core when the plan has at least :data:`AUTO_MIN_LIVE_RUNS` live runs; replay-only
-    plans stay in this process (a replay costs well under a millisecond: shipping it to a
-    worker and its result back costs more than it saves).
+    one per core when the plan has at least :data:`AUTO_MIN_LIVE_RUNS` live runs, or any live
+    run and the workers were ``started`` already (their forking process imported litellm
+    while this one loaded the suite: they are ready as soon as this process would be, and
+    even one worker leaves this process's core to the parent's work); replay-only plans stay
+    in this process (a replay costs well under a millisecond: shipping it to a worker and
+    its result back costs more than it saves). ``--workers 1`` is this process.
     """
     if sys.platform == "win32":
-        return 1
+        return 0
     limit = min(max(1, options.concurrency), len(plan))
     if options.workers != "auto":
-        return max(1, min(int(options.workers), limit))
+        wanted = int(options.workers)
+        n = min(wanted, limit)
+        return n if wanted >= 2 and (n >= 2 or (n == 1 and started is not None)) else 0
     live = sum(1 for r in plan if not r.candidate.is_replay)
-    if live < AUTO_MIN_LIVE_RUNS:
-        return 1
-    return max(1, min(cores(), limit))
+    if not live or (live < AUTO_MIN_LIVE_RUNS and started is None):
+        return 0
+    n = min(cores(), limit)
+    return n if n >= 2 or started is not None else 0
 
 
 async def prestart(options: RunOptions) -> WorkerPool | None:
-    """With ``--workers N`` (N > 1) asked for, the worker processes, started now so that they
+    """The worker processes the command started first thing (:mod:`agentctl.workers.headstart`),
+    or with ``--workers N`` (N > 1) asked for, the worker processes, started now so that they
     import litellm while this process loads and checks the suite; None otherwise (``auto``
-    decides once the plan is known). :func:`choose_workers` may keep fewer of them."""
+    decides once the suite is parsed, :class:`EarlyWorkers`, or the plan is known).
+    :func:`choose_workers` may keep fewer of them."""
+    from agentctl.workers import headstart
+    from agentctl.workers.pool import WorkerPool
+
+    started = headstart.take(options.workers, options.concurrency)
+    if started is not None:  # the command started the workers' forking process first thing
+        pool = WorkerPool(len(started.socks), options.concurrency)
+        await pool.adopt(started)
+        return pool
     if sys.platform == "win32" or options.workers == "auto" or int(options.workers) < 2:
         return None
-    from agentctl.workers.pool import WorkerPool
 
     pool = WorkerPool(min(int(options.workers), max(1, options.concurrency)), options.concurrency)
     if pool.n < 2:

@@ -8,6 +8,7 @@ import os
 import pickle
 import signal
 import socket
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from agentctl.outcome import RunOptions
     from agentctl.plan import PlannedRun
     from agentctl.providers.resilience import CallStats
+    from agentctl.workers.headstart import HeadStart
 
 STOP_GRACE_S = 2.0
 """How long a worker has to exit once told to stop, before it is killed."""
@@ -63,7 +65,7 @@ class WorkerPool:
         self.workers: list[_Worker] = []
         self._next = 0
         self._closed = False
-        self._zygote: asyncio.subprocess.Process | None = None
+        self._zygote: asyncio.subprocess.Process | _Started | None = None
         self._ctl: Channel | None = None
         self._ctl_task: asyncio.Future[None] | None = None
 
@@ -125,9 +127,18 @@ class WorkerPool:
             ctl_theirs.close()
             for _, t in pairs:
                 t.close()
-        for index, (ours, _) in enumerate(pairs):
+        await self._connect(ctl_ours, [ours for ours, _ in pairs])
+
+    async def adopt(self, started: HeadStart) -> None:
+        """Take over a forking process started before this pool (:mod:`agentctl.workers.headstart`)
+        instead of starting one; it has a stream for each of :attr:`n` workers."""
+        self._zygote = _Started(started.process)
+        await self._connect(started.ctl, started.socks)
+
+    async def _connect(self, ctl: socket.socket, socks: list[socket.socket]) -> None:
+        for index, ours in enumerate(socks):
             self.workers.append(_Worker(index, self.slots[index], await open_channel(ours)))
-        self._ctl = await open_channel(ctl_ours)
+        self._ctl = await open_channel(ctl)
         self._ctl_task = asyncio.ensure_future(self._watch(self._ctl, list(self.workers)))
 
     async def _watch(self, ctl: Channel, spawned: list[_Worker]) -> None:
@@ -267,6 +278,27 @@ class WorkerPool:
                 self._ctl_task.cancel()
             if self._ctl is not None:
                 self._ctl.close()
+
+
+class _Started:
+    """A forking process started with :class:`subprocess.Popen`, seen as the pool sees the one it
+    starts itself (an :class:`asyncio.subprocess.Process`)."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+        self.pid = process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.poll()
+
+    def kill(self) -> None:
+        self.process.kill()
+
+    async def wait(self) -> int:
+        if self.process.poll() is not None:
+            return self.process.returncode
+        return await asyncio.get_running_loop().run_in_executor(None, self.process.wait)
 
 
 async def _grant(chan: Channel, ident: int, acquiring: Awaitable[None]) -> None:

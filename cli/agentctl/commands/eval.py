@@ -39,7 +39,7 @@ def run(
     max_attempts: Annotated[int | None, typer.Option(help="Attempts per model call (retries + 1) [default: execution.retry.max_attempts].")] = None,
     workers: Annotated[str, typer.Option(
         metavar="N|auto", help="Worker processes carrying out the runs (1: this process only). auto: one per "
-                               "core when the plan has enough live runs to pay for starting them.")] = "auto",
+                               "core for a plan that calls a model.")] = "auto",
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report files.")] = False,
 ) -> None:
     """Run a suite: replay or drive every candidate, score, store, gate.

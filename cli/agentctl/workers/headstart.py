@@ -4,7 +4,7 @@ The workers' forking process (:mod:`agentctl.workers.child`) spends two seconds 
 importing litellm, and a live evaluation's first model call waits for it. Started by
 :class:`agentctl.workers.pool.WorkerPool` it began once this process had imported the
 command's code and parsed the suite, 0.4 s in. :func:`start` is called first thing by
-``agentctl`` (:func:`agentctl.main.main`), before Typer and the command's modules are
+``agentctl`` (:func:`agentctl.entry.main`), before Typer and the command's modules are
 imported: when the command line is an ``eval run`` whose suite file names a live candidate,
 the forking process starts at once and imports litellm on another core while this process
 parses the options and loads the suite. The evaluation then takes it over

@@ -22,7 +22,7 @@ from agentctl.config.models import Price
 from agentctl.providers.base import ModelRequest
 from agentctl.providers.litellm_model import complete
 from agentctl.providers.litellm_setup import import_litellm
-from support.fake_openai import FakeOpenAI, error, text
+from support.fake_openai import FakeOpenAI, Reply, error, text
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
@@ -538,3 +538,59 @@ def test_which_messages_have_a_file_part(messages: Any, expected: bool | None) -
     from agentctl.providers.litellm_setup import _has_file_part
 
     assert _has_file_part(messages) is expected
+
+
+def _calls_to(profile: cProfile.Profile, filename: str, function: str) -> int:
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    return sum(s[1] for (file, _, name), s in stats.items() if file.endswith(filename) and name == function)
+
+
+def test_litellms_provider_list_is_read_without_the_enums_python_iterator() -> None:
+    """litellm lists every ``LlmProviders`` value twice per call: after agentctl's set-up the
+    same members come, in the same order with the same values, from a tuple."""
+    import enum
+
+    import_litellm()
+    from litellm.types.utils import LlmProviders
+
+    members = [LlmProviders[name] for name in LlmProviders._member_names_]
+    profile = cProfile.Profile()
+    profile.enable()
+    values = [provider.value for provider in LlmProviders]
+    profile.disable()
+    assert _calls_to(profile, "enum.py", "__iter__") == 0 and _calls_to(profile, "enum.py", "__get__") == 0
+    assert list(LlmProviders) == members and len(LlmProviders) == len(members)
+    assert values == [m._value_ for m in members] and "openai" in values
+    assert LlmProviders("openai") is LlmProviders.OPENAI and LlmProviders.OPENAI.value == "openai"
+    assert isinstance(LlmProviders.OPENAI, LlmProviders) and isinstance(LlmProviders, enum.EnumType)
+    assert LlmProviders.OPENAI in LlmProviders and LlmProviders.OPENAI.name == "OPENAI"
+
+
+def test_a_response_without_cookies_skips_the_cookie_jar_and_one_with_them_is_stored(
+        fake_openai: FakeOpenAI) -> None:
+    """Over HTTP, with litellm's set-up applied: httpx stores a provider's ``Set-Cookie`` and
+    sends it back as before; a response that sets none never reaches urllib's cookie code."""
+    import httpx
+
+    import_litellm()
+    replies = iter([text("a"), Reply(body=text("b").body, headers={"Set-Cookie": "affinity=node-2; Path=/"}),
+                    text("c")])
+    fake_openai.script(lambda body: next(replies))
+    seen: list[str | None] = []
+
+    async def scenario() -> tuple[int, int]:
+        async with httpx.AsyncClient(base_url=fake_openai.base_url) as client:
+            counts = []
+            for _ in range(3):
+                profile = cProfile.Profile()
+                profile.enable()
+                await client.post("/chat/completions", json={"model": "m", "messages": MESSAGES})
+                profile.disable()
+                counts.append(_calls_to(profile, "cookiejar.py", "extract_cookies"))
+                seen.append(client.cookies.get("affinity"))
+            return counts[0], counts[1]
+
+    without, with_cookie = asyncio.run(scenario())
+    assert (without, with_cookie) == (0, 1)
+    assert seen == [None, "node-2", "node-2"]
+    assert [r.get("cookie") for r in fake_openai.request_headers][-1] == "affinity=node-2"

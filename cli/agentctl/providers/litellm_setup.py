@@ -9,7 +9,11 @@ types (``async_maybe_transform``: renaming aliased keys, formatting dates and fi
 sending it: a third of a tool-calling call's CPU, for bodies agentctl builds from plain JSON
 values, which that walk returns unchanged. And litellm's ``acompletion`` runs its synchronous
 set-up in the loop's default executor, a thread hop per call (:class:`LeanExecutor` runs it
-in place for agentctl's calls, on the loops agentctl runs). :func:`lean_call` marks a call as agentctl's;
+in place for agentctl's calls, on the loops agentctl runs). Two more cost every caller the
+same and change nothing they see: litellm lists all its providers' values twice per call
+through the enum's Python-level iterator (:func:`_install_listed_providers`), and httpx
+hands responses that set no cookie to urllib's cookie code
+(:func:`_install_cookieless_responses`). :func:`lean_call` marks a call as agentctl's;
 :func:`_install_lean_hooks` makes litellm and the SDK skip that work for marked calls only.
 litellm has no documented setting for any of it (``no-log`` skips only the callbacks, not
 the payload), hence these narrow hooks, pinned by ``tests/test_litellm_lean.py``. Calls
@@ -167,6 +171,8 @@ def _install_lean_hooks(litellm: ModuleType) -> None:
     Logging.async_failure_handler = _skipped_for_ours_async(Logging.async_failure_handler)  # type: ignore[method-assign]
     Logging.response_cost_calculator = _lean_cost(litellm, Logging.response_cost_calculator)  # type: ignore[method-assign]
     _install_plain_bodies()
+    _install_listed_providers()
+    _install_cookieless_responses()
     import litellm.main
 
     _COMPLETION.append(litellm.main.completion)
@@ -281,6 +287,58 @@ def _install_plain_bodies() -> None:
         return await transform(data, expected_type)
 
     completions.async_maybe_transform = async_maybe_transform  # type: ignore[assignment]
+
+
+def _install_listed_providers() -> None:
+    """litellm's chat set-up asks, twice per call, whether the provider is one of its
+    ``LlmProviders`` by listing every member's value (``[p.value for p in LlmProviders]``):
+    166 members through the enum's Python-level iterator and ``value`` descriptor, 5% of a
+    call's CPU. The class is made to iterate over a tuple of its members and to read
+    ``value`` through a C-level getter: the same members in the same order, the same values
+    (members cannot be added to an enum), for every caller."""
+    import enum
+    from operator import attrgetter
+
+    try:
+        from litellm.types.utils import LlmProviders
+    except ImportError:  # laid out otherwise: left as it is
+        return
+    kind = type(LlmProviders)
+    if not (isinstance(LlmProviders, enum.EnumType) and kind is enum.EnumType) or "_agentctl_members" in vars(
+            LlmProviders):
+        return
+
+    class ListedEnumType(enum.EnumType):
+        def __iter__(cls) -> Iterator[Any]:
+            return iter(cls.__dict__["_agentctl_members"])
+
+    type.__setattr__(LlmProviders, "_agentctl_members", tuple(LlmProviders))
+    type.__setattr__(LlmProviders, "value", property(attrgetter("_value_")))
+    LlmProviders.__class__ = ListedEnumType  # type: ignore[method-assign,assignment]
+
+
+def _install_cookieless_responses() -> None:
+    """httpx hands every response to the client's cookie jar, which wraps it and the request
+    in urllib's shapes and looks for ``Set-Cookie`` headers, 5% of a call's CPU; model APIs
+    rarely set any. A response without ``Set-Cookie`` or ``Set-Cookie2`` goes to a plain
+    ``CookieJar`` no more (it would store nothing from it); any other goes as before."""
+    from http.cookiejar import CookieJar
+
+    import httpx
+
+    extract = httpx.Cookies.extract_cookies
+    if getattr(extract, "_agentctl", False):
+        return
+
+    def extract_cookies(self: httpx.Cookies, response: httpx.Response) -> None:
+        if type(self.jar) is CookieJar:
+            headers = response.headers
+            if "set-cookie" not in headers and "set-cookie2" not in headers:
+                return
+        extract(self, response)
+
+    extract_cookies._agentctl = True  # type: ignore[attr-defined]
+    httpx.Cookies.extract_cookies = extract_cookies  # type: ignore[method-assign]
 
 
 def _restore_context(logging_obj: Any) -> None:

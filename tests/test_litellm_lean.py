@@ -594,3 +594,54 @@ def test_a_response_without_cookies_skips_the_cookie_jar_and_one_with_them_is_st
     assert (without, with_cookie) == (0, 1)
     assert seen == [None, "node-2", "node-2"]
     assert [r.get("cookie") for r in fake_openai.request_headers][-1] == "affinity=node-2"
+
+
+_RESOURCES = """
+import asyncio, json, sys
+from support.fake_openai import FakeOpenAI
+from agentctl.providers.base import ModelRequest
+from agentctl.providers.litellm_model import complete
+from agentctl.providers.litellm_setup import import_litellm
+
+import_litellm()
+with FakeOpenAI() as fake:
+    req = ModelRequest(model="openai/resources", messages=[{"role": "user", "content": "hi"}], tools=None,
+                       timeout_s=10, max_retries=0, params={"api_base": fake.base_url, "api_key": "sk-test-lean-0123"})
+    content = asyncio.run(complete(req)).message["content"]
+loaded = sorted(m for m in sys.modules if m.startswith("openai.resources."))
+from openai.resources import AsyncBatches, Files
+import openai.resources as via_proxy
+from openai import resources
+module = sys.modules["openai.resources"]
+print(json.dumps({"content": content, "loaded_after_call": loaded, "all": sorted(module.__all__),
+                  "files": Files.__module__, "batches": AsyncBatches.__name__,
+                  "proxy": via_proxy.Chat is module.Chat and resources.AsyncAdmin is module.AsyncAdmin,
+                  "admin_after_names": "openai.resources.admin" in sys.modules}))
+"""
+
+_REAL_RESOURCES = "import json, openai.resources as r; print(json.dumps(sorted(r.__all__)))"
+
+
+def test_a_chat_call_imports_only_the_chat_resources_of_the_sdk_and_the_rest_on_demand() -> None:
+    """In a fresh interpreter: our chat call over HTTP loads ``openai.resources.chat`` and
+    not the other APIs' resources (0.17 s of every worker's start-up); any name of the
+    package then still comes, as it would have, from the SDK's own ``__init__``."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent
+    done = subprocess.run([sys.executable, "-c", _RESOURCES], capture_output=True, text=True, timeout=300,
+                          check=False, cwd=tests)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    real = subprocess.run([sys.executable, "-c", _REAL_RESOURCES], capture_output=True, text=True, timeout=300,
+                          check=True)
+    assert out["content"] == "ok"
+    loaded = out["loaded_after_call"]
+    assert "openai.resources.chat.completions.completions" in loaded
+    assert not [m for m in loaded if not m.startswith("openai.resources.chat")], loaded
+    assert out["all"] == json.loads(real.stdout) and len(out["all"]) > 50
+    assert out["files"] == "openai.resources.files" and out["batches"] == "AsyncBatches"
+    assert out["proxy"] is True and out["admin_after_names"] is True

@@ -13,7 +13,9 @@ in place for agentctl's calls, on the loops agentctl runs). Two more cost every 
 same and change nothing they see: litellm lists all its providers' values twice per call
 through the enum's Python-level iterator (:func:`_install_listed_providers`), and httpx
 hands responses that set no cookie to urllib's cookie code
-(:func:`_install_cookieless_responses`). :func:`lean_call` marks a call as agentctl's;
+(:func:`_install_cookieless_responses`); and the SDK's ``openai.resources`` package imports
+every API's resources when a chat completion needs one (:func:`_install_lazy_sdk_resources`).
+:func:`lean_call` marks a call as agentctl's;
 :func:`_install_lean_hooks` makes litellm and the SDK skip that work for marked calls only.
 litellm has no documented setting for any of it (``no-log`` skips only the callbacks, not
 the payload), hence these narrow hooks, pinned by ``tests/test_litellm_lean.py``. Calls
@@ -23,7 +25,9 @@ litellm makes for others (ragas) are untouched.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -170,6 +174,7 @@ def _install_lean_hooks(litellm: ModuleType) -> None:
     Logging.failure_handler = _skipped_for_ours(Logging.failure_handler)  # type: ignore[method-assign]
     Logging.async_failure_handler = _skipped_for_ours_async(Logging.async_failure_handler)  # type: ignore[method-assign]
     Logging.response_cost_calculator = _lean_cost(litellm, Logging.response_cost_calculator)  # type: ignore[method-assign]
+    _install_lazy_sdk_resources()
     _install_plain_bodies()
     _install_listed_providers()
     _install_cookieless_responses()
@@ -263,6 +268,40 @@ def is_plain_json(value: object) -> bool:
     if kind is list:
         return all(is_plain_json(v) for v in value)  # type: ignore[attr-defined]
     return False
+
+
+def _install_lazy_sdk_resources() -> None:
+    """The openai SDK's ``openai.resources`` package, made to run its ``__init__`` only when
+    one of its own names is asked for. That ``__init__`` imports every API resource (admin,
+    audio, beta, evals, realtime, vector stores...: 600 pydantic models, 0.37 s of a worker
+    process's start-up, which is the start-up to the first request), while a chat completion
+    needs only ``openai.resources.chat``. Submodules import as always (the package's
+    ``__path__`` is the real one); ``openai.resources.Files``, ``from openai.resources
+    import *`` and any other name of the package run the real ``__init__`` in the same
+    module first, so every caller sees what it would have seen. Nothing is done when the
+    package was already imported or is laid out otherwise."""
+    if "openai.resources" in sys.modules:
+        return
+    try:
+        spec = importlib.util.find_spec("openai.resources")
+    except (ImportError, ValueError):
+        return
+    if spec is None or spec.loader is None or not spec.submodule_search_locations:
+        return
+    module = importlib.util.module_from_spec(spec)
+    loading: list[bool] = []
+
+    def __getattr__(name: str) -> Any:  # noqa: N807 (a module's __getattr__, PEP 562)
+        if loading:  # the real __init__ is running: a name it has not bound yet
+            raise AttributeError(f"module 'openai.resources' has no attribute {name!r}")
+        loading.append(True)
+        del module.__dict__["__getattr__"]
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        return getattr(module, name)
+
+    module.__dict__["__getattr__"] = __getattr__
+    module.__dict__["_agentctl_lazy"] = True
+    sys.modules["openai.resources"] = module
 
 
 def _install_plain_bodies() -> None:

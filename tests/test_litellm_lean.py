@@ -645,3 +645,28 @@ def test_a_chat_call_imports_only_the_chat_resources_of_the_sdk_and_the_rest_on_
     assert out["all"] == json.loads(real.stdout) and len(out["all"]) > 50
     assert out["files"] == "openai.resources.files" and out["batches"] == "AsyncBatches"
     assert out["proxy"] is True and out["admin_after_names"] is True
+
+
+def test_the_sdk_prepares_each_request_url_once_per_client_and_base_url() -> None:
+    """The openai client remembers the URLs it prepared: equal to what the SDK's own
+    ``_prepare_url`` returns (relative and absolute), not parsed again for the same path, and
+    prepared afresh once ``base_url`` is assigned."""
+    import openai
+    from openai._base_client import BaseClient
+
+    import_litellm()
+    own = BaseClient._prepare_url.__closure__[0].cell_contents  # type: ignore[attr-defined]
+    assert own.__qualname__ == "BaseClient._prepare_url" and own is not BaseClient._prepare_url
+    client = openai.AsyncOpenAI(api_key="sk-test-url-0123", base_url="http://127.0.0.1:9/v1")
+    for url in ("/chat/completions", "chat/completions", "https://other.example/v2/x?y=1"):
+        assert client._prepare_url(url) == own(client, url)
+    profile = cProfile.Profile()
+    profile.enable()
+    first, again = client._prepare_url("/chat/completions"), client._prepare_url("/chat/completions")
+    profile.disable()
+    assert first is again and _calls_to(profile, "_urlparse.py", "urlparse") == 0
+    client.base_url = "http://127.0.0.1:10/api/"  # type: ignore[assignment]
+    moved = client._prepare_url("/chat/completions")
+    assert str(moved) == "http://127.0.0.1:10/api/chat/completions" == str(own(client, "/chat/completions"))
+    other = openai.AsyncOpenAI(api_key="sk-test-url-0123", base_url="http://127.0.0.1:11/v1")
+    assert str(other._prepare_url("/chat/completions")) == "http://127.0.0.1:11/v1/chat/completions"

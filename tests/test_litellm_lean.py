@@ -647,6 +647,72 @@ def test_a_chat_call_imports_only_the_chat_resources_of_the_sdk_and_the_rest_on_
     assert out["proxy"] is True and out["admin_after_names"] is True
 
 
+_TYPES = """
+import asyncio, importlib, json, os, sys
+from support.fake_openai import FakeOpenAI
+from agentctl.providers.base import ModelRequest
+from agentctl.providers.litellm_model import complete
+from agentctl.providers.litellm_setup import import_litellm
+
+import_litellm()
+with FakeOpenAI() as fake:
+    req = ModelRequest(model="openai/types", messages=[{"role": "user", "content": "hi"}], tools=None,
+                       timeout_s=10, max_retries=0, params={"api_base": fake.base_url, "api_key": "sk-test-lean-0123"})
+    content = asyncio.run(complete(req)).message["content"]
+loaded = sorted(m for m in sys.modules if m.startswith("openai.types"))
+import openai.types as types
+hooked = type(types.__spec__.loader).__name__
+in_dir = "VideoCreateParams" in dir(types) and "Batch" in dir(types)
+"""
+
+_NAMES = """
+def names():
+    root = os.path.dirname(importlib.import_module("openai.types").__file__)
+    out = {}
+    for dirpath, _, files in sorted(os.walk(root)):
+        if "__init__.py" not in files:
+            continue
+        package = "openai." + os.path.relpath(dirpath, os.path.dirname(root)).replace(os.sep, ".")
+        module = importlib.import_module(package)
+        star = {}
+        exec(f"from {package} import *", star)
+        for name in sorted(n for n in star if not n.startswith("_")):
+            value = getattr(module, name)
+            if type(value) is type(os):  # a submodule: bound once anything has imported it
+                continue
+            out[f"{package}:{name}"] = (f"{value.__module__}.{value.__qualname__}" if isinstance(value, type)
+                                        else repr(value))
+    return out
+"""
+
+
+def test_the_sdks_types_packages_import_a_type_only_when_it_is_asked_for_and_bind_the_same_names() -> None:
+    """In a fresh interpreter: litellm's import and our chat call over HTTP load a part of
+    ``openai.types`` (not the video, skills or evals types: 0.2 s of every worker's
+    start-up), and every name each ``openai.types`` package binds (``from ... import *``,
+    with or without the hook) is then the same class or value as in an interpreter without it."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent
+    hooked = _TYPES + _NAMES + ('print(json.dumps({"content": content, "loaded": loaded, "hooked": hooked, '
+                                '"in_dir": in_dir, "names": names()}))')
+    done = subprocess.run([sys.executable, "-c", hooked], capture_output=True, text=True, timeout=300, check=False,
+                          cwd=tests)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    plain = "import importlib, json, os\n" + _NAMES + "print(json.dumps(names()))"
+    real = subprocess.run([sys.executable, "-c", plain], capture_output=True, text=True, timeout=300, check=True)
+    assert out["content"] == "ok" and out["hooked"] == "_ReexportsOnDemand" and out["in_dir"] is True
+    loaded = out["loaded"]
+    assert "openai.types.chat.chat_completion" in loaded
+    assert not [m for m in loaded if m.startswith(("openai.types.video", "openai.types.skill", "openai.types.eval"))]
+    everything = json.loads(real.stdout)
+    assert len(everything) > 1000 and out["names"] == everything
+
+
 def test_the_sdk_prepares_each_request_url_once_per_client_and_base_url() -> None:
     """The openai client remembers the URLs it prepared: equal to what the SDK's own
     ``_prepare_url`` returns (relative and absolute), not parsed again for the same path, and

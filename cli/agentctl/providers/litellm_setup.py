@@ -15,7 +15,9 @@ through the enum's Python-level iterator (:func:`_install_listed_providers`), an
 hands responses that set no cookie to urllib's cookie code
 (:func:`_install_cookieless_responses`); the SDK parses the same request URL again for
 every call (:func:`_install_remembered_urls`); and the SDK's ``openai.resources`` package imports
-every API's resources when a chat completion needs one (:func:`_install_lazy_sdk_resources`).
+every API's resources when a chat completion needs one (:func:`_install_lazy_sdk_resources`),
+and its ``openai.types`` packages import every type of their API when litellm asks for a few
+(:func:`_install_types_on_demand`).
 :func:`lean_call` marks a call as agentctl's;
 :func:`_install_lean_hooks` makes litellm and the SDK skip that work for marked calls only.
 litellm has no documented setting for any of it (``no-log`` skips only the callbacks, not
@@ -26,6 +28,8 @@ litellm makes for others (ragas) are untouched.
 from __future__ import annotations
 
 import asyncio
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import os
 import sys
@@ -68,6 +72,7 @@ def import_litellm() -> ModuleType:
     if _LITELLM:
         return _LITELLM[0]
     offline_environment()
+    _install_types_on_demand()
     with collector_paused():  # a big import: see agentctl.core.collector
         import litellm
 
@@ -304,6 +309,104 @@ def _install_lazy_sdk_resources() -> None:
     module.__dict__["__getattr__"] = __getattr__
     module.__dict__["_agentctl_lazy"] = True
     sys.modules["openai.resources"] = module
+
+
+def _reexports(init: str) -> dict[str, str] | None:
+    """``{name: submodule}`` for a package ``__init__`` made of ``from .submodule import Name
+    as Name`` statements alone (besides ``from __future__`` and its docstring); None for any
+    other ``__init__``, which then runs as written."""
+    import ast
+
+    try:
+        with open(init, encoding="utf-8") as f:
+            tree = ast.parse(f.read(), init)
+    except (OSError, SyntaxError, ValueError):
+        return None
+    names: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            continue
+        if not (isinstance(node, ast.ImportFrom) and node.level == 1 and node.module and "." not in node.module):
+            return None
+        for alias in node.names:
+            if alias.name == "*" or alias.asname not in (None, alias.name):
+                return None
+            names[alias.name] = node.module  # bound again later: the later one, as in the __init__
+    return names
+
+
+class _ReexportsOnDemand(importlib.abc.Loader):
+    """A package whose ``__init__`` only re-exports its submodules' names, loaded without
+    running it: each name imports its own submodule the first time it is asked for, and any
+    other name (``__all__``, ``from pkg import *``) runs the real ``__init__`` in the same
+    module first. A submodule's name imports that submodule."""
+
+    def __init__(self, real: importlib.abc.Loader, names: dict[str, str]) -> None:
+        self.real = real
+        self.names = names
+
+    def __getattr__(self, name: str) -> Any:  # get_source, get_code... (tracebacks, inspect)
+        return getattr(self.real, name)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self.real.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        names, real, package = self.names, self.real, module.__name__
+        whole: list[bool] = []
+
+        def __getattr__(name: str) -> Any:  # noqa: N807 (a module's __getattr__, PEP 562)
+            submodule = names.get(name)
+            if submodule is not None:
+                value = getattr(importlib.import_module(f"{package}.{submodule}"), name)
+                module.__dict__[name] = value
+                return value
+            if whole or (name.startswith("__") and name != "__all__"):
+                raise AttributeError(f"module {package!r} has no attribute {name!r}")
+            if name.isidentifier() and importlib.machinery.PathFinder.find_spec(
+                    f"{package}.{name}", module.__path__) is not None:
+                return importlib.import_module(f"{package}.{name}")
+            whole.append(True)  # anything else: the package as its own __init__ makes it
+            module.__dict__.pop("__getattr__", None)
+            module.__dict__.pop("__dir__", None)
+            real.exec_module(module)
+            return getattr(module, name)
+
+        def __dir__() -> list[str]:  # noqa: N807
+            return sorted(set(module.__dict__) | set(names))
+
+        module.__dict__["__getattr__"] = __getattr__
+        module.__dict__["__dir__"] = __dir__
+
+
+class _TypesOnDemand(importlib.abc.MetaPathFinder):
+    """Finds the ``openai.types`` packages and loads those that only re-export with
+    :class:`_ReexportsOnDemand`; every other module is left to the other finders."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: ModuleType | None = None) -> Any:
+        if not fullname.startswith("openai.types") or fullname[12:13] not in ("", "."):
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        if spec is None or not spec.submodule_search_locations or spec.loader is None or not spec.origin:
+            return spec
+        names = _reexports(spec.origin)
+        if names:
+            spec.loader = _ReexportsOnDemand(spec.loader, names)
+        return spec
+
+
+def _install_types_on_demand() -> None:
+    """The openai SDK's ``openai.types`` packages (38 of them), each of whose ``__init__``
+    imports every type of its API (``openai.types`` alone: 780 modules, most of them pydantic
+    models), loaded with :class:`_ReexportsOnDemand`: litellm and the SDK ask for about 360
+    of those modules, and the rest were 0.2 s of each worker process's start-up (its critical
+    path). Every name a package's ``__init__`` binds is the same object when it is asked for.
+    Nothing is done once the SDK is imported (its types are then loaded already)."""
+    if "openai" in sys.modules or any(isinstance(f, _TypesOnDemand) for f in sys.meta_path):
+        return
+    sys.meta_path.insert(0, _TypesOnDemand())
 
 
 def _install_plain_bodies() -> None:

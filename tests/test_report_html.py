@@ -240,3 +240,44 @@ def test_case_details_are_compressed_item_by_item_into_the_same_gzip_bytes(count
     packed = base64.b64decode(gzip_base64(made))
     assert packed == gzip.compress(whole.encode("utf-8"), compresslevel=COMPRESS_LEVEL, mtime=0)
     assert json.loads(gzip.decompress(packed)) == items
+
+
+_PREPARE = """
+import json, sys
+from agentctl.commands.eval import prepare_reports
+from agentctl.config.models import CandidateSpec
+from agentctl.plan import Plan
+
+replay = CandidateSpec(name="base", model="replay:base")
+live = CandidateSpec(name="next", model="openai/gpt-4o-mini")
+none_for_replay = prepare_reports(Plan(runs=[], candidates=[replay], cases=[])) is None
+imported_for_replay = "agentctl.reports.html" in sys.modules
+thread = prepare_reports(Plan(runs=[], candidates=[replay, live], cases=[]))
+thread.join(60)
+from agentctl.reports import html
+print(json.dumps({"none_for_replay": none_for_replay, "imported_for_replay": imported_for_replay,
+                  "prepared": bool(html._PAGE) and html.page() is html._PAGE[0]}))
+"""
+
+
+def test_a_live_run_prepares_the_page_template_while_its_workers_start_and_a_replay_does_not() -> None:
+    """In a fresh interpreter: a plan with a live candidate imports the report code and
+    compiles the page on a thread (off the run's tail); a replay-only plan leaves it alone."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _PREPARE], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out == {"none_for_replay": True, "imported_for_replay": False, "prepared": True}
+
+
+def test_the_page_template_is_compiled_once_per_process(known: duckdb.DuckDBPyConnection) -> None:
+    """Two pages of one run, rendered one after the other, are the same text from one
+    compiled template."""
+    from agentctl.reports import html as html_module
+
+    data = load_report_data(known, RUN_ID)
+    first = render_html(data)
+    template = html_module.page()[0]
+    assert render_html(data) == first and html_module.page()[0] is template

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -72,6 +73,7 @@ def run(
 
             if len(plan.runs) >= MIN_RUNS:
                 helpers.append(ReportHelper())  # imports the report code while the runs go
+            prepare_reports(plan)
 
     try:
         outcome = run_suite(suite, db=db_path(db), options=options, progress=progress, on_plan=on_plan)
@@ -103,6 +105,27 @@ def run(
         for helper in helpers:
             helper.close()
     raise typer.Exit(exit_code)
+
+
+def prepare_reports(plan: Plan) -> threading.Thread | None:
+    """For a plan with a live candidate, import the report code and compile the page's
+    template (about 50 ms of this process) on a daemon thread, while this process waits for
+    its workers to start, instead of on the run's tail. None for a replay-only plan: this
+    process is busy then. An error there is left for the reports themselves to report."""
+    if all(c.is_replay for c in plan.candidates):
+        return None
+
+    def prepare() -> None:
+        try:
+            from agentctl.reports.html import page
+
+            page()
+        except Exception:  # the same error comes back when the reports are written
+            pass
+
+    thread = threading.Thread(target=prepare, name="agentctl-prepare-reports", daemon=True)
+    thread.start()
+    return thread
 
 
 def _write_reports(db: Path, run_id: str, report_dir: Path, junit: Path | None,
